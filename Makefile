@@ -1,0 +1,50 @@
+# UIG — the project's habits. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= uig_workspace
+PORT ?= 8501
+
+.PHONY: .venv run test test-fast lint format bench demo chromium clean
+
+.venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: .venv
+	$(BIN)/uig demo --workspace $(WORKSPACE)
+
+run: .venv
+	@test -f $(WORKSPACE)/uig.duckdb || $(BIN)/uig demo --workspace $(WORKSPACE)
+	$(BIN)/uig app --workspace $(WORKSPACE) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+test: .venv chromium
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: .venv
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: .venv
+	$(BIN)/ruff check uig_core uig_app pages app.py tests bench
+	$(BIN)/ruff format --check uig_core uig_app pages app.py tests bench
+
+format: .venv
+	$(BIN)/ruff format uig_core uig_app pages app.py tests bench
+	$(BIN)/ruff check --fix uig_core uig_app pages app.py tests bench
+
+bench: .venv
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(WORKSPACE) .pytest_cache
