@@ -222,10 +222,11 @@ class Embedder:
     # -- embedding ---------------------------------------------------------------------------------------------
     def _encode(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         model = _load_model(self._target, self.model_id, self.device)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
         out = []
         step = self.batch_size * 8  # report progress every few batches
         for start in range(0, len(texts), step):
-            chunk = texts[start : start + step]
+            chunk = [texts[i] for i in order[start : start + step]]
             out.append(
                 model.encode(chunk, batch_size=self.batch_size, convert_to_numpy=True,
                              normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
@@ -233,7 +234,9 @@ class Embedder:
             if progress is not None:
                 done = min(start + step, len(texts))
                 progress(done / len(texts), f"embedded {done:,}/{len(texts):,} new texts")
-        return np.concatenate(out, axis=0)
+        vectors = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.concatenate(out, axis=0)
+        return vectors
 
     @property
     def dim(self) -> int:

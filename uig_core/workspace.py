@@ -270,6 +270,17 @@ class Workspace:
             frame[col] = frame[col].astype("string")
         return frame
 
+    def overview(self, name: str | None = None) -> dict[str, Any]:
+        """Headline figures of a dataset straight from DuckDB: events by type, users, items, time range."""
+        info = self.dataset(name)
+        with self.connect() as con:
+            by_event = con.execute(
+                f"SELECT event, count(*) FROM {info.table} GROUP BY event ORDER BY count(*) DESC").fetchall()
+            first, last = con.execute(f"SELECT min(ts), max(ts) FROM {info.table}").fetchall()[0]
+        return {"name": info.name, "events": info.rows, "users": info.users, "items": info.items,
+                "events_by_type": {str(e): int(n) for e, n in by_event},
+                "first": first, "last": last, "built": info.current_build is not None}
+
     def rename_dataset(self, old: str, new: str) -> DatasetInfo:
         """Rename a dataset (its events and builds follow)."""
         info = self.dataset(old)

@@ -1,0 +1,31 @@
+"""UIG dashboard: a router over pages/ (run with `make run` or `uig app`)."""
+
+import streamlit as st
+
+from uig_app.state import dataset_picker, password_gate
+from uig_app.theme import PAGE_CONFIG
+
+
+def run() -> None:
+    st.set_page_config(**PAGE_CONFIG)
+    if not password_gate():
+        return
+    pages = {
+        "Explore": [
+            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("pages/upload.py", title="Upload logs", icon=":material/upload:"),
+            st.Page("pages/graph.py", title="Interest graph", icon=":material/hub:"),
+            st.Page("pages/portraits.py", title="User portraits", icon=":material/person:"),
+        ],
+        "Act": [
+            st.Page("pages/segments.py", title="Clusters & segments", icon=":material/groups:"),
+            st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+            st.Page("pages/quality.py", title="Model quality", icon=":material/analytics:"),
+        ],
+    }
+    nav = st.navigation(pages, position="sidebar")
+    dataset_picker()
+    nav.run()
+
+
+run()

@@ -1,0 +1,138 @@
+"""App-side glue: cached core calls, the shared dataset picker and the optional password gate.
+
+Resources (workspace, bundles, models) go through ``st.cache_resource`` — shared and read-only; DataFrames through
+``st.cache_data`` — copied per caller. Caches are keyed by build id / data hash, so a new build is picked up at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from uig_core.bundle import Bundle
+from uig_core.errors import UIGError
+from uig_core.workspace import DatasetInfo, Workspace
+
+DATASET_KEY = "uig_dataset"
+
+
+def workspace() -> Workspace:
+    """The workspace served by this app (``$UIG_WORKSPACE``, default ``./uig_workspace``)."""
+    return _workspace(os.environ.get("UIG_WORKSPACE") or "uig_workspace")
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(root: str) -> Workspace:
+    return Workspace(root)
+
+
+def datasets() -> list[DatasetInfo]:
+    """Datasets in the workspace (read fresh: uploads and renames must show at once)."""
+    return workspace().datasets()
+
+
+def current_dataset() -> DatasetInfo | None:
+    """The dataset chosen in the sidebar picker, or None when the workspace is empty."""
+    infos = datasets()
+    if not infos:
+        return None
+    names = [d.name for d in infos]
+    chosen = st.session_state.get(DATASET_KEY)
+    if chosen not in names:
+        chosen = names[0]
+        st.session_state[DATASET_KEY] = chosen
+    return next(d for d in infos if d.name == chosen)
+
+
+def dataset_picker() -> DatasetInfo | None:
+    """Sidebar select box shared by all pages."""
+    infos = datasets()
+    if not infos:
+        st.sidebar.info("No dataset yet: upload a log.")
+        return None
+    names = [d.name for d in infos]
+    if st.session_state.get(DATASET_KEY) not in names:
+        st.session_state[DATASET_KEY] = names[0]
+    st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
+    return current_dataset()
+
+
+@st.cache_resource(show_spinner="Loading the build…", max_entries=4)
+def _bundle(build_path: str) -> Bundle:
+    return Bundle(build_path)
+
+
+def bundle(info: DatasetInfo | None = None) -> Bundle | None:
+    """The current build of a dataset (None when it has not been built)."""
+    info = info or current_dataset()
+    if info is None or info.current_build is None:
+        return None
+    return _bundle(str(workspace().build_dir(info.name)))
+
+
+@st.cache_data(show_spinner="Loading events…", max_entries=4)
+def _events(root: str, name: str, data_hash: str) -> pd.DataFrame:
+    return Workspace(root).load_events(name)
+
+
+def events(info: DatasetInfo) -> pd.DataFrame:
+    """All events of a dataset (cached per content hash)."""
+    return _events(str(workspace().root), info.name, info.data_hash)
+
+
+def require_bundle() -> tuple[DatasetInfo, Bundle] | None:
+    """Current dataset and build, or render a hint and return None."""
+    info = current_dataset()
+    if info is None:
+        st.info("The workspace has no dataset yet. Add one on **Upload logs** (or run `uig demo`).")
+        return None
+    b = bundle(info)
+    if b is None:
+        st.warning(f"Dataset **{info.name}** has not been built yet. Build it on **Upload logs** "
+                   f"or run `uig build --dataset {info.name}`.")
+        return None
+    return info, b
+
+
+def show_error(err: Exception) -> None:
+    """Show an engine error as one clear line."""
+    if isinstance(err, UIGError):
+        st.error(str(err))
+    else:
+        st.error(f"Unexpected error: {type(err).__name__}: {err}")
+
+
+def _expected_password() -> str | None:
+    env = os.environ.get("UIG_PASSWORD")
+    if env:
+        return env
+    try:
+        return st.secrets.get("password")  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        return None
+
+
+def password_gate() -> bool:
+    """When a shared password is configured, show only a prompt until it is entered."""
+    expected = _expected_password()
+    if not expected or st.session_state.get("uig_authenticated"):
+        return True
+    st.title("UIG · sign in")
+    with st.form("login"):
+        given = st.text_input("Password", type="password", key="uig_password")
+        ok = st.form_submit_button("Enter")
+    if ok:
+        if hmac.compare_digest(str(given).encode(), str(expected).encode()):
+            st.session_state["uig_authenticated"] = True
+            st.rerun()
+        st.error("Wrong password.")
+    return False
+
+
+def fmt_int(n: Any) -> str:
+    """Thousands separators."""
+    return f"{int(n):,}"

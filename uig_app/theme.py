@@ -1,0 +1,17 @@
+"""One look across pages: page config, node-type colours and an interest palette."""
+
+from __future__ import annotations
+
+PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
+
+NODE_COLORS = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
+EVENT_COLORS = {"view": "#9ecae9", "click": "#4C78A8", "cart": "#F58518", "purchase": "#54A24B",
+                "return": "#E45756", "adjustment": "#BAB0AC"}
+_PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
+            "#9D755D", "#BAB0AC", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+            "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def interest_color(interest_id: int) -> str:
+    """A stable colour for an interest id."""
+    return _PALETTE[int(interest_id) % len(_PALETTE)]

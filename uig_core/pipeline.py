@@ -1,0 +1,289 @@
+"""``build``: events → item meaning → interests → graph → models, written as one content-keyed build folder.
+
+A build folder holds everything the CLI and the pages query (see :mod:`uig_core.bundle`). It is written into a
+temporary folder and renamed into place, then recorded as the dataset's current build in one DuckDB transaction,
+so a build killed at any point leaves the previous build loadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uig_core import atomic
+from uig_core.errors import ConfigError
+from uig_core.graph import interaction_matrix, to_hetero_data
+from uig_core.progress import Progress, noop, scaled
+from uig_core.schema import EVENT_WEIGHTS
+from uig_core.workspace import Workspace
+
+__all__ = ["BuildConfig", "build", "items_frame", "users_frame", "BUILD_FORMAT"]
+
+BUILD_FORMAT = 1
+
+
+@dataclass
+class BuildConfig:
+    """Everything a build depends on besides the data; hashed into the build id."""
+
+    embed_model: str | None = None
+    n_interests: int | None = None
+    event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
+    half_life_days: float = 60.0
+    model: str | None = None  # None: the measured default
+    extra_models: tuple[str, ...] = ("popularity", "itemknn")
+    seed: int = 0
+
+    def key(self) -> str:
+        """Stable hash of the config."""
+        blob = json.dumps({**asdict(self), "format": BUILD_FORMAT}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BuildConfig:
+        """Build a config from a dict, rejecting unknown keys with a clear message."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown build setting(s) {sorted(unknown)}; known: {sorted(known)}.")
+        values = dict(values)
+        if "extra_models" in values:
+            values["extra_models"] = tuple(values["extra_models"])
+        return cls(**values)
+
+
+def items_frame(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per item: ``item_id, title, category, price, n_events, n_users, first_seen, last_seen``."""
+    g = events.groupby("item_id", sort=True, observed=True)
+    out = pd.DataFrame({
+        "n_events": g.size(),
+        "n_users": g["user_id"].nunique(),
+        "first_seen": g["ts"].min(),
+        "last_seen": g["ts"].max(),
+    })
+    for col, target in (("item_title", "title"), ("category", "category")):
+        if col in events:
+            vals = events[["item_id", col]].dropna()
+            vals = vals[vals[col].astype("string").str.len() > 0]
+            top = vals.groupby(["item_id", col], observed=True).size().reset_index(name="n")
+            top = top.sort_values(["item_id", "n"], ascending=[True, False]).drop_duplicates("item_id")
+            out[target] = top.set_index("item_id")[col].reindex(out.index)
+        else:
+            out[target] = pd.NA
+    if "price" in events:
+        out["price"] = events[events["price"] > 0].groupby("item_id")["price"].median().reindex(out.index)
+    else:
+        out["price"] = np.nan
+    out["title"] = out["title"].astype("string").fillna(pd.Series(out.index, index=out.index, dtype="string"))
+    out["category"] = out["category"].astype("string")
+    out.index.name = "item_id"
+    return out.reset_index()
+
+
+def users_frame(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per user: activity counts by event, first/last seen, orders and spend (RFM inputs)."""
+    g = events.groupby("user_id", sort=True, observed=True)
+    out = pd.DataFrame({"n_events": g.size(), "first_seen": g["ts"].min(), "last_seen": g["ts"].max()})
+    counts = events.groupby(["user_id", "event"], observed=True).size().unstack(fill_value=0)
+    for ev in ("view", "click", "cart", "purchase", "return"):
+        out[f"n_{ev}"] = counts[ev].reindex(out.index).fillna(0).astype(int) if ev in counts else 0
+    buys = events[events["event"] == "purchase"]
+    if "price" in events:
+        qty = buys["quantity"].fillna(1.0) if "quantity" in buys else 1.0
+        spend = (buys["price"].fillna(0.0) * qty).groupby(buys["user_id"]).sum()
+        out["spend"] = spend.reindex(out.index).fillna(0.0)
+    else:
+        out["spend"] = 0.0
+    if "order_id" in buys:
+        out["orders"] = buys.groupby("user_id")["order_id"].nunique().reindex(out.index).fillna(0).astype(int)
+    else:
+        out["orders"] = out["n_purchase"]
+    out.index.name = "user_id"
+    return out.reset_index()
+
+
+def build(
+    ws: Workspace,
+    dataset: str | None = None,
+    config: BuildConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Build (or reuse) the dataset's interest graph and models, and make it the current build.
+
+    Args:
+        ws: The workspace.
+        dataset: Dataset name (default: the only one).
+        config: Build settings (default: :class:`BuildConfig` defaults, or the workspace's saved settings).
+        progress: ``progress(fraction, message)``.
+        force: Rebuild even when a build with the same data and config exists.
+
+    Returns:
+        The build summary (also stored as ``meta.json``), with per-step wall times.
+    """
+    from uig_core import drift, interests, risk, semantics
+    from uig_core.models import DEFAULT_MODEL, make_model
+
+    progress = progress or noop
+    info = ws.dataset(dataset)
+    if config is None:
+        config = BuildConfig.from_dict(ws.settings().get("build", {}))
+    build_id = f"b{hashlib.sha256((info.data_hash + config.key()).encode()).hexdigest()[:12]}"
+    final = ws.build_root(info) / build_id
+    if (final / "meta.json").exists() and not force:
+        meta = atomic.read_json(final / "meta.json")
+        if info.current_build != build_id:
+            ws.record_build(info.name, build_id, _history_entry(meta, reused=True))
+        progress(1.0, "build reused (same data and settings)")
+        return {**meta, "reused": True}
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    progress(0.0, "loading events")
+    events = ws.load_events(info.name)
+    items = items_frame(events)
+    users = users_frame(events)
+    item_index = pd.Index(items["item_id"])
+    user_index = pd.Index(users["user_id"])
+    step("load")
+
+    texts, has_text = semantics.item_texts(items)
+    embedder = semantics.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
+    emb = embedder.embed(texts, progress=scaled(progress, 0.02, 0.35, "embedding items: "))
+    step("embeddings")
+
+    progress(0.36, "finding interest points")
+    found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
+                                     seed=config.seed, has_text=has_text)
+    items["interest_id"] = found.labels
+    items["fine_interest_id"] = found.fine_labels
+    item_interest = pd.Series(found.labels, index=item_index)
+    table = found.table
+    profiles = interests.user_profiles(events, item_interest, event_weights=config.event_weights,
+                                       half_life_days=config.half_life_days)
+    profiles = profiles.reindex(index=user_index, columns=table.loc[table["level"] == "coarse", "interest_id"]
+                                if "level" in table else None).fillna(0.0)
+    co = interests.interest_cooccurrence(events, item_interest)
+    step("interests")
+
+    progress(0.45, "drift and anomaly scores")
+    dr = drift.drift_scores(events, item_interest)
+    rk = risk.anomaly_scores(events)
+    users = users.merge(dr, on="user_id", how="left").merge(rk, on="user_id", how="left")
+    step("drift_risk")
+
+    progress(0.5, "building the graph")
+    train = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
+                               half_life_days=config.half_life_days)
+    items["n_interactions"] = np.diff(train.tocsc().indptr)
+    hetero = to_hetero_data(train, found.labels, profiles.to_numpy(dtype=np.float32), co, item_features=emb)
+    graph_counts = {k: int(v) for k, v in _graph_counts(hetero).items()}
+    step("graph")
+
+    default_name = config.model or DEFAULT_MODEL
+    names = [default_name] + [m for m in config.extra_models if m != default_name]
+    with atomic.atomic_dir(final) as tmp:
+        fit_times: dict[str, float] = {}
+        for i, name in enumerate(names):
+            lo, hi = 0.55 + 0.4 * i / len(names), 0.55 + 0.4 * (i + 1) / len(names)
+            progress(lo, f"training {name}")
+            t0 = time.perf_counter()
+            model = make_model(name, random_state=config.seed) if _takes_seed(name) else make_model(name)
+            model.fit(train, item_features=emb, progress=scaled(progress, lo, hi, f"training {name}: "))
+            model.save(tmp / "models" / name)
+            fit_times[name] = round(time.perf_counter() - t0, 3)
+        step("models")
+        progress(0.96, "writing the build")
+        atomic.write_parquet(tmp / "items.parquet", items)
+        atomic.write_parquet(tmp / "users.parquet", users)
+        atomic.write_parquet(tmp / "interests.parquet", table)
+        atomic.write_parquet(tmp / "interest_edges.parquet", co)
+        atomic.save_npz(tmp / "arrays.npz", embeddings=emb.astype(np.float32),
+                        profiles=profiles.to_numpy(dtype=np.float32),
+                        profile_columns=np.asarray(profiles.columns, dtype=np.int64))
+        import scipy.sparse as sp
+
+        sp.save_npz(tmp / "interactions.npz", train.tocsr())
+        sp.save_npz(tmp / "strongest.npz", strongest_event_matrix(events, user_index, item_index))
+        meta = {
+            "format": BUILD_FORMAT,
+            "build_id": build_id,
+            "dataset": info.name,
+            "data_hash": info.data_hash,
+            "created": pd.Timestamp.now().isoformat(timespec="seconds"),
+            "config": asdict(config),
+            "default_model": default_name,
+            "models": names,
+            "fit_seconds": fit_times,
+            "counts": {"users": len(users), "items": len(items), "events": len(events),
+                       "interests": int((table["level"] == "coarse").sum()) if "level" in table else len(table),
+                       "edges": int(train.nnz), "items_without_text": int((~has_text).sum()),
+                       "newly_embedded": int(embedder.n_new_), **graph_counts},
+            "time_range": [events["ts"].min().isoformat(), events["ts"].max().isoformat()],
+            "timings": timings,
+        }
+        step("write")
+        meta["timings"] = timings
+        atomic.write_json(tmp / "meta.json", meta)
+    ws.record_build(info.name, build_id, _history_entry(meta, reused=False))
+    progress(1.0, "build complete")
+    return meta
+
+
+def strongest_event_matrix(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index):
+    """``(n_users, n_items)`` int8 CSR: the strongest event per pair (1 view, 2 click, 3 cart, 4 purchase)."""
+    import scipy.sparse as sp
+
+    from uig_core.bundle import EVENT_CODES
+
+    rank = {v: k for k, v in EVENT_CODES.items()}
+    code = events["event"].map(rank)
+    ok = code.notna().to_numpy()
+    frame = pd.DataFrame({"u": user_index.get_indexer(events["user_id"][ok]),
+                          "i": item_index.get_indexer(events["item_id"][ok]),
+                          "c": code[ok].astype("int8").to_numpy()})
+    top = frame.groupby(["u", "i"], sort=False)["c"].max().reset_index()
+    return sp.csr_matrix((top["c"].to_numpy(dtype=np.int8), (top["u"], top["i"])),
+                         shape=(len(user_index), len(item_index)))
+
+
+def _takes_seed(name: str) -> bool:
+    from uig_core.models import make_model
+
+    try:
+        make_model(name, random_state=0)
+    except TypeError:
+        return False
+    return True
+
+
+def _graph_counts(data: Any) -> dict[str, int]:
+    from uig_core.graph import describe
+
+    return describe(data)
+
+
+def _history_entry(meta: dict[str, Any], *, reused: bool) -> dict[str, Any]:
+    return {"events": meta["counts"]["events"], "users": meta["counts"]["users"], "items": meta["counts"]["items"],
+            "default_model": meta["default_model"], "timings": meta.get("timings", {}), "reused": reused,
+            "quality": meta.get("quality")}
+
+
+def build_path(ws: Workspace, dataset: str | None = None) -> Path:
+    """Folder of the dataset's current build."""
+    return ws.build_dir(dataset)
