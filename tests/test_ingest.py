@@ -1,0 +1,186 @@
+"""Ingest: auto-mapping, event mapping, returns, prices, item pattern, duplicates and malformed files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from uig_core.errors import IngestError, SchemaError
+from uig_core.ingest import MAX_TITLE_CHARS, read_log
+from uig_core.schema import auto_map_columns, auto_map_event, parse_pairs
+
+OR_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+
+
+def write(tmp_path: Path, text: str, name: str = "log.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_auto_mapping_of_common_names():
+    mapping = auto_map_columns(["CustomerID", "StockCode", "InvoiceDate", "Description", "Quantity", "UnitPrice",
+                                "InvoiceNo", "Country"])
+    assert mapping == {"CustomerID": "user_id", "StockCode": "item_id", "InvoiceDate": "ts",
+                       "Description": "item_title", "Quantity": "quantity", "UnitPrice": "price",
+                       "InvoiceNo": "order_id"}
+    assert auto_map_columns(["visitorid", "itemid", "event", "timestamp"])["event"] == "event"
+
+
+def test_explicit_mapping_wins_and_bad_mapping_is_named():
+    mapping = auto_map_columns(["a", "b", "user"], {"a": "user_id", "b": "item_id"})
+    assert mapping["a"] == "user_id" and "user" not in mapping
+    with pytest.raises(SchemaError, match="no column 'zzz'"):
+        auto_map_columns(["a"], {"zzz": "user_id"})
+    with pytest.raises(SchemaError, match="not a canonical field"):
+        auto_map_columns(["a"], {"a": "userid"})
+    with pytest.raises(SchemaError, match="SOURCE=TARGET"):
+        parse_pairs(["nonsense"], "--map")
+
+
+@pytest.mark.parametrize(("raw", "event"), [("PV", "view"), ("add_to_cart", "cart"), ("Buy", "purchase"),
+                                            ("click", "click"), ("refund", "return"), ("wishlist", None)])
+def test_event_synonyms(raw, event):
+    assert auto_map_event(raw) == event
+
+
+def test_clean_log_with_events_returns_prices_and_duplicates(tmp_path):
+    path = write(tmp_path, "\n".join([
+        "user,product_id,event_type,timestamp,title,price,quantity,Country",
+        "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",
+        "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",      # exact duplicate
+        "u1,p1,purchase,2024-01-01 10:05:00,Red Mug,3.5,2,UK",
+        "u1,p2,purchase,2024-01-02 09:00:00,Free Sample,0,1,UK",  # price <= 0: not a purchase
+        "u2,p1,purchase,2024-01-03 09:00:00,Red Mug,3.5,-1,FR",   # negative quantity: return
+        "u2,p3,wishlist,2024-01-03 09:00:00,Blue Mug,4,,FR",      # unknown event value
+        ",p3,view,2024-01-03 09:00:00,Blue Mug,4,,FR",            # missing user id
+    ]))
+    result = read_log(path)
+    ev, rep = result.events, result.report
+    assert list(ev.columns[:4]) == ["user_id", "item_id", "event", "ts"]
+    assert "Country" in ev.columns  # unknown extra columns are kept
+    assert rep.duplicates == 1
+    assert rep.returns == 1 and rep.nonpositive_price == 1
+    assert sorted(ev["event"]) == ["adjustment", "purchase", "return", "view"]
+    assert any("unknown event value" in r and "wishlist" in r for r in rep.skipped)
+    assert any("missing user_id" in r for r in rep.skipped)
+    assert rep.examples[next(r for r in rep.skipped if "missing user_id" in r)] == ["row 7"]
+    assert rep.rows_read == 7 and rep.rows_accepted == 4
+
+
+def test_event_map_and_no_event_column(tmp_path):
+    path = write(tmp_path, "uid,sku,action,time\nu1,i1,wishlist,2024-01-01\nu1,i2,buy,2024-01-02\n")
+    ev = read_log(path, event_map={"wishlist": "click"}).events
+    assert sorted(ev["event"]) == ["click", "purchase"]
+    path = write(tmp_path, "uid,sku,time\nu1,i1,2024-01-01\n", "noevent.csv")
+    res = read_log(path)
+    assert list(res.events["event"]) == ["purchase"]
+    assert any("purchase" in w for w in res.report.warnings)
+    with pytest.raises(SchemaError, match="not an event"):
+        read_log(path.with_name("log.csv"), event_map={"wishlist": "like"})
+
+
+def test_item_pattern_filters_and_reports(tmp_path):
+    path = write(tmp_path, "CustomerID,StockCode,InvoiceDate\n1,85123A,2024-01-01\n1,POST,2024-01-01\n"
+                           "2,71053,2024-01-02\n2,BANK CHARGES,2024-01-02\n")
+    res = read_log(path, item_pattern=r"^\d{5}[A-Za-z]{0,2}$")
+    assert sorted(res.events["item_id"]) == ["71053", "85123A"]
+    reason = next(r for r in res.report.skipped if "item-pattern" in r)
+    assert res.report.skipped[reason] == 2 and "POST" in res.report.examples[reason][0]
+
+
+@pytest.mark.parametrize(("values", "unit"), [(["1700000000", "1700003600"], "epoch s"),
+                                              (["1700000000000", "1700003600000"], "epoch ms")])
+def test_epoch_timestamps(tmp_path, values, unit):
+    path = write(tmp_path, "user_id,item_id,ts\n" + "".join(f"u,i{n},{v}\n" for n, v in enumerate(values)))
+    res = read_log(path)
+    assert res.report.timestamp_format == unit
+    assert res.events["ts"].iloc[0] == pd.Timestamp("2023-11-14 22:13:20")
+
+
+def test_unparseable_timestamps_are_skipped_with_row_numbers(tmp_path):
+    path = write(tmp_path, "user_id,item_id,ts\nu,a,2024-01-01\nu,b,not a date\nu,c,2024-01-03\n")
+    res = read_log(path)
+    assert len(res.events) == 2
+    reason = next(r for r in res.report.skipped if "timestamp" in r)
+    assert res.report.examples[reason] == ["row 2 ts='not a date'"]
+
+
+def test_semicolon_latin1_and_gzip(tmp_path):
+    text = "user_id;item_id;item_title;ts\nu1;i1;Crème brûlée dish;2024-01-01\n"
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("latin-1")))
+    res = read_log(path)
+    assert res.report.delimiter == ";" and res.report.encoding == "latin-1"
+    assert res.events["item_title"].iloc[0] == "Crème brûlée dish"
+
+
+def test_tab_delimited_and_unicode_titles(tmp_path):
+    path = write(tmp_path, "user_id\titem_id\titem_title\tts\nu1\ti1\t保温杯 🍵\t2024-01-01\n", "log.tsv")
+    res = read_log(path)
+    assert res.report.delimiter == "tab" and res.events["item_title"].iloc[0] == "保温杯 🍵"
+
+
+def test_long_titles_truncated_and_reported(tmp_path):
+    path = write(tmp_path, f"user_id,item_id,item_title,ts\nu1,i1,{'x' * 200_000},2024-01-01\n")
+    res = read_log(path)
+    assert len(res.events["item_title"].iloc[0]) == MAX_TITLE_CHARS and res.report.truncated_titles == 1
+
+
+def test_ragged_rows_are_skipped_and_counted(tmp_path):
+    path = write(tmp_path, "user_id,item_id,ts\nu1,i1,2024-01-01\nu2,i2,2024-01-02,extra,fields\nu3,i3,2024-01-03\n")
+    res = read_log(path)
+    assert len(res.events) == 2
+    assert sum(n for r, n in res.report.skipped.items() if "ragged" in r) == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "empty"),
+    (b"user_id,item_id,ts\n", "no data rows"),
+    (b"\x00\x01\x02\x03binary\x00\xff" * 50, "binary"),
+    (b"   \n\n", "blank"),
+])
+def test_malformed_files_give_specific_errors(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=message):
+        read_log(path)
+
+
+def test_no_recognisable_columns(tmp_path):
+    path = write(tmp_path, "foo,bar\n1,2\n")
+    with pytest.raises(SchemaError, match="no column maps to 'user_id'.*--map"):
+        read_log(path)
+
+
+def test_no_usable_row(tmp_path):
+    path = write(tmp_path, "user_id,item_id,event\nu1,i1,like\nu2,i2,like\n")
+    with pytest.raises(IngestError, match="no usable row remains"):
+        read_log(path)
+
+
+def test_too_large_file_refused(tmp_path):
+    path = write(tmp_path, "user_id,item_id\n" + "u,i\n" * 100)
+    with pytest.raises(IngestError, match="above the upload limit"):
+        read_log(path, max_bytes=100)
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not OR_CSV.exists(), reason="../shared/data/online_retail absent")
+def test_online_retail_counts():
+    res = read_log(OR_CSV, mapping={"CustomerID": "user_id", "StockCode": "item_id", "InvoiceDate": "ts",
+                                    "Description": "item_title", "Quantity": "quantity", "UnitPrice": "price",
+                                    "InvoiceNo": "order_id"}, item_pattern=r"^\d{5}[A-Za-z]{0,2}$")
+    rep = res.report
+    assert rep.rows_read == 541_909
+    assert rep.skipped["missing user_id (column 'CustomerID')"] == 135_080
+    ev = res.events
+    assert ev["user_id"].str.fullmatch(r"\d{5}").all()  # ids kept as text without a ".0"
+    buys = ev[ev["event"] == "purchase"]
+    # the usual cleaned subset (4,339 customers, SOURCE.md) less those whose every line is a postage/fee code
+    assert buys["user_id"].nunique() == 4_334 and buys["item_id"].nunique() == 3_659
+    assert len(buys[["user_id", "item_id"]].drop_duplicates()) == 266_221
+    assert (buys["price"] > 0).all() and (buys["quantity"] > 0).all()
