@@ -78,9 +78,11 @@ _BOT_SHARE, _DRIFTER_SHARE, _COLD_SHARE = 0.01, 0.05, 0.05
 _COLD_DAYS = 14
 _P_CLICK, _P_CART, _P_PURCHASE = 0.35, 0.30, 0.50  # per view, per click, per cart
 _P_OFF_THEME = 0.02  # chance that one view of a session wanders to another theme
-# Relative traffic per hour of day: quiet nights, a lunch bump and an evening peak.
+_MAX_VIEWS = 12  # per session; with the gaps below a session lasts under 2 hours
+# Relative traffic per session start hour (0-21, so that every session ends before midnight): quiet nights,
+# a lunch bump and an evening peak.
 _HOUR_WEIGHTS = np.array(
-    [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4, 5, 6, 6, 5, 5, 5, 6, 7, 9, 10, 9, 6, 3], dtype=float
+    [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4, 5, 6, 6, 5, 5, 5, 6, 7, 9, 10, 9], dtype=float
 )
 
 
@@ -668,14 +670,16 @@ def _simulate(
 
 
 def _start_minute(rng: np.random.Generator) -> int:
-    hour = int(rng.choice(24, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()))
-    return min(hour * 60 + int(rng.integers(0, 60)), 22 * 60)  # sessions end before midnight
+    hour = int(rng.choice(len(_HOUR_WEIGHTS), p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()))
+    return hour * 60 + int(rng.integers(0, 60))
 
 
 def _pick(rng: np.random.Generator, items: _Items, theme: int, minute: int, size: int) -> np.ndarray:
     """Draw ``size`` distinct released items of a theme, popular and newly released ones more often."""
     pool = items.by_theme[theme]
     pool = pool[items.release[pool] <= minute]
+    if len(pool) == 0:  # only possible with tiny n_items, when a theme's every item is still unreleased
+        return pool
     weight = items.weight[pool] * np.where(items.cold[pool], 3.0, 1.0)  # "new arrivals" get promoted
     size = min(size, len(pool))
     return rng.choice(pool, size=size, replace=False, p=weight / weight.sum())
@@ -684,12 +688,13 @@ def _pick(rng: np.random.Generator, items: _Items, theme: int, minute: int, size
 def _session(
     rng: np.random.Generator, items: _Items, users: _Users, u: int, theme: int, start: int, log: _EventLog
 ) -> None:
-    n_views = 1 + int(rng.poisson(2.8))
+    n_views = min(1 + int(rng.poisson(2.8)), _MAX_VIEWS)
     viewed = [int(i) for i in _pick(rng, items, theme, start, n_views)]
-    if not users.is_drifter[u] and rng.random() < _P_OFF_THEME * len(viewed):
-        other = int(rng.integers(len(THEMES)))
-        viewed[int(rng.integers(len(viewed)))] = int(_pick(rng, items, other, start, 1)[0])
-        viewed = list(dict.fromkeys(viewed))
+    if viewed and not users.is_drifter[u] and rng.random() < _P_OFF_THEME * len(viewed):
+        wander = _pick(rng, items, int(rng.integers(len(THEMES))), start, 1)
+        if len(wander):
+            viewed[int(rng.integers(len(viewed)))] = int(wander[0])
+            viewed = list(dict.fromkeys(viewed))
     lift = users.propensity[u]
     minute = start
     carted: list[int] = []

@@ -51,11 +51,32 @@ __all__ = [
 
 Progress = Callable[[float, str], None]
 
-# Words that carry no merchandising meaning in product titles, on top of English stop words.
-_EXTRA_STOP = {
-    "set", "sets", "pack", "assorted", "asst", "design", "designs", "small", "large", "mini", "medium", "new",
-    "size", "pcs", "piece", "pieces", "with", "of", "and", "the", "in", "for", "cm", "mm", "xl",
-}
+# Function words (a short list: scikit-learn's English list also drops shop words such as "fire" or "back"),
+# plus words that carry no merchandising meaning in product titles.
+_STOP = frozenset("""
+a about above after again against all also am an and any are as at be been before being below between both but by
+can could did do does doing down during each few for from further had has have having he her here hers him his how
+i if in into is it its itself just me more most my no nor not now of off on once only or other our ours out over own
+same she should so some such than that the their them then there these they this those through to too under until
+up very was we were what when where which while who whom why will with within without would you your yours
+set sets pack packs assorted asst design designs small large mini medium new size pcs piece pieces cm mm xl
+one two three four five six seven eight nine ten twelve inch inches oz lb fl ml pair
+""".split())
+_SEGMENT = re.compile(r"[()\[\]{}<>|,;:/&+*\"]|\s[-–—]\s")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+
+
+def _singular(word: str) -> str:
+    """A light singular form, used only to merge "bag"/"bags" into one term."""
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "'s")):
+        return word[:-1]
+    return word
 
 
 @dataclass
@@ -64,9 +85,9 @@ class InterestResult:
 
     Attributes:
         item_ids: ``(n,)`` item ids, in input order.
-        coarse: ``(n,)`` int64 coarse interest id per item; ``-1`` for items without text.
-        fine: ``(n,)`` int64 fine interest id per item (the coarse id where the coarse interest was not split).
-        interests: One row per interest: ``interest_id`` (int), ``name`` (str), ``size`` (int), ``top_items``
+        labels: ``(n,)`` int64 coarse (primary) interest id per item; ``-1`` for items without text.
+        fine_labels: ``(n,)`` int64 fine interest id per item (the coarse id where that interest was not split).
+        table: One row per interest of both levels: ``interest_id`` (int), ``name`` (str), ``size`` (int), ``top_items``
             (list of item ids, most central first), ``top_titles`` (list of str), ``terms`` (list of str),
             ``level`` (``"coarse"``/``"fine"``), ``parent`` (coarse id of a fine interest, ``-1`` for coarse).
         k: Number of coarse interests.
@@ -76,9 +97,9 @@ class InterestResult:
     """
 
     item_ids: np.ndarray
-    coarse: np.ndarray
-    fine: np.ndarray
-    interests: pd.DataFrame
+    labels: np.ndarray
+    fine_labels: np.ndarray
+    table: pd.DataFrame
     k: int
     k_scores: dict[int, float] = field(default_factory=dict)
     criterion: str = ""
@@ -87,18 +108,18 @@ class InterestResult:
     @property
     def n_without_text(self) -> int:
         """Items that took the ID-only path (interest -1)."""
-        return int((self.coarse < 0).sum())
+        return int((self.labels < 0).sum())
 
     def item_interest(self, level: str = "coarse") -> pd.Series:
         """Return ``item_id -> interest_id`` (int) at ``level`` (``"coarse"`` or ``"fine"``)."""
         if level not in ("coarse", "fine"):
             raise ConfigError(f"The 'level' of item_interest must be 'coarse' or 'fine'. Got {level!r} instead.")
-        labels = self.coarse if level == "coarse" else self.fine
+        labels = self.labels if level == "coarse" else self.fine_labels
         return pd.Series(labels, index=pd.Index(self.item_ids, name="item_id"), name="interest_id")
 
     def names(self) -> dict[int, str]:
         """Return ``{interest_id: name}`` for every interest of both levels."""
-        return dict(zip(self.interests["interest_id"].tolist(), self.interests["name"].tolist(), strict=True))
+        return dict(zip(self.table["interest_id"].tolist(), self.table["name"].tolist(), strict=True))
 
     def to_json(self, level: str = "coarse") -> dict[str, Any]:
         """JSON-ready ``{"interests": [...], "items": {item_id: interest_id}}`` (items at ``level``).
@@ -114,7 +135,7 @@ class InterestResult:
                 "level": str(r.level),
                 "parent": None if int(r.parent) < 0 else int(r.parent),
             }
-            for r in self.interests.itertuples(index=False)
+            for r in self.table.itertuples(index=False)
         ]
         items = {str(i): int(v) for i, v in zip(self.item_ids, self.item_interest(level).to_numpy(), strict=True)}
         return {"interests": rows, "items": items, "k": int(self.k), "criterion": self.criterion,
@@ -207,98 +228,156 @@ def _choose_k(
 # ---------------------------------------------------------------------------------------------------------
 # naming
 # ---------------------------------------------------------------------------------------------------------
-def _vectorizer() -> Any:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer  # noqa: PLC0415
+class _TermCounter:
+    """Analyzer for CountVectorizer: unigrams and adjacent-word bigrams inside punctuation-free segments.
 
-    stop = sorted(set(ENGLISH_STOP_WORDS) | _EXTRA_STOP)
-    return CountVectorizer(lowercase=True, ngram_range=(1, 2), stop_words=stop, binary=True,
-                           token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
+    Terms are keyed by singular forms; :attr:`surface` remembers how each key was written, for display.
+    """
+
+    def __init__(self) -> None:
+        self.surface: dict[str, dict[str, int]] = {}
+
+    def _see(self, key: str, shown: str) -> None:
+        forms = self.surface.setdefault(key, {})
+        forms[shown] = forms.get(shown, 0) + 1
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        for segment in _SEGMENT.split(text.lower()):
+            words = [w.strip("-'’") for w in _WORD.findall(segment)]
+            ok = [len(w) >= 2 and w not in _STOP for w in words]
+            keys = [_singular(w) for w in words]
+            for i, w in enumerate(words):
+                if not ok[i]:
+                    continue
+                out.append(keys[i])
+                self._see(keys[i], w)
+                if i + 1 < len(words) and ok[i + 1] and keys[i] != keys[i + 1]:
+                    key = f"{keys[i]} {keys[i + 1]}"
+                    out.append(key)
+                    self._see(key, f"{w} {words[i + 1]}")
+        return out
+
+    def show(self, key: str) -> str:
+        forms = self.surface.get(key)
+        return max(forms.items(), key=lambda kv: (kv[1], -len(kv[0])))[0] if forms else key
 
 
 def name_clusters(
-    texts: Sequence[str], labels: np.ndarray, *, n_terms: int = 3, ids: Sequence[int] | None = None
+    texts: Sequence[str],
+    labels: np.ndarray,
+    *,
+    n_terms: int = 3,
+    ids: Sequence[int] | None = None,
+    taken: set[str] | None = None,
 ) -> tuple[dict[int, str], dict[int, list[str]]]:
-    """Name clusters by their c-TF-IDF terms (see the module docstring).
+    """Name clusters by their distinctive terms (c-TF-IDF, then a greedy coverage pick).
+
+    The first term is the top c-TF-IDF term (upgraded to a bigram holding it when the bigram scores at least
+    60 % as high, so "bag" becomes "lunch bag"). Each next term shares no word with the chosen ones and adds the
+    most *new* member titles, weighted by its idf; a name gets 2 terms, a third only when it still adds
+    coverage worth at least a quarter of the first term's score.
 
     Args:
         texts: ``(n,)`` item texts.
         labels: ``(n,)`` cluster id per text, ``-1`` ignored.
         n_terms: Most terms in a name.
         ids: Cluster ids to name (default: every label >= 0).
+        taken: Names already in use elsewhere (e.g. the coarse level); they are not repeated.
 
     Returns:
         ``(names, terms)``: ``{id: "lunch bag, retrospot"}`` (unique) and ``{id: ranked distinctive terms}``.
     """
+    from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415
+
     labels = np.asarray(labels)
-    ids = sorted({int(v) for v in labels if v >= 0}) if ids is None else list(ids)
+    ids = sorted({int(v) for v in labels if v >= 0}) if ids is None else [int(i) for i in ids]
     keep = labels >= 0
+    counter = _TermCounter()
+    docs = [str(t) for t, k in zip(texts, keep, strict=True) if k]
+    lab = labels[keep]
+    pos = {c: i for i, c in enumerate(ids)}
+    rows = np.array([pos.get(int(v), -1) for v in lab], dtype=np.int64)
+    try:
+        dtm = CountVectorizer(analyzer=counter, binary=True, dtype=np.float64).fit(docs)
+        vocab = np.asarray(dtm.get_feature_names_out(), dtype=object)
+        dtm = dtm.transform(docs).tocsr()
+    except ValueError:  # not one usable word
+        vocab, dtm = np.array([], dtype=object), None
     names: dict[int, str] = {}
     terms_out: dict[int, list[str]] = {}
-    docs = [t.lower() for t, k in zip(texts, keep, strict=True) if k]
-    vocab: np.ndarray = np.array([], dtype=object)
-    try:
-        vec = _vectorizer()
-        dtm = vec.fit_transform(docs)
-        vocab = vec.get_feature_names_out()
-    except ValueError:  # no usable word at all (empty vocabulary)
-        dtm = None
-    pos = {c: i for i, c in enumerate(ids)}
-    ranked: dict[int, list[tuple[str, float]]] = {c: [] for c in ids}
+    used: set[str] = set(taken or ())
     if dtm is not None and len(vocab):
-        lab = labels[keep]
-        rows = np.array([pos.get(int(v), -1) for v in lab])
         ok = rows >= 0
         oh = sp.csr_matrix((np.ones(ok.sum()), (rows[ok], np.flatnonzero(ok))), shape=(len(ids), len(lab)))
-        counts = np.asarray((oh @ dtm).todense(), dtype=np.float64)  # (n_clusters, n_terms): titles with term
+        counts = (oh @ dtm).toarray()  # (n_clusters, n_terms): member titles holding the term
         sizes = np.maximum(np.asarray(oh.sum(axis=1)).ravel(), 1.0)
-        coverage = counts / sizes[:, None]
         freq = counts.sum(axis=0)
-        avg = counts.sum() / max(len(ids), 1)
-        score = coverage * np.log1p(avg / np.maximum(freq, 1.0))
-        for ci, c in enumerate(ids):
-            top = np.argsort(-score[ci])[:30]
-            ranked[c] = [(str(vocab[j]), float(score[ci, j])) for j in top if score[ci, j] > 0]
-    used: set[str] = set()
-    for c in ids:
-        terms = _merge_terms(ranked[c])
-        terms_out[c] = terms
-        chosen = terms[:1]
-        for t in terms[1:n_terms]:
-            s_t = dict(ranked[c]).get(t, 0.0)
-            s_0 = ranked[c][0][1] if ranked[c] else 0.0
-            if len(chosen) < 2 or s_t >= 0.5 * s_0:
-                chosen.append(t)
-        name = ", ".join(chosen) if chosen else f"interest {c}"
-        extra = iter(terms[len(chosen):])
+        idf = np.log1p(counts.sum() / max(len(ids), 1) / np.maximum(freq, 1.0))
+        score = counts / sizes[:, None] * idf
+    for ci, c in enumerate(ids):
+        if dtm is None or not len(vocab):
+            ranked: list[int] = []
+        else:
+            top = np.argsort(-score[ci], kind="stable")[:40]
+            ranked = [int(j) for j in top if score[ci, j] > 0]
+        chosen = _pick_terms(ranked, score[ci] if ranked else None, idf if ranked else None, vocab,
+                             dtm[rows == ci][:, ranked] if ranked else None, n_terms)
+        shown = [counter.show(str(vocab[j])) for j in chosen]
+        terms_out[c] = [counter.show(str(vocab[j])) for j in ranked[:10]]
+        name = ", ".join(shown) if shown else f"interest {c}"
+        spare = iter(t for t in terms_out[c] if t not in shown and not set(t.split()) & set(name.split()))
         while name in used:
-            nxt = next(extra, None)
-            name = f"{name}, {nxt}" if nxt else f"{name} ({c})"
+            nxt = next(spare, None)
+            name = f"{name}, {nxt}" if nxt else f"{name} #{c}"
         used.add(name)
         names[c] = name
     return names, terms_out
 
 
-def _merge_terms(ranked: list[tuple[str, float]]) -> list[str]:
-    """Order distinctive terms, letting a strong bigram absorb the words it contains."""
-    out: list[str] = []
-    score = dict(ranked)
-    for term, s in ranked:
-        words = term.split()
-        if len(words) == 2:
-            inside = [w for w in words if w in out]
-            if all(w in out or score.get(w, 0.0) <= s / 0.6 for w in words) and (inside or s > 0):
-                # replace the first contained unigram in place, drop the other
-                if inside:
-                    at = out.index(inside[0])
-                    out[at] = term
-                    out = [t for t in out if t not in inside[1:]]
-                elif not any(term in t for t in out):
-                    out.append(term)
-                continue
-        if any(term in t.split() for t in out) or term in out:
-            continue
-        out.append(term)
-    return out
+def _related(words: set[str], others: set[str]) -> bool:
+    """True when a word repeats one of ``others`` or extends it ("camp"/"camping", "garden"/"gardening")."""
+    return any(a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+               for a in words for b in others)
+
+
+def _pick_terms(
+    ranked: list[int], score: np.ndarray | None, idf: np.ndarray | None, vocab: np.ndarray,
+    member_terms: sp.csr_matrix | None, n_terms: int,
+) -> list[int]:
+    """Greedy term choice of :func:`name_clusters`; returns vocabulary indices."""
+    if not ranked or score is None or idf is None or member_terms is None:
+        return []
+    words = {j: set(str(vocab[j]).split()) for j in ranked}
+    col = {j: i for i, j in enumerate(ranked)}
+    has = member_terms.toarray() > 0  # (n_members, n_candidates)
+
+    def upgrade(j: int, blocked: set[str]) -> int:
+        if len(words[j]) > 1:
+            return j
+        best = [b for b in ranked if len(words[b]) == 2 and words[j] <= words[b]
+                and not _related(words[b] - words[j], blocked) and score[b] >= 0.6 * score[j]]
+        return max(best, key=lambda b: score[b]) if best else j
+
+    first = upgrade(ranked[0], set())
+    chosen = [first]
+    covered = has[:, col[first]].copy()
+    top_score = float(score[first])
+    while len(chosen) < n_terms:
+        blocked = set().union(*(words[j] for j in chosen))
+        free = [j for j in ranked if not _related(words[j], blocked)]
+        if not free:
+            break
+        gains = {j: float(idf[j] * (has[:, col[j]] & ~covered).mean()) for j in free}
+        j = max(free, key=lambda t: (gains[t], score[t]))
+        if gains[j] < 0.25 * top_score:
+            if len(chosen) >= 2:
+                break
+            j = free[0]  # nothing adds much coverage: the next most distinctive term
+        j = upgrade(j, blocked)
+        chosen.append(j)
+        covered |= has[:, col[j]]
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -310,6 +389,7 @@ def find_interests(
     embeddings: np.ndarray,
     *,
     k: int | None = None,
+    has_text: np.ndarray | None = None,
     k_min: int = 4,
     k_max: int | None = None,
     fine: bool = True,
@@ -328,6 +408,8 @@ def find_interests(
         texts: ``(n,)`` item texts (used for names).
         embeddings: ``(n, d)`` float item vectors, unit norm; all-zero rows mark items without text.
         k: Number of coarse interests; None chooses it by the silhouette rule in the module docstring.
+        has_text: ``(n,)`` bool, False for ID-only items (as from ``semantics.item_texts``); default: rows of
+            ``embeddings`` with a non-zero norm. ID-only items get interest ``-1``.
         k_min: Smallest candidate k.
         k_max: Largest candidate k (default ``min(60, round(sqrt(n / 2)))``, at least ``k_min``).
         fine: Build the fine level.
@@ -355,6 +437,11 @@ def find_interests(
         )
     norms = np.linalg.norm(x, axis=1)
     has = norms > 1e-6
+    if has_text is not None:
+        mask = np.asarray(has_text, dtype=bool)
+        if mask.shape != (n,):
+            raise ConfigError(f"find_interests: 'has_text' must have one flag per item ({n}); got shape {mask.shape}.")
+        has &= mask
     xt = x[has] / norms[has, None]
     m = len(xt)
     if k is not None and (not isinstance(k, int | np.integer) or k < 1 or k > max(m, 1)):
@@ -433,7 +520,8 @@ def find_interests(
     terms_f: dict[int, list[str]] = {}
     if fine_parent:
         fine_only = np.where(fine_sub >= kk, fine_sub, -1)
-        names_f, terms_f = name_clusters(list(text_arr[has]), fine_only, ids=list(range(kk, next_id)))
+        names_f, terms_f = name_clusters(list(text_arr[has]), fine_only, ids=list(range(kk, next_id)),
+                                         taken=set(names_c.values()))
     has_idx = np.flatnonzero(has)
     for iid in range(next_id):
         level = "coarse" if iid < kk else "fine"
@@ -450,11 +538,6 @@ def find_interests(
             "level": level,
             "parent": -1 if level == "coarse" else fine_parent[iid - kk],
         })
-    if fine_parent:  # a fine name should not repeat its parent's name verbatim
-        names = {r["interest_id"]: r["name"] for r in rows}
-        for r in rows:
-            if r["level"] == "fine" and r["name"] == names[r["parent"]]:
-                r["name"] = f"{r['name']} ({r['interest_id']})"
     table = pd.DataFrame(rows)
     table["interest_id"] = table["interest_id"].astype("int64")
     table["size"] = table["size"].astype("int64")

@@ -129,11 +129,12 @@ def build(
     Returns:
         The build summary (also stored as ``meta.json``), with per-step wall times.
     """
+    info = ws.dataset(dataset)  # fails fast, before the heavy imports
+
     from uig_core import drift, interests, risk, semantics
     from uig_core.models import DEFAULT_MODEL, make_model
 
     progress = progress or noop
-    info = ws.dataset(dataset)
     if config is None:
         config = BuildConfig.from_dict(ws.settings().get("build", {}))
     build_id = f"b{hashlib.sha256((info.data_hash + config.key()).encode()).hexdigest()[:12]}"

@@ -1,0 +1,77 @@
+"""The `uig` command line: one clear line per error, JSON shapes, datasets left intact by bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uig_core.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a subprocess (process start included)."""
+    return subprocess.run([sys.executable, "-m", "uig_core.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or REPO, timeout=600)
+
+
+def test_help_lists_commands():
+    out = run("--help")
+    assert out.returncode == 0
+    for cmd in ("ingest", "build", "recommend", "evaluate", "datasets", "demo", "app", "interests", "portrait"):
+        assert cmd in out.stdout
+
+
+def test_ingest_then_datasets_json(tmp_path, capsys):
+    log = tmp_path / "shop.csv"
+    log.write_text("customer,sku,action,when\nc1,s1,view,2024-01-01\nc1,s1,buy,2024-01-02\nc2,s2,buy,2024-01-03\n")
+    assert main(["ingest", str(log), "--workspace", str(tmp_path / "ws"), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["dataset"]["name"] == "shop" and payload["report"]["events"] == {"purchase": 2, "view": 1}
+    assert main(["datasets", "--workspace", str(tmp_path / "ws"), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed == {"datasets": [{"name": "shop", "rows": 3, "users": 2, "items": 2, "built": False,
+                                    "created": listed["datasets"][0]["created"], "source": str(log)}]}
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"", "empty"),
+    (b"user_id,item_id\n", "no data rows"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 40, "binary"),
+    (b"a,b,c\n1,2,3\n", "no column maps to 'user_id'"),
+])
+def test_bad_files_fail_with_one_line_and_keep_earlier_datasets(tmp_path, capsys, content, needle):
+    ws = str(tmp_path / "ws")
+    good = tmp_path / "good.csv"
+    good.write_text("user_id,item_id,ts\nu1,i1,2024-01-01\n")
+    assert main(["ingest", str(good), "--workspace", ws]) == 0
+    capsys.readouterr()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    code = main(["ingest", str(bad), "--workspace", ws, "--name", "bad"])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "Traceback" not in err and err.count("\n") == 1
+    assert main(["datasets", "--workspace", ws, "--json"]) == 0
+    assert [d["name"] for d in json.loads(capsys.readouterr().out)["datasets"]] == ["good"]
+
+
+def test_duplicate_name_and_unknown_dataset(tmp_path, capsys):
+    ws = str(tmp_path / "ws")
+    log = tmp_path / "a.csv"
+    log.write_text("user_id,item_id\nu,i\n")
+    assert main(["ingest", str(log), "--workspace", ws]) == 0
+    assert main(["ingest", str(log), "--workspace", ws]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["build", "--workspace", ws, "--dataset", "nope"]) == 2
+    assert "no dataset named 'nope'" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_line_without_debug(tmp_path):
+    out = run("recommend", "u1", "--workspace", str(tmp_path / "empty"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "no dataset yet" in out.stderr
