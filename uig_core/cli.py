@@ -56,10 +56,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                        f"with --append-to {name}.")
     mapping = {src: dst for src, dst in parse_pairs(args.map, "--map").items()}
     event_map = parse_pairs(args.event_map, "--event-map")
+    pseudo = args.pseudonymize or bool(ws.settings().get("pseudonymize", False))
+    if args.append_to:
+        previous = ws.dataset(args.append_to).options
+        pseudo = pseudo or bool(previous.get("pseudonymize"))
+        mapping = mapping or previous.get("map", {})
+        event_map = event_map or previous.get("event_map", {})
+        args.item_pattern = args.item_pattern or previous.get("item_pattern")
     with _bar(args, "ingest") as bar:
         result = read_log(args.log, mapping=mapping, event_map=event_map, item_pattern=args.item_pattern,
-                          progress=bar)
-    options = {"map": mapping, "event_map": event_map, "item_pattern": args.item_pattern}
+                          pseudonymize_key=ws.pseudonymize_key() if pseudo else None, progress=bar)
+    options = {"map": mapping, "event_map": event_map, "item_pattern": args.item_pattern, "pseudonymize": pseudo}
     if args.append_to:
         info = ws.append_events(args.append_to, result.events)
     else:
@@ -123,6 +130,33 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     _emit(args, payload, lambda: "\n".join(
         [f"{d.name:<24} {d.rows:>10,} events {d.users:>8,} users {d.items:>7,} items  "
          f"{'built' if d.current_build else 'not built'}" for d in infos] or ["no datasets; try `uig demo`"]))
+    return 0
+
+
+def cmd_builds(args: argparse.Namespace) -> int:
+    history = _ws(args).builds(args.dataset)
+    _emit(args, {"builds": history}, lambda: "\n".join(
+        f"{'*' if b['current'] else ' '} {b['build_id']}  {b['created'][:19]}  {b.get('events', 0):>9,} events  "
+        f"{b.get('default_model', '')}" + ("  (reused)" if b.get("reused") else "") for b in history)
+        or "no builds yet")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    ws = _ws(args)
+    info = ws.dataset(args.dataset)
+    history = [b["build_id"] for b in ws.builds(info.name)]
+    target = args.to
+    if target is None:
+        earlier = [b for b in history if b != info.current_build]
+        if info.current_build in history:
+            earlier = [b for b in history[: history.index(info.current_build)] if b != info.current_build]
+        if not earlier:
+            raise UIGError(f"dataset {info.name!r} has no earlier build to roll back to.")
+        target = earlier[-1]
+    ws.set_current_build(info.name, target)
+    _emit(args, {"dataset": info.name, "current_build": target},
+          lambda: f"dataset {info.name!r} now uses build {target}")
     return 0
 
 
@@ -256,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event-map", action="append", metavar="SRC=EVENT", help="map an event value onto an event")
     p.add_argument("--item-pattern", metavar="REGEX", help="keep only items whose id matches")
     p.add_argument("--append-to", metavar="NAME", help="add the rows to an existing dataset")
+    p.add_argument("--pseudonymize", action="store_true",
+                   help="replace user ids by a keyed hash (key kept in the workspace; also a workspace setting)")
 
     p = add("build", cmd_build, "Build embeddings, interests, graph and models for a dataset.")
     p.add_argument("--model", help="default model to train (e.g. lightgcn)")
@@ -274,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=20)
 
     add("datasets", cmd_datasets, "List the datasets in the workspace.", dataset=False)
+    add("builds", cmd_builds, "Show a dataset's build history.")
+    p = add("rollback", cmd_rollback, "Make the previous (or a given) build current again.")
+    p.add_argument("--to", metavar="BUILD_ID", help="build to restore (default: the one before the current)")
 
     p = add("interests", cmd_interests, "List the interest points of a dataset.")
     p.add_argument("--top", type=int, default=5, help="top items per interest (default 5)")

@@ -269,6 +269,7 @@ def read_log(
     event_map: Mapping[str, str] | None = None,
     item_pattern: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    pseudonymize_key: bytes | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Read, map, validate and clean a log file.
@@ -279,6 +280,7 @@ def read_log(
         event_map: ``{source_value: canonical_event}`` for event values the auto-mapping does not know.
         item_pattern: Regular expression; only items whose id matches are kept (the rest are reported).
         max_bytes: Files above this size are refused.
+        pseudonymize_key: When given, user ids are replaced by a keyed hash (see :func:`pseudonymize`).
         progress: ``progress(fraction, message)`` callback.
 
     Returns:
@@ -292,7 +294,18 @@ def read_log(
     progress(0.0, f"reading {Path(path).name}")
     frame, report = read_table(path, max_bytes=max_bytes)
     progress(0.4, "mapping columns")
-    return clean_frame(frame, report, mapping=mapping, event_map=event_map, item_pattern=item_pattern)
+    return clean_frame(frame, report, mapping=mapping, event_map=event_map, item_pattern=item_pattern,
+                       pseudonymize_key=pseudonymize_key)
+
+
+def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
+    """Replace ids by a keyed hash (HMAC-SHA256, first 16 hex digits): stable per key, not reversible without it."""
+    import hashlib
+    import hmac
+
+    uniq = values.dropna().unique()
+    table = {v: "p" + hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:16] for v in uniq}
+    return values.map(table).astype("string")
 
 
 def clean_frame(
@@ -302,6 +315,7 @@ def clean_frame(
     mapping: Mapping[str, str] | None = None,
     event_map: Mapping[str, str] | None = None,
     item_pattern: str | None = None,
+    pseudonymize_key: bytes | None = None,
 ) -> IngestResult:
     """Map and clean an already-read frame (see :func:`read_log`)."""
     name = report.file or "log"
@@ -407,6 +421,10 @@ def clean_frame(
         if report.truncated_titles:
             df.loc[long.fillna(False), "item_title"] = df.loc[long.fillna(False), "item_title"].str.slice(
                 0, MAX_TITLE_CHARS)
+
+    if pseudonymize_key is not None:
+        df["user_id"] = pseudonymize(df["user_id"], pseudonymize_key)
+        report.warnings.append("user ids were pseudonymised with the workspace key")
 
     data_cols = [c for c in df.columns if c != "_row"]
     dup = df.duplicated(subset=data_cols)

@@ -202,7 +202,10 @@ def _choose_k(
     n = len(x)
     sample = np.sort(rng.choice(n, max_linkage, replace=False)) if n > max_linkage else np.arange(n)
     xs = x[sample].astype(np.float64)
-    tree = linkage(xs, method="ward")
+    # Euclidean distances of unit vectors from one matrix product: much faster than linkage's own pdist.
+    gram = xs @ xs.T
+    iu = np.triu_indices(len(xs), k=1)
+    tree = linkage(np.sqrt(np.clip(2.0 - 2.0 * gram[iu], 0.0, None)), method="ward")
     sil_idx = np.sort(rng.choice(len(xs), max_silhouette, replace=False)) if len(xs) > max_silhouette else None
     xe = xs if sil_idx is None else xs[sil_idx]
     dist = np.clip(1.0 - xe @ xe.T, 0.0, 2.0)
@@ -288,8 +291,6 @@ def name_clusters(
     Returns:
         ``(names, terms)``: ``{id: "lunch bag, retrospot"}`` (unique) and ``{id: ranked distinctive terms}``.
     """
-    from sklearn.feature_extraction.text import CountVectorizer  # noqa: PLC0415
-
     labels = np.asarray(labels)
     ids = sorted({int(v) for v in labels if v >= 0}) if ids is None else [int(i) for i in ids]
     keep = labels >= 0
@@ -298,16 +299,11 @@ def name_clusters(
     lab = labels[keep]
     pos = {c: i for i, c in enumerate(ids)}
     rows = np.array([pos.get(int(v), -1) for v in lab], dtype=np.int64)
-    try:
-        dtm = CountVectorizer(analyzer=counter, binary=True, dtype=np.float64).fit(docs)
-        vocab = np.asarray(dtm.get_feature_names_out(), dtype=object)
-        dtm = dtm.transform(docs).tocsr()
-    except ValueError:  # not one usable word
-        vocab, dtm = np.array([], dtype=object), None
+    dtm, vocab = _term_matrix(docs, counter)
     names: dict[int, str] = {}
     terms_out: dict[int, list[str]] = {}
     used: set[str] = set(taken or ())
-    if dtm is not None and len(vocab):
+    if len(vocab):
         ok = rows >= 0
         oh = sp.csr_matrix((np.ones(ok.sum()), (rows[ok], np.flatnonzero(ok))), shape=(len(ids), len(lab)))
         counts = (oh @ dtm).toarray()  # (n_clusters, n_terms): member titles holding the term
@@ -316,7 +312,7 @@ def name_clusters(
         idf = np.log1p(counts.sum() / max(len(ids), 1) / np.maximum(freq, 1.0))
         score = counts / sizes[:, None] * idf
     for ci, c in enumerate(ids):
-        if dtm is None or not len(vocab):
+        if not len(vocab):
             ranked: list[int] = []
         else:
             top = np.argsort(-score[ci], kind="stable")[:40]
@@ -333,6 +329,24 @@ def name_clusters(
         used.add(name)
         names[c] = name
     return names, terms_out
+
+
+def _term_matrix(docs: Sequence[str], counter: _TermCounter) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Binary ``(n_docs, n_terms)`` document-term matrix and its vocabulary (terms sorted)."""
+    index: dict[str, int] = {}
+    indptr = [0]
+    cols: list[int] = []
+    for doc in docs:
+        for term in set(counter(doc)):
+            cols.append(index.setdefault(term, len(index)))
+        indptr.append(len(cols))
+    vocab = np.empty(len(index), dtype=object)
+    for term, j in index.items():
+        vocab[j] = term
+    data = np.ones(len(cols), dtype=np.float64)
+    mat = sp.csr_matrix((data, np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+                        shape=(len(docs), len(index)))
+    return mat, vocab
 
 
 def _related(words: set[str], others: set[str]) -> bool:

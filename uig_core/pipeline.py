@@ -130,10 +130,6 @@ def build(
         The build summary (also stored as ``meta.json``), with per-step wall times.
     """
     info = ws.dataset(dataset)  # fails fast, before the heavy imports
-
-    from uig_core import drift, interests, risk, semantics
-    from uig_core.models import DEFAULT_MODEL, make_model
-
     progress = progress or noop
     if config is None:
         config = BuildConfig.from_dict(ws.settings().get("build", {}))
@@ -145,6 +141,15 @@ def build(
             ws.record_build(info.name, build_id, _history_entry(meta, reused=True))
         progress(1.0, "build reused (same data and settings)")
         return {**meta, "reused": True}
+
+    with ws.build_lock(info) as stale:
+        return _build(ws, info, config, build_id, final, progress, stale)
+
+
+def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: Path, progress: Progress,
+           stale: int) -> dict[str, Any]:
+    from uig_core import drift, interests, risk, semantics
+    from uig_core.models import DEFAULT_MODEL, make_model
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -237,6 +242,7 @@ def build(
                        "newly_embedded": int(embedder.n_new_), **graph_counts},
             "time_range": [events["ts"].min().isoformat(), events["ts"].max().isoformat()],
             "timings": timings,
+            "stale_builds_removed": stale,
         }
         step("write")
         meta["timings"] = timings

@@ -354,6 +354,43 @@ class Workspace:
         return [{"build_id": b, "created": c.isoformat(), "data_hash": h, "current": b == info.current_build,
                  **json.loads(s or "{}")} for b, c, h, s in rows]
 
+    def pseudonymize_key(self) -> bytes:
+        """The workspace's secret key for pseudonymising user ids (created on first use, never exported)."""
+        path = self.root / "secret.key"
+        if not path.exists():
+            atomic.write_bytes(path, os.urandom(32).hex().encode())
+            os.chmod(path, 0o600)
+        return bytes.fromhex(path.read_text().strip())
+
+    @contextmanager
+    def build_lock(self, info: DatasetInfo) -> Iterator[int]:
+        """Hold the dataset's build lock; on entry, remove what killed builds left behind.
+
+        Yields:
+            How many stale temporary folders were removed.
+
+        Raises:
+            UIGError: Another process is building this dataset.
+        """
+        import fcntl
+
+        root = self.build_root(info)
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as err:
+                raise UIGError(f"dataset {info.name!r} is being built by another process; wait for it to "
+                               "finish.") from err
+            removed = 0
+            for stale in [*root.glob(".*.tmp"), *root.glob(".*.old-*")]:
+                shutil.rmtree(stale, ignore_errors=True)
+                removed += 1
+            try:
+                yield removed
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     # ------------------------------------------------------------------ artifacts & settings
     def artifact_dir(self, kind: str, key: str) -> Path:
         """Folder for an artifact of ``kind`` keyed by ``key`` (a content hash)."""
