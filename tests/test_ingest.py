@@ -184,3 +184,20 @@ def test_online_retail_counts():
     assert buys["user_id"].nunique() == 4_334 and buys["item_id"].nunique() == 3_659
     assert len(buys[["user_id", "item_id"]].drop_duplicates()) == 266_221
     assert (buys["price"] > 0).all() and (buys["quantity"] > 0).all()
+
+
+def test_unclosed_quote_skips_only_that_row(tmp_path):
+    path = write(tmp_path, 'user_id,item_id,ts\nu1,i1,2024-01-01\nu2,"i2,2024-01-02\nu3,i3,2024-01-03\n')
+    res = read_log(path)
+    assert sorted(res.events["user_id"]) == ["u1", "u3"]
+    assert res.report.skipped == {"unclosed quote": 1} and res.report.rows_read == 3
+    assert res.report.examples["unclosed quote"][0].startswith("row 2 ")
+
+
+def test_pseudonymised_ids_are_stable_and_keyed(tmp_path):
+    path = write(tmp_path, "user_id,item_id\nalice@example.com,i1\nbob,i2\nalice@example.com,i3\n")
+    a = read_log(path, pseudonymize_key=b"k1").events
+    b = read_log(path, pseudonymize_key=b"k2").events
+    assert "alice@example.com" not in set(a["user_id"])
+    assert a["user_id"].nunique() == 2 and a["user_id"].iloc[0] == a["user_id"].iloc[2]
+    assert set(a["user_id"]).isdisjoint(set(b["user_id"]))

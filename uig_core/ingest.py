@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,25 @@ def _decode_head(raw: bytes) -> str:
         raise
 
 
+def _drop_unclosed_quote(text: str, report: IngestReport) -> str:
+    """Skip the row whose quote never closes (it would otherwise swallow the rest of the file)."""
+    for _ in range(10):
+        if text.count('"') % 2 == 0:
+            return text
+        lines = text.split("\n")
+        open_at, inside = None, False
+        for i, line in enumerate(lines):
+            if line.count('"') % 2:
+                inside = not inside
+                open_at = i if inside else open_at
+        if not inside or not open_at:
+            return text
+        report.skip("unclosed quote", 1, [f"row {open_at} {lines[open_at][:60]!r}"])
+        del lines[open_at]
+        text = "\n".join(lines)
+    return text
+
+
 def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[pd.DataFrame, IngestReport]:
     """Read a CSV, gzipped CSV or Parquet file into a frame of strings (Parquet keeps its types).
 
@@ -189,6 +209,7 @@ def _read_csv_bytes(data: bytes, report: IngestReport) -> tuple[pd.DataFrame, In
     if encoding != "utf-8":
         report.warnings.append(f"file is not valid UTF-8; read as {encoding}")
     report.encoding = encoding
+    text = _drop_unclosed_quote(text, report)
     delim = _sniff_delimiter(text[:65536])
     report.delimiter = {"\t": "tab"}.get(delim, delim)
 
@@ -211,7 +232,7 @@ def _read_csv_bytes(data: bytes, report: IngestReport) -> tuple[pd.DataFrame, In
     frame.columns = [str(c).strip() for c in frame.columns]
     if bad_rows:
         report.skip("wrong number of fields (ragged row)", len(bad_rows), [f"'{r}'" for r in bad_rows])
-    report.rows_read = len(frame) + len(bad_rows)
+    report.rows_read = len(frame) + len(bad_rows) + report.skipped.get("unclosed quote", 0)
     if frame.empty:
         raise IngestError(f"{name}: the file has a header ({', '.join(frame.columns[:8])}) but no data rows.")
     return frame, report
@@ -252,10 +273,12 @@ def _parse_ts(raw: pd.Series, report: IngestReport, source: str) -> pd.Series:
             ts = pd.to_datetime(numeric, unit=unit, errors="coerce")
             report.timestamp_format = f"epoch {unit}"
         else:
-            ts = pd.to_datetime(text, errors="coerce")
-            report.timestamp_format = "text"
-            if ts.isna().sum() > 0.05 * text.notna().sum():
-                ts = pd.to_datetime(text, errors="coerce", format="mixed")
+            with warnings.catch_warnings():  # per-element fallback parsing is expected for odd logs
+                warnings.simplefilter("ignore", UserWarning)
+                ts = pd.to_datetime(text, errors="coerce")
+                report.timestamp_format = "text"
+                if ts.isna().sum() > 0.05 * text.notna().sum():
+                    ts = pd.to_datetime(text, errors="coerce", format="mixed")
                 report.timestamp_format = "text (mixed formats)"
     if isinstance(ts.dtype, pd.DatetimeTZDtype):
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)

@@ -198,17 +198,23 @@ def _choose_k(
 ) -> tuple[int, np.ndarray, dict[int, float]]:
     """Ward on a sample, silhouette per cut; returns (k, seed centroids (k, d), scores)."""
     from scipy.cluster.hierarchy import fcluster, linkage  # noqa: PLC0415
+    from scipy.spatial.distance import squareform  # noqa: PLC0415
 
     n = len(x)
     sample = np.sort(rng.choice(n, max_linkage, replace=False)) if n > max_linkage else np.arange(n)
-    xs = x[sample].astype(np.float64)
+    xs = np.ascontiguousarray(x[sample], dtype=np.float32)
     # Euclidean distances of unit vectors from one matrix product: much faster than linkage's own pdist.
     gram = xs @ xs.T
-    iu = np.triu_indices(len(xs), k=1)
-    tree = linkage(np.sqrt(np.clip(2.0 - 2.0 * gram[iu], 0.0, None)), method="ward")
+    cond = squareform(gram, checks=False)  # upper triangle, condensed: half the work below
+    cond *= -2.0
+    cond += 2.0
+    np.maximum(cond, 0.0, out=cond)
+    np.sqrt(cond, out=cond)
+    tree = linkage(cond.astype(np.float64), method="ward")
+    del cond
     sil_idx = np.sort(rng.choice(len(xs), max_silhouette, replace=False)) if len(xs) > max_silhouette else None
-    xe = xs if sil_idx is None else xs[sil_idx]
-    dist = np.clip(1.0 - xe @ xe.T, 0.0, 2.0)
+    dist = 1.0 - (gram if sil_idx is None else gram[np.ix_(sil_idx, sil_idx)])
+    np.clip(dist, 0.0, 2.0, out=dist)
     scores: dict[int, float] = {}
     cuts: dict[int, np.ndarray] = {}
     for k in k_range:
@@ -279,7 +285,8 @@ def name_clusters(
     The first term is the top c-TF-IDF term (upgraded to a bigram holding it when the bigram scores at least
     60 % as high, so "bag" becomes "lunch bag"). Each next term shares no word with the chosen ones and adds the
     most *new* member titles, weighted by its idf; a name gets 2 terms, a third only when it still adds
-    coverage worth at least a quarter of the first term's score.
+    coverage worth at least 35 % of the first term's score. A unigram that would pair with a chosen one into a
+    candidate bigram merges into that phrase ("bag" + "jumbo" → "jumbo bag").
 
     Args:
         texts: ``(n,)`` item texts.
@@ -384,10 +391,17 @@ def _pick_terms(
             break
         gains = {j: float(idf[j] * (has[:, col[j]] & ~covered).mean()) for j in free}
         j = max(free, key=lambda t: (gains[t], score[t]))
-        if gains[j] < 0.25 * top_score:
+        if gains[j] < 0.35 * top_score:
             if len(chosen) >= 2:
                 break
             j = free[0]  # nothing adds much coverage: the next most distinctive term
+        pair = [b for b in ranked if len(words[j]) == 1 and len(words[b]) == 2 and words[j] < words[b]
+                and any(len(words[c]) == 1 and words[b] == words[c] | words[j] for c in chosen)]
+        if pair:  # "bag" + "jumbo" reads better as the phrase "jumbo bag"
+            b = pair[0]
+            chosen = [b if len(words[c]) == 1 and words[c] < words[b] else c for c in chosen]
+            covered |= has[:, col[b]]
+            continue
         j = upgrade(j, blocked)
         chosen.append(j)
         covered |= has[:, col[j]]
@@ -411,7 +425,7 @@ def find_interests(
     n_top: int = 5,
     seed: int = 0,
     sil_tolerance: float = 0.05,
-    max_linkage: int = 4000,
+    max_linkage: int = 3000,
     max_silhouette: int = 2000,
     progress: Progress | None = None,
 ) -> InterestResult:

@@ -1,0 +1,534 @@
+"""Neighbourhoods of the user–item–interest graph and their offline pyvis rendering.
+
+Four edge types join three node types:
+
+==================  ===========================  ==========================================================
+edge type           raw weight                   ``weight`` (the [0, 1] strength used by filters and caps)
+==================  ===========================  ==========================================================
+user-item           decayed behaviour weight     percentile rank among all user–item weights of the build
+item-interest       membership (1)               1
+user-interest       the user's profile share     the share (edges below :data:`PROFILE_EDGE_MIN` are absent)
+interest-interest   co-occurrence (Ochiai)       the Ochiai weight
+==================  ===========================  ==========================================================
+
+Untrusted text. Titles and names come from uploaded logs. They are cleaned (control characters dropped, length
+capped) and travel only as JSON data inside the page's script: Jinja's ``tojson`` writes ``<``, ``>``, ``&`` and
+``'`` as ``\\u003c``-style escapes, so no data can close the script block. vis-network 9.1 draws labels on a
+canvas and sets string tooltips with ``innerText``, so the text is shown literally and never parsed as HTML —
+which is also why it is *not* ``html.escape``-d first (vis would then show ``&lt;`` to the reader). pyvis's
+``innerHTML`` tooltip mode (switched on by any title containing ``href``) is never used. Every piece of markup
+this module writes itself (legend, heading) goes through :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import weakref
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from uig_core import atomic
+from uig_core.errors import ConfigError, UnknownId
+
+__all__ = [
+    "NODE_TYPES", "EDGE_TYPES", "NODE_COLORS", "EDGE_COLORS", "PROFILE_EDGE_MIN",
+    "neighborhood", "interest_overview", "search_nodes", "resolve_center", "render_html", "save_html",
+]
+
+NODE_TYPES: tuple[str, ...] = ("user", "item", "interest")
+EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "interest-interest")
+NODE_COLORS: dict[str, str] = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
+EDGE_COLORS: dict[str, str] = {"user-item": "#9ecae9", "item-interest": "#f4b183", "user-interest": "#a1d99b",
+                               "interest-interest": "#54A24B"}
+PROFILE_EDGE_MIN = 0.05
+"""User→interest edges below this profile share are left out (as in :func:`uig_core.graph.to_hetero_data`)."""
+_SHAPES = {"user": "dot", "item": "square", "interest": "diamond"}
+_ENDS = {"user-item": ("user", "item"), "item-interest": ("item", "interest"),
+         "user-interest": ("user", "interest"), "interest-interest": ("interest", "interest")}
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029]")
+NODE_COLUMNS = ["id", "type", "key", "label", "title", "size", "color", "hop"]
+EDGE_COLUMNS = ["source", "target", "type", "weight", "raw", "title"]
+
+
+# ---------------------------------------------------------------------------------------------- text
+def clean_text(value: Any, limit: int = 80) -> str:
+    """Untrusted text made printable: control characters dropped, whitespace collapsed, capped at ``limit``."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+
+
+# ---------------------------------------------------------------------------------------------- graph index
+class _Index:
+    """Adjacency of one bundle in the shapes the neighbourhood walk needs (built once per bundle)."""
+
+    def __init__(self, bundle: Any) -> None:
+        ui = bundle.interactions.tocsr().astype(np.float32)
+        vals = np.sort(ui.data)
+        strength = ui.copy()
+        if len(vals):
+            strength.data = (np.searchsorted(vals, ui.data, side="right") / len(vals)).astype(np.float32)
+        self.ui_raw, self.ui = ui, strength
+        self.iu_raw, self.iu = ui.T.tocsr(), strength.T.tocsr()
+        self.n_users, self.n_items = ui.shape
+        self.item_interest = np.asarray(bundle.items["interest_id"], dtype=np.int64)
+        self.interest_ids = np.asarray(bundle.profile_columns, dtype=np.int64)
+        self.col_of = {int(t): c for c, t in enumerate(self.interest_ids)}
+        self.profiles = np.asarray(bundle.profiles, dtype=np.float32)
+        self.items_of = {int(t): np.flatnonzero(self.item_interest == t) for t in self.interest_ids}
+        edges = bundle.interest_edges
+        self.ii: dict[int, list[tuple[int, float]]] = {int(t): [] for t in self.interest_ids}
+        for s, t, w in zip(edges["source"].astype(int), edges["target"].astype(int),
+                           edges["weight"].astype(float), strict=True):
+            if s in self.ii and t in self.ii and s != t:
+                self.ii[s].append((t, w))
+                self.ii[t].append((s, w))
+        table = bundle.interests
+        if "level" in table:
+            table = table[table["level"] == "coarse"]
+        self.interests = table.set_index(table["interest_id"].astype(int))
+        self.names = {int(t): clean_text(n, 60) for t, n in zip(self.interests.index, self.interests["name"],
+                                                                  strict=True)}
+        self.user_ids = bundle.users["user_id"].astype(str).to_numpy()
+        self.item_ids = bundle.items["item_id"].astype(str).to_numpy()
+        self.titles = bundle.items["title"].astype(str).to_numpy()
+        self.item_index, self.user_index = bundle.item_index, bundle.user_index
+        self.holders = (self.profiles >= PROFILE_EDGE_MIN).sum(axis=0)
+
+
+_INDEXES: weakref.WeakKeyDictionary[Any, _Index] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _index(bundle: Any) -> _Index:
+    with _LOCK:
+        idx = _INDEXES.get(bundle)
+    if idx is None:
+        idx = _Index(bundle)
+        with _LOCK:
+            _INDEXES[bundle] = idx
+    return idx
+
+
+# ---------------------------------------------------------------------------------------------- resolving
+def resolve_center(bundle: Any, center: str) -> tuple[str, int]:
+    """Turn ``user:ID``, ``item:ID``, ``interest:ID`` (id or exact name) or a bare ID into ``(type, index)``.
+
+    A bare ID resolves as an item, then a user, then an interest. The index is the row for users and items and
+    the interest id for interests.
+
+    Raises:
+        UnknownId: Nothing of that id exists (the message says what was tried).
+    """
+    idx = _index(bundle)
+    text = str(center).strip()
+    kind, _, key = text.partition(":")
+    if kind not in NODE_TYPES or not key:
+        kind, key = "", text
+    tried = [kind] if kind else list(("item", "user", "interest"))
+    for t in tried:
+        if t == "item":
+            pos = idx.item_index.get_indexer([key])[0]
+            if pos >= 0:
+                return "item", int(pos)
+        elif t == "user":
+            pos = idx.user_index.get_indexer([key])[0]
+            if pos >= 0:
+                return "user", int(pos)
+        else:
+            found = _find_interest(idx, key)
+            if found is not None:
+                return "interest", found
+    what = f"{kind} {key!r}" if kind else f"{key!r} (tried item, user and interest ids)"
+    raise UnknownId(f"{what} is not in dataset {bundle.meta.get('dataset', '?')!r}; write user:ID, item:ID or "
+                    f"interest:ID (an interest id or its exact name), or search for it first.")
+
+
+def _find_interest(idx: _Index, key: str) -> int | None:
+    if re.fullmatch(r"-?\d+", key) and int(key) in idx.col_of:
+        return int(key)
+    lowered = key.casefold()
+    for t, name in idx.names.items():
+        if name.casefold() == lowered and t in idx.col_of:
+            return t
+    return None
+
+
+def _node_id(idx: _Index, kind: str, i: int) -> str:
+    if kind == "user":
+        return f"user:{idx.user_ids[i]}"
+    if kind == "item":
+        return f"item:{idx.item_ids[i]}"
+    return f"interest:{i}"
+
+
+def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
+    """Nodes whose id, title or name contains ``query`` (case-insensitive), exact id matches first.
+
+    Returns:
+        Frame ``id, type, label`` (``id`` is ``type:ID``, ready for :func:`neighborhood`); at most ``limit`` rows.
+    """
+    idx = _index(bundle)
+    q = str(query).strip().casefold()
+    rows: list[tuple[int, str, str, str]] = []
+    names = pd.Series(idx.names)
+    if not q:
+        big = idx.interests["size"].sort_values(ascending=False).index[:limit]
+        return pd.DataFrame([(f"interest:{t}", "interest", idx.names[int(t)]) for t in big],
+                            columns=["id", "type", "label"])
+    for t, n in names.items():
+        if q in n.casefold() or q == str(t):
+            rows.append((0 if n.casefold() == q else 1, f"interest:{t}", "interest", n))
+    for kind, ids, extra in (("item", idx.item_ids, idx.titles), ("user", idx.user_ids, None)):
+        low = pd.Series(ids).str.casefold()
+        hit = low.str.contains(q, regex=False).to_numpy()
+        if extra is not None:
+            hit |= pd.Series(extra).str.casefold().str.contains(q, regex=False).to_numpy()
+        for i in np.flatnonzero(hit)[: limit * 2]:
+            label = f"{ids[i]} · {clean_text(extra[i], 60)}" if extra is not None else str(ids[i])
+            rows.append((0 if low.iat[i] == q else 1, f"{kind}:{ids[i]}", kind, clean_text(label, 80)))
+    rows.sort(key=lambda r: r[0])
+    return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "label"])
+
+
+# ---------------------------------------------------------------------------------------------- walking
+def _neighbours(idx: _Index, kind: str, i: int, node_types: set[str], edge_types: set[str],
+                min_weight: float) -> Iterable[tuple[str, int, float]]:
+    """``(type, index, strength)`` of a node's neighbours over the allowed edge and node types."""
+    if kind == "user":
+        if "user-item" in edge_types and "item" in node_types:
+            row = idx.ui[i]
+            yield from (("item", int(j), float(w)) for j, w in zip(row.indices, row.data, strict=True))
+        if "user-interest" in edge_types and "interest" in node_types:
+            prof = idx.profiles[i]
+            for c in np.flatnonzero(prof >= PROFILE_EDGE_MIN):
+                yield "interest", int(idx.interest_ids[c]), float(prof[c])
+    elif kind == "item":
+        if "user-item" in edge_types and "user" in node_types:
+            row = idx.iu[i]
+            yield from (("user", int(u), float(w)) for u, w in zip(row.indices, row.data, strict=True))
+        t = int(idx.item_interest[i])
+        if "item-interest" in edge_types and "interest" in node_types and t in idx.col_of:
+            yield "interest", t, 1.0
+    else:
+        c = idx.col_of[i]
+        if "item-interest" in edge_types and "item" in node_types:
+            yield from (("item", int(j), 1.0) for j in idx.items_of.get(i, ()))
+        if "user-interest" in edge_types and "user" in node_types:
+            col = idx.profiles[:, c]
+            hold = np.flatnonzero(col >= max(PROFILE_EDGE_MIN, min_weight))
+            yield from (("user", int(u), float(col[u])) for u in hold)
+        if "interest-interest" in edge_types and "interest" in node_types:
+            yield from (("interest", t, w) for t, w in idx.ii.get(i, ()))
+
+
+def _admit(cands: dict[tuple[str, int], float], budget: int) -> list[tuple[str, int]]:
+    """The ``budget`` strongest candidates, taken in turn across node types so no type crowds out the others."""
+    by_type: dict[str, list[tuple[float, int]]] = {}
+    for (kind, i), w in cands.items():
+        by_type.setdefault(kind, []).append((w, i))
+    ranked = []
+    for kind, lst in by_type.items():
+        lst.sort(key=lambda x: (-x[0], x[1]))
+        ranked += [(rank, -w, NODE_TYPES.index(kind), i, kind) for rank, (w, i) in enumerate(lst)]
+    ranked.sort()
+    return [(kind, i) for *_, i, kind in ranked[:budget]]
+
+
+def _check(depth: int, max_nodes: int, min_weight: float, node_types: set[str], edge_types: set[str]) -> None:
+    if not isinstance(depth, (int, np.integer)) or not 1 <= depth <= 3:
+        raise ConfigError(f"The 'depth' parameter of neighborhood must be an int in [1, 3]. Got {depth!r} instead.")
+    if not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
+        raise ConfigError(f"The 'max_nodes' parameter must be an int in [1, inf). Got {max_nodes!r} instead.")
+    if not 0.0 <= float(min_weight) <= 1.0:
+        raise ConfigError(f"The 'min_weight' parameter must be in [0, 1] (edge strengths are normalised). "
+                          f"Got {min_weight!r} instead.")
+    if bad := node_types - set(NODE_TYPES):
+        raise ConfigError(f"unknown node type(s) {sorted(bad)}; choose from {', '.join(NODE_TYPES)}.")
+    if bad := edge_types - set(EDGE_TYPES):
+        raise ConfigError(f"unknown edge type(s) {sorted(bad)}; choose from {', '.join(EDGE_TYPES)}.")
+
+
+def neighborhood(
+    bundle: Any,
+    center: str,
+    *,
+    depth: int = 1,
+    node_types: Iterable[str] = NODE_TYPES,
+    edge_types: Iterable[str] = EDGE_TYPES,
+    min_weight: float = 0.0,
+    max_nodes: int = 150,
+    max_edges: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The neighbourhood of one node, walked breadth-first up to ``depth`` hops.
+
+    At each hop the new neighbours are ranked by the strength of their strongest edge to the nodes already
+    taken; when ``max_nodes`` would be exceeded only the strongest are kept (taken in turn across node types).
+    The edges returned are all allowed edges among the kept nodes with ``weight >= min_weight``; beyond
+    ``max_edges`` (default ``4 * max_nodes``) the weakest are dropped, but every node keeps its strongest edge.
+
+    Args:
+        bundle: A loaded :class:`~uig_core.bundle.Bundle`.
+        center: ``user:ID``, ``item:ID``, ``interest:ID`` or a bare ID (item, then user, then interest).
+        depth: Hops from the center, 1 to 3.
+        node_types: Node types to show (the center is always shown).
+        edge_types: Edge types to walk and show (see the module table).
+        min_weight: Edges weaker than this normalised strength in [0, 1] are ignored.
+        max_nodes: Most nodes, the center included.
+        max_edges: Most edges.
+
+    Returns:
+        ``(nodes, edges)``: nodes ``id, type, key, label, title, size, color, hop`` (center first, ``hop`` 0) and
+        edges ``source, target, type, weight, raw, title``. ``label``/``title`` are cleaned plain text.
+
+    Raises:
+        UnknownId: The center does not exist.
+        ConfigError: A parameter is out of range.
+    """
+    node_types, edge_types = set(node_types), set(edge_types)
+    _check(depth, max_nodes, min_weight, node_types, edge_types)
+    idx = _index(bundle)
+    center_key = resolve_center(bundle, center)
+    hop_of: dict[tuple[str, int], int] = {center_key: 0}
+    frontier = [center_key]
+    for hop in range(1, int(depth) + 1):
+        budget = int(max_nodes) - len(hop_of)
+        if budget <= 0 or not frontier:
+            break
+        cands: dict[tuple[str, int], float] = {}
+        for kind, i in frontier:
+            for nk, j, w in _neighbours(idx, kind, i, node_types, edge_types, min_weight):
+                key = (nk, j)
+                if w >= min_weight and key not in hop_of and w > cands.get(key, -1.0):
+                    cands[key] = w
+        frontier = _admit(cands, budget)
+        hop_of.update({k: hop for k in frontier})
+    edges = _induced_edges(idx, hop_of, edge_types, min_weight)
+    edges = _cap_edges(edges, int(max_edges) if max_edges else 4 * int(max_nodes), _node_id(idx, *center_key))
+    nodes = _node_frame(idx, bundle, hop_of)
+    return nodes, edges
+
+
+def _induced_edges(idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: set[str],
+                   min_weight: float) -> pd.DataFrame:
+    users = np.array(sorted(i for k, i in hop_of if k == "user"), dtype=np.int64)
+    items = np.array(sorted(i for k, i in hop_of if k == "item"), dtype=np.int64)
+    ints = np.array(sorted(i for k, i in hop_of if k == "interest"), dtype=np.int64)
+    rows: list[tuple[str, str, str, float, float]] = []
+    if "user-item" in edge_types and len(users) and len(items):
+        s = idx.ui[users][:, items].tocoo()
+        raw = np.asarray(idx.ui_raw[users][:, items][s.row, s.col]).ravel()
+        for r, c, w, x in zip(s.row, s.col, s.data, raw, strict=True):
+            rows.append((f"user:{idx.user_ids[users[r]]}", f"item:{idx.item_ids[items[c]]}", "user-item",
+                         float(w), float(x)))
+    if "item-interest" in edge_types and len(items) and len(ints):
+        tset = set(ints.tolist())
+        for j in items:
+            t = int(idx.item_interest[j])
+            if t in tset:
+                rows.append((f"item:{idx.item_ids[j]}", f"interest:{t}", "item-interest", 1.0, 1.0))
+    if "user-interest" in edge_types and len(users) and len(ints):
+        cols = np.array([idx.col_of[t] for t in ints])
+        sub = idx.profiles[np.ix_(users, cols)]
+        for r, c in zip(*np.nonzero(sub >= PROFILE_EDGE_MIN), strict=True):
+            w = float(sub[r, c])
+            rows.append((f"user:{idx.user_ids[users[r]]}", f"interest:{ints[c]}", "user-interest", w, w))
+    if "interest-interest" in edge_types and len(ints) > 1:
+        tset = set(ints.tolist())
+        for s_ in ints:
+            for t, w in idx.ii.get(int(s_), ()):
+                if t in tset and s_ < t:
+                    rows.append((f"interest:{s_}", f"interest:{t}", "interest-interest", float(w), float(w)))
+    frame = pd.DataFrame(rows, columns=["source", "target", "type", "weight", "raw"])
+    frame = frame[frame["weight"] >= min_weight].reset_index(drop=True)
+    frame["title"] = [_edge_title(t, w, x) for t, w, x in zip(frame["type"], frame["weight"], frame["raw"],
+                                                              strict=True)]
+    return frame[EDGE_COLUMNS]
+
+
+def _edge_title(kind: str, weight: float, raw: float) -> str:
+    if kind == "user-item":
+        return f"behaviour weight {raw:.2f} (stronger than {weight:.0%} of user–item edges)"
+    if kind == "user-interest":
+        return f"{raw:.0%} of the user's interest profile"
+    if kind == "interest-interest":
+        return f"co-occurrence {raw:.2f} (Ochiai)"
+    return "item belongs to this interest"
+
+
+def _cap_edges(edges: pd.DataFrame, max_edges: int, center: str) -> pd.DataFrame:
+    if len(edges) <= max_edges:
+        return edges.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
+    order = edges.sort_values("weight", ascending=False, kind="stable")
+    keep: set[int] = set()
+    seen: set[str] = {center}
+    for pos, s, t in zip(order.index, order["source"], order["target"], strict=True):
+        if s not in seen or t not in seen:  # every node keeps its strongest edge
+            keep.add(pos)
+            seen.update((s, t))
+    for pos in order.index:
+        if len(keep) >= max_edges:
+            break
+        keep.add(pos)
+    return order.loc[[p for p in order.index if p in keep]].reset_index(drop=True)
+
+
+def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) -> pd.DataFrame:
+    users = bundle.users
+    rows = []
+    for (kind, i), hop in hop_of.items():
+        if kind == "user":
+            u = users.iloc[i]
+            top = np.argsort(-idx.profiles[i])[:3]
+            likes = ", ".join(f"{idx.names.get(int(idx.interest_ids[c]), '?')} {idx.profiles[i, c]:.0%}"
+                              for c in top if idx.profiles[i, c] > 0)
+            label = clean_text(idx.user_ids[i], 30)
+            title = (f"user {clean_text(idx.user_ids[i], 60)}\n{int(u.get('n_events', 0)):,} events · "
+                     f"{int(u.get('n_purchase', 0)):,} purchases · spend {float(u.get('spend', 0.0)):,.2f}"
+                     + (f"\ninterests: {likes}" if likes else ""))
+            size = 10 + 3 * np.log1p(float(u.get("n_events", 1)))
+        elif kind == "item":
+            it = bundle.items.iloc[i]
+            t = int(idx.item_interest[i])
+            label = clean_text(idx.titles[i], 32)
+            cat = clean_text(it.get("category"), 60)
+            title = (f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
+                     + (f"\ncategory: {cat}" if cat and cat != "<NA>" else "")
+                     + f"\ninterest: {idx.names.get(t, 'none')}\n{int(it.get('n_users', 0)):,} users")
+            size = 8 + 3 * np.log1p(float(it.get("n_users", 1)))
+        else:
+            row = idx.interests.loc[i]
+            label = idx.names.get(i, str(i))
+            tops = [clean_text(x, 50) for x in list(row.get("top_titles", []) or [])[:3]]
+            title = (f"interest {i}: {label}\n{int(row['size']):,} items · {int(idx.holders[idx.col_of[i]]):,} users"
+                     + (f"\ne.g. {'; '.join(tops)}" if tops else ""))
+            size = 14 + 2 * np.sqrt(float(row["size"]))
+        rows.append({"id": _node_id(idx, kind, i), "type": kind,
+                     "key": idx.user_ids[i] if kind == "user" else idx.item_ids[i] if kind == "item" else str(i),
+                     "label": label, "title": title, "size": float(min(size * (1.6 if hop == 0 else 1.0), 70)),
+                     "color": NODE_COLORS[kind], "hop": hop})
+    return pd.DataFrame(rows, columns=NODE_COLUMNS)
+
+
+def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80) -> tuple[pd.DataFrame,
+                                                                                               pd.DataFrame]:
+    """The interest–interest graph: the ``max_nodes`` largest interests, sized by their number of items.
+
+    Returns:
+        ``(nodes, edges)`` in the shapes of :func:`neighborhood` (``hop`` is 0 for every node).
+    """
+    _check(1, max_nodes, min_weight, set(), set())
+    idx = _index(bundle)
+    ids = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index if int(t) in idx.col_of]
+    hop_of = {("interest", t): 0 for t in ids[: int(max_nodes)]}
+    nodes = _node_frame(idx, bundle, hop_of)
+    nodes["size"] = [float(min(10 + 2.5 * np.sqrt(float(idx.interests.loc[int(k), "size"])), 70))
+                     for k in nodes["key"]]
+    edges = _induced_edges(idx, hop_of, {"interest-interest"}, min_weight)
+    return nodes, edges
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    from pyvis.network import Network
+
+    # One compiled template per process: compiling inlines ~500 kB of vis-network each time otherwise.
+    return Network(cdn_resources="in_line").templateEnv.get_template("template.html")
+
+
+_EXTERNAL = re.compile(r"<link[^>]*https?://[^>]*>|<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
+                       re.IGNORECASE)
+_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
+
+
+def _options(n_nodes: int, physics: bool) -> dict[str, Any]:
+    return {
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
+        "nodes": {"font": {"size": 13, "face": "sans-serif"}, "borderWidth": 1},
+        "edges": {"smooth": False, "color": {"inherit": False}},
+        "physics": {"enabled": physics, "solver": "barnesHut",
+                    "barnesHut": {"gravitationalConstant": -6000, "springLength": 130, "springConstant": 0.03,
+                                  "damping": 0.25, "avoidOverlap": 0.2},
+                    "stabilization": {"enabled": True, "iterations": 200 if n_nodes <= 200 else 100}},
+    }
+
+
+def legend_html(types: Iterable[str] = NODE_TYPES, *, note: str = "") -> str:
+    """A small HTML legend of node colours (all text escaped)."""
+    chips = "".join(
+        f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
+        f'<span style="width:12px;height:12px;border-radius:{"50%" if t == "user" else "2px"};'
+        f'background:{NODE_COLORS[t]};display:inline-block;margin-right:5px"></span>{html.escape(t)}</span>'
+        for t in types if t in NODE_COLORS)
+    extra = f'<span style="color:#666">{html.escape(note)}</span>' if note else ""
+    return (f'<div class="uig-legend" style="font:13px sans-serif;padding:6px 8px;background:#fafafa;'
+            f'border-bottom:1px solid #ddd">{chips}{extra}</div>')
+
+
+def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str = 650, physics: bool = True,
+                heading: str = "") -> str:
+    """A standalone, offline HTML page (vis-network inlined) drawing the nodes and edges.
+
+    Args:
+        nodes: Node frame of :func:`neighborhood` / :func:`interest_overview`.
+        edges: Edge frame of the same call.
+        height: Canvas height (pixels or a CSS length).
+        physics: Animate the force layout (off: the initial layout stays).
+        heading: A line of text above the legend (escaped).
+
+    Returns:
+        The HTML document. It loads nothing from the network and holds no markup taken from the data.
+    """
+    from pyvis.network import Network
+
+    css_height = f"{int(height)}px" if isinstance(height, (int, np.integer)) else str(height)
+    if not re.fullmatch(r"\d{1,5}(px|vh|%)", css_height):
+        raise ConfigError(f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
+                          f"Got {height!r} instead.")
+    net = Network(height=css_height, width="100%", cdn_resources="in_line")
+    net.nodes = [{"id": str(r.id), "label": clean_text(r.label, 80), "title": clean_text_lines(r.title),
+                  "shape": _SHAPES.get(r.type, "dot"), "color": NODE_COLORS.get(r.type, "#999999"),
+                  "size": float(r.size), "group": str(r.type),
+                  **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {})}
+                 for r in nodes.itertuples(index=False)]
+    net.node_ids = [n["id"] for n in net.nodes]
+    net.edges = [{"from": str(e.source), "to": str(e.target), "title": clean_text_lines(e.title),
+                  "width": 1.0 + 4.0 * float(e.weight), "color": EDGE_COLORS.get(e.type, "#cccccc")}
+                 for e in edges.itertuples(index=False)]
+    options = json.dumps(_options(len(net.nodes), physics))
+    page = _template().render(height=css_height, width="100%", nodes=net.nodes, edges=net.edges, heading="",
+                              options=options, physics_enabled=physics, use_DOT=False, dot_lang="", widget=False,
+                              bgcolor="#ffffff", conf=False, tooltip_link=False, neighborhood_highlight=False,
+                              select_menu=False, filter_menu=False, notebook=False, cdn_resources="in_line")
+    page = _EMPTY_HEADING.sub("", _EXTERNAL.sub("", page))
+    types = [t for t in NODE_TYPES if t in set(nodes["type"])]
+    top = (f'<div style="font:15px sans-serif;padding:6px 8px">{html.escape(clean_text(heading, 200))}</div>'
+           if heading else "")
+    note = f"  {len(nodes)} nodes · {len(edges)} edges · hover for details, scroll to zoom"
+    page = page.replace("<body>", "<body>" + top + legend_html(types, note=note), 1)
+    return page
+
+
+def clean_text_lines(value: Any, limit: int = 600) -> str:
+    """Like :func:`clean_text`, keeping line breaks (tooltips are multi-line)."""
+    lines = [clean_text(line, 200) for line in str(value if value is not None else "").split("\n")]
+    return "\n".join(line for line in lines if line)[:limit]
+
+
+def save_html(path: str | Path, nodes: pd.DataFrame, edges: pd.DataFrame, **kwargs: Any) -> Path:
+    """Write :func:`render_html`'s page to ``path`` atomically and return the path."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"the graph file must end in .html; got {str(path)!r}. Try {path.with_suffix('.html')}.")
+    atomic.write_bytes(path, render_html(nodes, edges, **kwargs).encode("utf-8"))
+    return path
