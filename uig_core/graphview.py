@@ -62,7 +62,11 @@ EDGE_COLUMNS = ["source", "target", "type", "weight", "raw", "title"]
 # ---------------------------------------------------------------------------------------------- text
 def clean_text(value: Any, limit: int = 80) -> str:
     """Untrusted text made printable: control characters dropped, whitespace collapsed, capped at ``limit``."""
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    try:
+        missing = value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-likes are not missing
+        missing = False
+    text = "" if missing else str(value)
     text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
@@ -402,7 +406,7 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
             label = clean_text(idx.titles[i], 32)
             cat = clean_text(it.get("category"), 60)
             title = (f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
-                     + (f"\ncategory: {cat}" if cat and cat != "<NA>" else "")
+                     + (f"\ncategory: {cat}" if cat else "")
                      + f"\ninterest: {idx.names.get(t, 'none')}\n{int(it.get('n_users', 0)):,} users")
             size = 8 + 3 * np.log1p(float(it.get("n_users", 1)))
         else:

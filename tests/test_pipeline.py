@@ -1,0 +1,144 @@
+"""End to end on the demo data: build, then check the engine found what the generator planted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uig_core.bundle import Bundle
+from uig_core.demo import DEMO_DIR
+from uig_core.errors import ConfigError, UnknownId
+from uig_core.ingest import read_log
+from uig_core.pipeline import build
+from uig_core.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory) -> Workspace:
+    ws = Workspace(tmp_path_factory.mktemp("pipeline") / "ws")
+    res = read_log(DEMO_DIR / "events.csv.gz")
+    ws.add_dataset("demo", res.events, report=res.report.to_dict())
+    build(ws, "demo")
+    return ws
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads((DEMO_DIR / "ground_truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def bundle(demo_ws) -> Bundle:
+    return Bundle.load(demo_ws, "demo")
+
+
+def test_build_is_recorded_and_reused(demo_ws, bundle):
+    info = demo_ws.dataset("demo")
+    assert info.current_build == bundle.build_id
+    again = build(demo_ws, "demo")
+    assert again["reused"] and again["build_id"] == bundle.build_id
+    assert bundle.meta["counts"]["users"] == 3000 and bundle.meta["counts"]["items"] == 1500
+
+
+def test_recommendations_stay_within_planted_themes(bundle, truth):
+    rng = np.random.default_rng(0)
+    bots = set(truth["bots"])
+    drifters = {d["user_id"] for d in truth["drifters"]}
+    users = [u for u in truth["users"] if u not in bots and u not in drifters]
+    inside = total = 0
+    for user in rng.choice(users, 100, replace=False):
+        themes = set(truth["users"][user]["themes"])
+        recs = bundle.recommend(str(user), k=10, explain=False)
+        assert len(recs) == 10
+        seen = set(bundle.seen_items(str(user)))
+        assert not seen & {r["item_id"] for r in recs}
+        inside += sum(truth["items"][r["item_id"]]["theme"] in themes for r in recs)
+        total += len(recs)
+    assert inside / total >= 0.8, f"only {inside / total:.0%} of recommendations in the user's planted themes"
+
+
+def test_every_recommendation_has_a_reason_naming_history_or_interest(bundle):
+    user = bundle.users["user_id"].iloc[5]
+    recs = bundle.recommend(user, k=20, explain=True)
+    assert all(r["reason"] for r in recs)
+    titles = set(bundle.items["title"])
+    names = set(bundle.interests["name"])
+    for r in recs:
+        if r["reason_kind"] == "shared_interest":
+            assert any(t in r["reason"] for t in titles) and any(n in r["reason"] for n in names)
+
+
+def test_model_filters_and_errors(bundle):
+    user = bundle.users["user_id"].iloc[0]
+    cat = bundle.items["category"].dropna().iloc[0]
+    recs = bundle.recommend(user, k=5, category=cat)
+    assert recs and all(r["category"] == cat for r in recs)
+    for name in bundle.model_names:
+        assert len(bundle.recommend(user, k=3, model=name, explain=False)) == 3
+    with pytest.raises(UnknownId, match="not in dataset"):
+        bundle.recommend("nobody", k=5)
+    with pytest.raises(ConfigError, match=r"'k' parameter"):
+        bundle.recommend(user, k=0)
+
+
+def test_item_audience_is_mostly_the_items_theme(bundle, truth):
+    item = bundle.items.sort_values("n_users", ascending=False)["item_id"].iloc[0]
+    theme = truth["items"][item]["theme"]
+    audience = bundle.audience(item, k=30)
+    share = np.mean([theme in truth["users"][u]["themes"] for u in audience["user_id"]])
+    assert share >= 0.7
+
+
+def test_cli_recommend_json(demo_ws):
+    user = Bundle.load(demo_ws, "demo").users["user_id"].iloc[3]
+    out = subprocess.run([sys.executable, "-m", "uig_core.cli", "recommend", user, "--explain", "--json",
+                          "--workspace", str(demo_ws.root)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["user_id"] == user and len(payload["items"]) == 20
+    assert all({"item_id", "title", "score", "reason"} <= set(it) for it in payload["items"])
+
+
+@pytest.mark.slow
+def test_killed_build_leaves_previous_build_loadable(demo_ws, tmp_path):
+    """kill -9 a rebuild at several points: the previous build and the dataset must still load."""
+    before = demo_ws.dataset("demo")
+    rows_before = len(demo_ws.load_events("demo"))
+    for delay in (1.0, 4.0, 8.0):
+        proc = subprocess.Popen([sys.executable, "-m", "uig_core.cli", "build", "--force", "--workspace",
+                                 str(demo_ws.root), "--dataset", "demo"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        info = demo_ws.dataset("demo")
+        assert info.rows == before.rows and len(demo_ws.load_events("demo")) == rows_before
+        assert info.current_build is not None
+        b = Bundle.load(demo_ws, "demo")
+        assert len(b.recommend(b.users["user_id"].iloc[0], k=5)) == 5
+    # the next build cleans up after the killed ones and completes
+    meta = build(demo_ws, "demo", force=True)
+    assert meta["build_id"] == before.current_build
+    leftovers = [p.name for p in demo_ws.build_root(demo_ws.dataset("demo")).iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_interest_names_are_readable(bundle):
+    names = bundle.interests["name"].tolist()
+    assert not any(n.lower().startswith("cluster") for n in names)
+    assert len(set(names)) == len(names)
+
+
+def test_planted_bot_users_are_flagged(bundle, truth):
+    users = bundle.users.set_index("user_id")
+    top = users["anomaly_score"].rank(ascending=False) <= max(1, int(0.02 * len(users)))
+    flagged = set(users.index[top])
+    assert len(flagged & set(truth["bots"])) / len(truth["bots"]) >= 0.9
