@@ -45,6 +45,7 @@ class Bundle:
         self.interests = pd.read_parquet(self.path / "interests.parquet")
         self.interest_edges = pd.read_parquet(self.path / "interest_edges.parquet")
         arrays = atomic.load_npz(self.path / "arrays.npz")
+        self.arrays = arrays
         self.embeddings: np.ndarray = arrays["embeddings"]
         self.profiles: np.ndarray = arrays["profiles"]
         self.profile_columns: np.ndarray = arrays["profile_columns"]

@@ -69,6 +69,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     options = {"map": mapping, "event_map": event_map, "item_pattern": args.item_pattern, "pseudonymize": pseudo}
     if args.append_to:
         info = ws.append_events(args.append_to, result.events)
+        if info.current_build is not None and not args.no_build:
+            from uig_core.pipeline import build
+
+            with _bar(args, "update") as bar:
+                meta = build(ws, info.name, progress=bar, incremental=True)
+            info = ws.dataset(info.name)
+            result.report.warnings.append(
+                f"build updated incrementally to {meta['build_id']} in {sum(meta['timings'].values()):.1f}s")
     else:
         info = ws.add_dataset(name, result.events, source=str(args.log), options=options,
                               report=result.report.to_dict())
@@ -93,7 +101,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.interests:
         config.n_interests = args.interests
     with _bar(args, "build") as bar:
-        meta = build(ws, args.dataset, config, progress=bar, force=args.force)
+        meta = build(ws, args.dataset, config, progress=bar, force=args.force, incremental=args.incremental)
     c = meta["counts"]
     _emit(args, meta, lambda: "\n".join([
         f"build {meta['build_id']} of {meta['dataset']!r}" + (" (reused)" if meta.get("reused") else ""),
@@ -290,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event-map", action="append", metavar="SRC=EVENT", help="map an event value onto an event")
     p.add_argument("--item-pattern", metavar="REGEX", help="keep only items whose id matches")
     p.add_argument("--append-to", metavar="NAME", help="add the rows to an existing dataset")
+    p.add_argument("--no-build", action="store_true", help="with --append-to: do not update the build")
     p.add_argument("--pseudonymize", action="store_true",
                    help="replace user ids by a keyed hash (key kept in the workspace; also a workspace setting)")
 
@@ -298,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-model", metavar="PATH_OR_NAME", help="local sentence-transformers model")
     p.add_argument("--interests", type=int, metavar="K", help="number of interests (default: automatic)")
     p.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
+    p.add_argument("--incremental", action="store_true",
+                   help="update the current build (keep interests, warm-start models) instead of rebuilding")
 
     p = add("recommend", cmd_recommend, "Recommend items for a user.")
     p.add_argument("user_id")

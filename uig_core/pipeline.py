@@ -116,6 +116,7 @@ def build(
     *,
     progress: Progress | None = None,
     force: bool = False,
+    incremental: bool = False,
 ) -> dict[str, Any]:
     """Build (or reuse) the dataset's interest graph and models, and make it the current build.
 
@@ -125,6 +126,9 @@ def build(
         config: Build settings (default: :class:`BuildConfig` defaults, or the workspace's saved settings).
         progress: ``progress(fraction, message)``.
         force: Rebuild even when a build with the same data and config exists.
+        incremental: Start from the current build: items keep their interests (new items join the nearest
+            interest), only new texts are embedded, and models that support it are warm-started and fine-tuned
+            briefly instead of trained from scratch. Falls back to a full build when there is no current build.
 
     Returns:
         The build summary (also stored as ``meta.json``), with per-step wall times.
@@ -142,12 +146,19 @@ def build(
         progress(1.0, "build reused (same data and settings)")
         return {**meta, "reused": True}
 
+    previous = None
+    if incremental and info.current_build is not None:
+        from uig_core.bundle import Bundle
+
+        previous = Bundle(ws.build_dir(info.name))
+        build_id = f"{build_id}i"  # an incremental build is a different artifact from a full one
+        final = ws.build_root(info) / build_id
     with ws.build_lock(info) as stale:
-        return _build(ws, info, config, build_id, final, progress, stale)
+        return _build(ws, info, config, build_id, final, progress, stale, previous)
 
 
 def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: Path, progress: Progress,
-           stale: int) -> dict[str, Any]:
+           stale: int, previous: Any = None) -> dict[str, Any]:
     from uig_core import drift, interests, risk, semantics
     from uig_core.models import DEFAULT_MODEL, make_model
 
@@ -174,12 +185,15 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     step("embeddings")
 
     progress(0.36, "finding interest points")
-    found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
-                                     seed=config.seed, has_text=has_text)
-    items["interest_id"] = found.labels
-    items["fine_interest_id"] = found.fine_labels
-    item_interest = pd.Series(found.labels, index=item_index)
-    table = found.table
+    if previous is not None:
+        labels, fine_labels, table, centroids = carry_interests(previous, items["item_id"], emb, has_text)
+    else:
+        found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
+                                         seed=config.seed, has_text=has_text)
+        labels, fine_labels, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
+    items["interest_id"] = labels
+    items["fine_interest_id"] = fine_labels
+    item_interest = pd.Series(labels, index=item_index)
     profiles = interests.user_profiles(events, item_interest, event_weights=config.event_weights,
                                        half_life_days=config.half_life_days)
     profiles = profiles.reindex(index=user_index, columns=table.loc[table["level"] == "coarse", "interest_id"]
@@ -197,7 +211,7 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     train = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
                                half_life_days=config.half_life_days)
     items["n_interactions"] = np.diff(train.tocsc().indptr)
-    hetero = to_hetero_data(train, found.labels, profiles.to_numpy(dtype=np.float32), co, item_features=emb)
+    hetero = to_hetero_data(train, labels, profiles.to_numpy(dtype=np.float32), co, item_features=emb)
     graph_counts = {k: int(v) for k, v in _graph_counts(hetero).items()}
     step("graph")
 
@@ -209,8 +223,13 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
             lo, hi = 0.55 + 0.4 * i / len(names), 0.55 + 0.4 * (i + 1) / len(names)
             progress(lo, f"training {name}")
             t0 = time.perf_counter()
-            model = make_model(name, random_state=config.seed) if _takes_seed(name) else make_model(name)
-            model.fit(train, item_features=emb, progress=scaled(progress, lo, hi, f"training {name}: "))
+            step_progress = scaled(progress, lo, hi, f"training {name}: ")
+            model = _warm_model(previous, name, items["item_id"], users["user_id"])
+            if model is not None:
+                model.fine_tune(train, item_features=emb, progress=step_progress)
+            else:
+                model = make_model(name, random_state=config.seed) if _takes_seed(name) else make_model(name)
+                model.fit(train, item_features=emb, progress=step_progress)
             model.save(tmp / "models" / name)
             fit_times[name] = round(time.perf_counter() - t0, 3)
         step("models")
@@ -220,6 +239,8 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
         atomic.write_parquet(tmp / "interests.parquet", table)
         atomic.write_parquet(tmp / "interest_edges.parquet", co)
         atomic.save_npz(tmp / "arrays.npz", embeddings=emb.astype(np.float32),
+                        centroids=np.asarray(centroids if centroids is not None else np.zeros((0, emb.shape[1])),
+                                             dtype=np.float32),
                         profiles=profiles.to_numpy(dtype=np.float32),
                         profile_columns=np.asarray(profiles.columns, dtype=np.int64))
         import scipy.sparse as sp
@@ -243,6 +264,7 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
             "time_range": [events["ts"].min().isoformat(), events["ts"].max().isoformat()],
             "timings": timings,
             "stale_builds_removed": stale,
+            "incremental_from": previous.build_id if previous is not None else None,
         }
         step("write")
         meta["timings"] = timings
@@ -250,6 +272,49 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     ws.record_build(info.name, build_id, _history_entry(meta, reused=False))
     progress(1.0, "build complete")
     return meta
+
+
+def carry_interests(previous: Any, item_ids: pd.Series, emb: np.ndarray, has_text: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """Keep the previous build's interests: known items keep their labels, new items join the nearest centroid.
+
+    Returns:
+        ``(coarse labels, fine labels, interest table with refreshed sizes, centroids)``.
+    """
+    prev_items = previous.items.set_index("item_id")
+    table = previous.interests.copy()
+    centroids = previous.arrays.get("centroids")
+    coarse_ids = table.loc[table["level"] == "coarse", "interest_id"].to_numpy(dtype=np.int64)
+    labels = prev_items["interest_id"].reindex(item_ids).to_numpy()
+    fine = prev_items["fine_interest_id"].reindex(item_ids).to_numpy()
+    new = np.isnan(labels.astype(float))
+    labels = np.where(new, -1, labels).astype(np.int64)
+    fine = np.where(new, -1, fine).astype(np.int64)
+    todo = np.flatnonzero(new & has_text)
+    if len(todo) and centroids is not None and len(centroids):
+        sims = emb[todo] @ centroids[coarse_ids].T
+        labels[todo] = coarse_ids[np.argmax(sims, axis=1)]
+        parents = table.set_index("interest_id")["parent"]
+        for row, coarse in zip(todo, labels[todo], strict=True):
+            children = parents.index[parents.to_numpy() == coarse].to_numpy(dtype=np.int64)
+            fine[row] = children[np.argmax(emb[row] @ centroids[children].T)] if len(children) else coarse
+    sizes = pd.Series(labels).value_counts()
+    fine_sizes = pd.Series(fine).value_counts()
+    is_coarse = table["level"] == "coarse"
+    table["size"] = np.where(is_coarse, table["interest_id"].map(sizes), table["interest_id"].map(fine_sizes))
+    table["size"] = table["size"].fillna(0).astype(int)
+    return labels, fine, table, centroids
+
+
+def _warm_model(previous: Any, name: str, item_ids: pd.Series, user_ids: pd.Series) -> Any:
+    """The previous build's model, re-indexed to the new users and items, when it supports ``fine_tune``."""
+    if previous is None or name not in previous.model_names:
+        return None
+    model = previous.model(name)
+    if not hasattr(model, "fine_tune") or not hasattr(model, "reindex"):
+        return None
+    return model.reindex(previous.user_index.get_indexer(user_ids.astype(str)),
+                         previous.item_index.get_indexer(item_ids.astype(str)))
 
 
 def strongest_event_matrix(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index):
