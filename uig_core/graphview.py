@@ -1,4 +1,4 @@
-"""Neighbourhoods of the user–item–interest graph and their offline pyvis rendering.
+r"""Neighbourhoods of the user–item–interest graph and their offline pyvis rendering.
 
 Four edge types join three node types:
 
@@ -13,7 +13,7 @@ interest-interest   co-occurrence (Ochiai)       the Ochiai weight
 
 Untrusted text. Titles and names come from uploaded logs. They are cleaned (control characters dropped, length
 capped) and travel only as JSON data inside the page's script: Jinja's ``tojson`` writes ``<``, ``>``, ``&`` and
-``'`` as ``\\u003c``-style escapes, so no data can close the script block. vis-network 9.1 draws labels on a
+``'`` as ``\u003c``-style escapes, so no data can close the script block. vis-network 9.1 draws labels on a
 canvas and sets string tooltips with ``innerText``, so the text is shown literally and never parsed as HTML —
 which is also why it is *not* ``html.escape``-d first (vis would then show ``&lt;`` to the reader). pyvis's
 ``innerHTML`` tooltip mode (switched on by any title containing ``href``) is never used. Every piece of markup
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import threading
 import weakref
@@ -34,14 +35,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from uig_core import atomic
 from uig_core.errors import ConfigError, UnknownId
 
 __all__ = [
     "NODE_TYPES", "EDGE_TYPES", "NODE_COLORS", "EDGE_COLORS", "PROFILE_EDGE_MIN",
-    "neighborhood", "interest_overview", "search_nodes", "resolve_center", "render_html", "save_html",
+    "neighborhood", "interest_overview", "search_nodes", "choice_labels", "resolve_center", "render_html",
+    "save_html", "legend_html", "clean_text",
 ]
 
 NODE_TYPES: tuple[str, ...] = ("user", "item", "interest")
@@ -107,6 +108,8 @@ class _Index:
         self.titles = bundle.items["title"].astype(str).to_numpy()
         self.item_index, self.user_index = bundle.item_index, bundle.user_index
         self.holders = (self.profiles >= PROFILE_EDGE_MIN).sum(axis=0)
+        self.folded = {"user": [s.casefold() for s in self.user_ids], "item": [s.casefold() for s in self.item_ids],
+                       "title": [s.casefold() for s in self.titles]}
 
 
 _INDEXES: weakref.WeakKeyDictionary[Any, _Index] = weakref.WeakKeyDictionary()
@@ -178,30 +181,41 @@ def _node_id(idx: _Index, kind: str, i: int) -> str:
 def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
     """Nodes whose id, title or name contains ``query`` (case-insensitive), exact id matches first.
 
+    With an empty query, the largest interests.
+
     Returns:
-        Frame ``id, type, label`` (``id`` is ``type:ID``, ready for :func:`neighborhood`); at most ``limit`` rows.
+        Frame ``id, type, key, label`` (``id`` is ``type:ID``, ready for :func:`neighborhood`; ``label`` is the
+        cleaned title or name); at most ``limit`` rows.
     """
     idx = _index(bundle)
     q = str(query).strip().casefold()
-    rows: list[tuple[int, str, str, str]] = []
-    names = pd.Series(idx.names)
+    rows: list[tuple[int, str, str, str, str]] = []
     if not q:
-        big = idx.interests["size"].sort_values(ascending=False).index[:limit]
-        return pd.DataFrame([(f"interest:{t}", "interest", idx.names[int(t)]) for t in big],
-                            columns=["id", "type", "label"])
-    for t, n in names.items():
+        big = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index[:limit]]
+        return pd.DataFrame([(f"interest:{t}", "interest", str(t), idx.names[t]) for t in big],
+                            columns=["id", "type", "key", "label"])
+    for t, n in idx.names.items():
         if q in n.casefold() or q == str(t):
-            rows.append((0 if n.casefold() == q else 1, f"interest:{t}", "interest", n))
+            rows.append((0 if n.casefold() == q or q == str(t) else 1, f"interest:{t}", "interest", str(t), n))
     for kind, ids, extra in (("item", idx.item_ids, idx.titles), ("user", idx.user_ids, None)):
-        low = pd.Series(ids).str.casefold()
-        hit = low.str.contains(q, regex=False).to_numpy()
+        low = idx.folded[kind]
+        hit = np.fromiter((q in s for s in low), dtype=bool, count=len(low))
         if extra is not None:
-            hit |= pd.Series(extra).str.casefold().str.contains(q, regex=False).to_numpy()
+            hit = hit | np.fromiter((q in s for s in idx.folded["title"]), dtype=bool, count=len(low))
         for i in np.flatnonzero(hit)[: limit * 2]:
-            label = f"{ids[i]} · {clean_text(extra[i], 60)}" if extra is not None else str(ids[i])
-            rows.append((0 if low.iat[i] == q else 1, f"{kind}:{ids[i]}", kind, clean_text(label, 80)))
+            label = clean_text(extra[i], 60) if extra is not None else clean_text(ids[i], 60)
+            rows.append((0 if low[i] == q else 1, f"{kind}:{ids[i]}", kind, str(ids[i]), label))
     rows.sort(key=lambda r: r[0])
-    return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "label"])
+    return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "key", "label"])
+
+
+def choice_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """``id -> "type key · label"`` for select boxes: unique per node, since ids are unique per type."""
+    out = {}
+    for node_id, kind, key, label in zip(frame["id"], frame["type"], frame["key"], frame["label"], strict=True):
+        key = clean_text(key, 40)
+        out[str(node_id)] = f"{kind} {key}" + (f" · {label}" if label and label != key else "")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- walking
@@ -399,23 +413,24 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
             title = (f"user {clean_text(idx.user_ids[i], 60)}\n{int(u.get('n_events', 0)):,} events · "
                      f"{int(u.get('n_purchase', 0)):,} purchases · spend {float(u.get('spend', 0.0)):,.2f}"
                      + (f"\ninterests: {likes}" if likes else ""))
-            size = 10 + 3 * np.log1p(float(u.get("n_events", 1)))
+            size = 8 + 2 * np.log1p(float(u.get("n_events", 1)))
         elif kind == "item":
             it = bundle.items.iloc[i]
             t = int(idx.item_interest[i])
-            label = clean_text(idx.titles[i], 32)
+            label = clean_text(idx.titles[i], 28)
             cat = clean_text(it.get("category"), 60)
             title = (f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
                      + (f"\ncategory: {cat}" if cat else "")
                      + f"\ninterest: {idx.names.get(t, 'none')}\n{int(it.get('n_users', 0)):,} users")
-            size = 8 + 3 * np.log1p(float(it.get("n_users", 1)))
+            size = 6 + 2 * np.log1p(float(it.get("n_users", 1)))
         else:
             row = idx.interests.loc[i]
             label = idx.names.get(i, str(i))
-            tops = [clean_text(x, 50) for x in list(row.get("top_titles", []) or [])[:3]]
+            raw_tops = row.get("top_titles")
+            tops = [clean_text(x, 50) for x in (list(raw_tops) if raw_tops is not None else [])[:3]]
             title = (f"interest {i}: {label}\n{int(row['size']):,} items · {int(idx.holders[idx.col_of[i]]):,} users"
                      + (f"\ne.g. {'; '.join(tops)}" if tops else ""))
-            size = 14 + 2 * np.sqrt(float(row["size"]))
+            size = 12 + 1.5 * np.sqrt(float(row["size"]))
         rows.append({"id": _node_id(idx, kind, i), "type": kind,
                      "key": idx.user_ids[i] if kind == "user" else idx.item_ids[i] if kind == "item" else str(i),
                      "label": label, "title": title, "size": float(min(size * (1.6 if hop == 0 else 1.0), 70)),
@@ -453,6 +468,8 @@ def _template() -> Any:
 _EXTERNAL = re.compile(r"<link[^>]*https?://[^>]*>|<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
                        re.IGNORECASE)
 _EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
+_REMOTE = re.compile(r"<script[^>]*\ssrc=|<link[^>]*\shref=\"?https?:", re.IGNORECASE)
+_DEAD_COMMENT = re.compile(r"<!--\s*<link[^>]*node_modules.*?-->", re.IGNORECASE | re.DOTALL)
 
 
 def _options(n_nodes: int, physics: bool) -> dict[str, Any]:
@@ -461,7 +478,7 @@ def _options(n_nodes: int, physics: bool) -> dict[str, Any]:
         "nodes": {"font": {"size": 13, "face": "sans-serif"}, "borderWidth": 1},
         "edges": {"smooth": False, "color": {"inherit": False}},
         "physics": {"enabled": physics, "solver": "barnesHut",
-                    "barnesHut": {"gravitationalConstant": -6000, "springLength": 130, "springConstant": 0.03,
+                    "barnesHut": {"gravitationalConstant": -6000, "springLength": 170, "springConstant": 0.03,
                                   "damping": 0.25, "avoidOverlap": 0.2},
                     "stabilization": {"enabled": True, "iterations": 200 if n_nodes <= 200 else 100}},
     }
@@ -507,14 +524,16 @@ def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str =
                  for r in nodes.itertuples(index=False)]
     net.node_ids = [n["id"] for n in net.nodes]
     net.edges = [{"from": str(e.source), "to": str(e.target), "title": clean_text_lines(e.title),
-                  "width": 1.0 + 4.0 * float(e.weight), "color": EDGE_COLORS.get(e.type, "#cccccc")}
+                  "width": 0.5 + 3.0 * float(e.weight), "color": EDGE_COLORS.get(e.type, "#cccccc")}
                  for e in edges.itertuples(index=False)]
     options = json.dumps(_options(len(net.nodes), physics))
     page = _template().render(height=css_height, width="100%", nodes=net.nodes, edges=net.edges, heading="",
                               options=options, physics_enabled=physics, use_DOT=False, dot_lang="", widget=False,
                               bgcolor="#ffffff", conf=False, tooltip_link=False, neighborhood_highlight=False,
                               select_menu=False, filter_menu=False, notebook=False, cdn_resources="in_line")
-    page = _EMPTY_HEADING.sub("", _EXTERNAL.sub("", page))
+    page = _EMPTY_HEADING.sub("", _DEAD_COMMENT.sub("", _EXTERNAL.sub("", page)))
+    if _REMOTE.search(page):  # a changed pyvis template must not make the page load remote code
+        raise RuntimeError("the pyvis template references a remote resource; update uig_core.graphview._EXTERNAL.")
     types = [t for t in NODE_TYPES if t in set(nodes["type"])]
     top = (f'<div style="font:15px sans-serif;padding:6px 8px">{html.escape(clean_text(heading, 200))}</div>'
            if heading else "")
@@ -535,4 +554,7 @@ def save_html(path: str | Path, nodes: pd.DataFrame, edges: pd.DataFrame, **kwar
     if path.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"the graph file must end in .html; got {str(path)!r}. Try {path.with_suffix('.html')}.")
     atomic.write_bytes(path, render_html(nodes, edges, **kwargs).encode("utf-8"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)  # a file for people to open and share, not a private temp file
     return path

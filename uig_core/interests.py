@@ -13,11 +13,12 @@ Clustering (see :func:`find_interests`):
    (k in 2..8) if the best split has a positive silhouette; otherwise its items keep the coarse id at the fine
    level.
 
-Names come from c-TF-IDF over member titles (lowercase words and bigrams, English stop words and digits
-removed): a term's score in an interest is the share of member titles containing it times
-``log(1 + A / f)`` (A: mean terms per interest, f: the term's count over all interests). The top terms are
-merged (a bigram replaces the words it contains) into a 1-3 term name, and duplicate names are extended with
-the next distinctive term.
+Names come from c-TF-IDF over member titles (lowercase words and adjacent-word bigrams that do not cross
+punctuation; function words, sizes and digits removed; "bag"/"bags" merged): a term's score in an interest is the
+share of member titles containing it times ``log(1 + A / f)`` (A: mean terms per interest, f: the term's count
+over all interests). :func:`name_clusters` then picks 1-3 terms greedily for coverage (details there), and
+duplicate names are extended with the next distinctive term, so names read like "christmas tree, decoration" or
+"greeting card, birthday", never "cluster 7".
 
 Items without text (all-zero embedding rows) get interest ``-1`` here; :func:`assign_textless_items` can give
 them the interest of the users who interact with them (the ID-only path).
@@ -47,13 +48,16 @@ __all__ = [
     "interest_cooccurrence",
     "assign_textless_items",
     "event_weight_array",
+    "factorize_ids",
+    "interest_codes",
 ]
 
 Progress = Callable[[float, str], None]
 
 # Function words (a short list: scikit-learn's English list also drops shop words such as "fire" or "back"),
 # plus words that carry no merchandising meaning in product titles.
-_STOP = frozenset("""
+_STOP = frozenset(
+    """
 a about above after again against all also am an and any are as at be been before being below between both but by
 can could did do does doing down during each few for from further had has have having he her here hers him his how
 i if in into is it its itself just me more most my no nor not now of off on once only or other our ours out over own
@@ -61,7 +65,12 @@ same she should so some such than that the their them then there these they this
 up very was we were what when where which while who whom why will with within without would you your yours
 set sets pack packs assorted asst design designs small large mini medium new size pcs piece pieces cm mm xl
 one two three four five six seven eight nine ten twelve inch inches oz lb fl ml pair
-""".split())
+""".split()
+)
+_COLOURS = frozenset(
+    "red pink blue green white black yellow purple orange ivory cream gold silver grey gray brown turquoise "
+    "lilac beige navy aqua teal multicolour multicolor".split()
+)
 _SEGMENT = re.compile(r"[()\[\]{}<>|,;:/&+*\"]|\s[-–—]\s")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
@@ -138,8 +147,13 @@ class InterestResult:
             for r in self.table.itertuples(index=False)
         ]
         items = {str(i): int(v) for i, v in zip(self.item_ids, self.item_interest(level).to_numpy(), strict=True)}
-        return {"interests": rows, "items": items, "k": int(self.k), "criterion": self.criterion,
-                "n_without_text": self.n_without_text}
+        return {
+            "interests": rows,
+            "items": items,
+            "k": int(self.k),
+            "criterion": self.criterion,
+            "n_without_text": self.n_without_text,
+        }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,7 +207,12 @@ def _spherical_kmeans(x: np.ndarray, centroids: np.ndarray, max_iter: int = 30) 
 
 
 def _choose_k(
-    x: np.ndarray, k_range: Sequence[int], rng: np.random.Generator, *, max_linkage: int, max_silhouette: int,
+    x: np.ndarray,
+    k_range: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    max_linkage: int,
+    max_silhouette: int,
     tolerance: float,
 ) -> tuple[int, np.ndarray, dict[int, float]]:
     """Ward on a sample, silhouette per cut; returns (k, seed centroids (k, d), scores)."""
@@ -282,11 +301,12 @@ def name_clusters(
 ) -> tuple[dict[int, str], dict[int, list[str]]]:
     """Name clusters by their distinctive terms (c-TF-IDF, then a greedy coverage pick).
 
-    The first term is the top c-TF-IDF term (upgraded to a bigram holding it when the bigram scores at least
-    60 % as high, so "bag" becomes "lunch bag"). Each next term shares no word with the chosen ones and adds the
-    most *new* member titles, weighted by its idf; a name gets 2 terms, a third only when it still adds
-    coverage worth at least 35 % of the first term's score. A unigram that would pair with a chosen one into a
-    candidate bigram merges into that phrase ("bag" + "jumbo" → "jumbo bag").
+    The first term is the top c-TF-IDF term, upgraded to a bigram holding it when the bigram covers at least half
+    of the titles the word covers (so "bag" becomes "lunch bag"); terms with a colour word score half, as colours
+    name variants. Each next term shares no word with the chosen ones, appears in at least 10 % of the member
+    titles, and adds the most *new* member titles, weighted by its idf; a name gets 2 terms, a third only when it
+    still adds coverage worth at least 35 % of the first term's score. A unigram that would pair with a chosen one
+    into a candidate bigram merges into that phrase ("bag" + "jumbo" → "jumbo bag").
 
     Args:
         texts: ``(n,)`` item texts.
@@ -318,14 +338,22 @@ def name_clusters(
         freq = counts.sum(axis=0)
         idf = np.log1p(counts.sum() / max(len(ids), 1) / np.maximum(freq, 1.0))
         score = counts / sizes[:, None] * idf
+        # colours describe a variant, not what is sold: such terms count half
+        score[:, [j for j, t in enumerate(vocab) if set(str(t).split()) & _COLOURS]] *= 0.5
     for ci, c in enumerate(ids):
         if not len(vocab):
             ranked: list[int] = []
         else:
             top = np.argsort(-score[ci], kind="stable")[:40]
             ranked = [int(j) for j in top if score[ci, j] > 0]
-        chosen = _pick_terms(ranked, score[ci] if ranked else None, idf if ranked else None, vocab,
-                             dtm[rows == ci][:, ranked] if ranked else None, n_terms)
+        chosen = _pick_terms(
+            ranked,
+            score[ci] if ranked else None,
+            idf if ranked else None,
+            vocab,
+            dtm[rows == ci][:, ranked] if ranked else None,
+            n_terms,
+        )
         shown = [counter.show(str(vocab[j])) for j in chosen]
         terms_out[c] = [counter.show(str(vocab[j])) for j in ranked[:10]]
         name = ", ".join(shown) if shown else f"interest {c}"
@@ -351,20 +379,29 @@ def _term_matrix(docs: Sequence[str], counter: _TermCounter) -> tuple[sp.csr_mat
     for term, j in index.items():
         vocab[j] = term
     data = np.ones(len(cols), dtype=np.float64)
-    mat = sp.csr_matrix((data, np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-                        shape=(len(docs), len(index)))
+    mat = sp.csr_matrix(
+        (data, np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(index))
+    )
     return mat, vocab
 
 
 def _related(words: set[str], others: set[str]) -> bool:
     """True when a word repeats one of ``others`` or extends it ("camp"/"camping", "garden"/"gardening")."""
-    return any(a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
-               for a in words for b in others)
+    return any(
+        a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))) for a in words for b in others
+    )
+
+
+_MIN_COVER = 0.1  # share of an interest's titles a second or third name term must appear in
 
 
 def _pick_terms(
-    ranked: list[int], score: np.ndarray | None, idf: np.ndarray | None, vocab: np.ndarray,
-    member_terms: sp.csr_matrix | None, n_terms: int,
+    ranked: list[int],
+    score: np.ndarray | None,
+    idf: np.ndarray | None,
+    vocab: np.ndarray,
+    member_terms: sp.csr_matrix | None,
+    n_terms: int,
 ) -> list[int]:
     """Greedy term choice of :func:`name_clusters`; returns vocabulary indices."""
     if not ranked or score is None or idf is None or member_terms is None:
@@ -376,8 +413,14 @@ def _pick_terms(
     def upgrade(j: int, blocked: set[str]) -> int:
         if len(words[j]) > 1:
             return j
-        best = [b for b in ranked if len(words[b]) == 2 and words[j] <= words[b]
-                and not _related(words[b] - words[j], blocked) and score[b] >= 0.6 * score[j]]
+        best = [
+            b
+            for b in ranked
+            if len(words[b]) == 2
+            and words[j] <= words[b]
+            and not _related(words[b] - words[j], blocked)
+            and has[:, col[b]].sum() >= 0.5 * has[:, col[j]].sum()
+        ]
         return max(best, key=lambda b: score[b]) if best else j
 
     first = upgrade(ranked[0], set())
@@ -386,7 +429,8 @@ def _pick_terms(
     top_score = float(score[first])
     while len(chosen) < n_terms:
         blocked = set().union(*(words[j] for j in chosen))
-        free = [j for j in ranked if not _related(words[j], blocked)]
+        # a further term must describe a real share of the members, not one odd title
+        free = [j for j in ranked if not _related(words[j], blocked) and has[:, col[j]].mean() >= _MIN_COVER]
         if not free:
             break
         gains = {j: float(idf[j] * (has[:, col[j]] & ~covered).mean()) for j in free}
@@ -395,8 +439,15 @@ def _pick_terms(
             if len(chosen) >= 2:
                 break
             j = free[0]  # nothing adds much coverage: the next most distinctive term
-        pair = [b for b in ranked if len(words[j]) == 1 and len(words[b]) == 2 and words[j] < words[b]
-                and any(len(words[c]) == 1 and words[b] == words[c] | words[j] for c in chosen)]
+        pair = [
+            b
+            for b in ranked
+            if len(words[j]) == 1
+            and len(words[b]) == 2
+            and words[j] < words[b]
+            and any(len(words[c]) == 1 and words[b] == words[c] | words[j] for c in chosen)
+            and has[:, col[b]].sum() >= 0.5 * has[:, col[j]].sum()
+        ]
         if pair:  # "bag" + "jumbo" reads better as the phrase "jumbo bag"
             b = pair[0]
             chosen = [b if len(words[c]) == 1 and words[c] < words[b] else c for c in chosen]
@@ -418,7 +469,7 @@ def find_interests(
     *,
     k: int | None = None,
     has_text: np.ndarray | None = None,
-    k_min: int = 4,
+    k_min: int = 2,
     k_max: int | None = None,
     fine: bool = True,
     min_split: int = 40,
@@ -479,8 +530,9 @@ def find_interests(
     fine_lab = np.full(n, -1, dtype=np.int64)
     report = progress or (lambda _f, _m: None)
     if m == 0:
-        empty = pd.DataFrame(columns=["interest_id", "name", "size", "top_items", "top_titles", "terms", "level",
-                                      "parent"])
+        empty = pd.DataFrame(
+            columns=["interest_id", "name", "size", "top_items", "top_titles", "terms", "level", "parent"]
+        )
         return InterestResult(ids, coarse, fine_lab, empty, 0, {}, "no item has text", np.zeros((0, x.shape[1])))
 
     report(0.05, f"clustering {m:,} items")
@@ -491,13 +543,16 @@ def find_interests(
         criterion = f"k={k} given"
     else:
         candidates = list(range(max(2, k_min), max(k_min, k_max) + 1))
-        criterion = (f"smallest k in [{candidates[0]}, {candidates[-1]}] within {sil_tolerance:.0%} of the best "
-                     "cosine silhouette of Ward cuts")
+        criterion = (
+            f"smallest k in [{candidates[0]}, {candidates[-1]}] within {sil_tolerance:.0%} of the best "
+            "cosine silhouette of Ward cuts"
+        )
     if m <= 2 or (k is not None and k == 1):
         kk, seeds, scores = 1, _centroids(xt, np.zeros(m, dtype=np.int64), 1), {}
     else:
-        kk, seeds, scores = _choose_k(xt, candidates, rng, max_linkage=max_linkage,
-                                      max_silhouette=max_silhouette, tolerance=sil_tolerance)
+        kk, seeds, scores = _choose_k(
+            xt, candidates, rng, max_linkage=max_linkage, max_silhouette=max_silhouette, tolerance=sil_tolerance
+        )
     report(0.4, f"refining {kk} interests")
     lab, cent = _spherical_kmeans(xt, seeds)
     # renumber by size (largest first), ties by first member for determinism
@@ -523,8 +578,14 @@ def find_interests(
                 continue
             xm = xt[members]
             kmax_f = int(min(8, max(2, len(members) // 15)))
-            kf, seeds_f, sc = _choose_k(xm, list(range(2, kmax_f + 1)), rng, max_linkage=max_linkage,
-                                        max_silhouette=max_silhouette, tolerance=sil_tolerance)
+            kf, seeds_f, sc = _choose_k(
+                xm,
+                list(range(2, kmax_f + 1)),
+                rng,
+                max_linkage=max_linkage,
+                max_silhouette=max_silhouette,
+                tolerance=sil_tolerance,
+            )
             if kf < 2 or sc.get(kf, -1.0) <= 0.0:
                 continue
             lab_f, cent_f = _spherical_kmeans(xm, seeds_f)
@@ -548,24 +609,27 @@ def find_interests(
     terms_f: dict[int, list[str]] = {}
     if fine_parent:
         fine_only = np.where(fine_sub >= kk, fine_sub, -1)
-        names_f, terms_f = name_clusters(list(text_arr[has]), fine_only, ids=list(range(kk, next_id)),
-                                         taken=set(names_c.values()))
+        names_f, terms_f = name_clusters(
+            list(text_arr[has]), fine_only, ids=list(range(kk, next_id)), taken=set(names_c.values())
+        )
     has_idx = np.flatnonzero(has)
     for iid in range(next_id):
         level = "coarse" if iid < kk else "fine"
         members = np.flatnonzero((lab if level == "coarse" else fine_sub) == iid)
         sims = xt[members] @ all_cent[iid]
         top = members[np.argsort(-sims, kind="stable")[:n_top]]
-        rows.append({
-            "interest_id": iid,
-            "name": names_c[iid] if level == "coarse" else names_f[iid],
-            "size": int(len(members)),
-            "top_items": [str(s) for s in ids[has_idx[top]]],
-            "top_titles": [str(s) for s in text_arr[has_idx[top]]],
-            "terms": (terms_c if level == "coarse" else terms_f)[iid][:8],
-            "level": level,
-            "parent": -1 if level == "coarse" else fine_parent[iid - kk],
-        })
+        rows.append(
+            {
+                "interest_id": iid,
+                "name": names_c[iid] if level == "coarse" else names_f[iid],
+                "size": int(len(members)),
+                "top_items": [str(s) for s in ids[has_idx[top]]],
+                "top_titles": [str(s) for s in text_arr[has_idx[top]]],
+                "terms": (terms_c if level == "coarse" else terms_f)[iid][:8],
+                "level": level,
+                "parent": -1 if level == "coarse" else fine_parent[iid - kk],
+            }
+        )
     table = pd.DataFrame(rows)
     table["interest_id"] = table["interest_id"].astype("int64")
     table["size"] = table["size"].astype("int64")
@@ -586,12 +650,20 @@ def event_weight_array(events: pd.DataFrame, event_weights: Mapping[str, float] 
     return events["event"].astype("string").map(weights).astype("float64").fillna(0.0).to_numpy()
 
 
-def _interest_codes(events: pd.DataFrame, item_interest: pd.Series | Mapping[Any, int]) -> np.ndarray:
-    s = item_interest if isinstance(item_interest, pd.Series) else pd.Series(item_interest)
-    s = s.copy()
-    s.index = s.index.astype(str)
-    codes = events["item_id"].astype(str).map(s)
-    return codes.fillna(-1).to_numpy(dtype=np.int64)
+def factorize_ids(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(sorted unique ids as str, int64 code per value)``; hashing, so much faster than ``np.unique``."""
+    codes, uniques = pd.factorize(pd.Series(values).astype("string"), sort=True)
+    return np.asarray(uniques.astype(str), dtype=object), codes.astype(np.int64)
+
+
+def interest_codes(events: pd.DataFrame, item_interest: pd.Series | Mapping[Any, int]) -> np.ndarray:
+    """``(len(events),)`` int64 interest id of each event's item; ``-1`` where the item has none."""
+    s = item_interest if isinstance(item_interest, pd.Series) else pd.Series(dict(item_interest))
+    s = pd.Series(s.to_numpy(), index=s.index.astype(str))
+    s = s[~s.index.duplicated()]
+    items, idx = factorize_ids(events["item_id"].to_numpy())
+    lookup = pd.to_numeric(s.reindex(items), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    return lookup[idx] if len(idx) else np.zeros(0, dtype=np.int64)
 
 
 def user_profiles(
@@ -615,8 +687,8 @@ def user_profiles(
         now: Reference time for ages; default the latest ``ts`` in ``events``.
 
     Returns:
-        DataFrame ``(n_users, n_interests)`` float64, index ``user_id``, columns the interest ids (sorted ints);
-        each row sums to 1. Users with no weighted event are absent.
+        DataFrame ``(n_users, n_interests)`` float64, index ``user_id``, columns every interest id of
+        ``item_interest`` (sorted ints); each row sums to 1. Users with no weighted event are absent.
     """
     if half_life_days is not None and not half_life_days > 0:
         raise ConfigError(f"The 'half_life_days' of user_profiles must be > 0 or None. Got {half_life_days!r}.")
@@ -626,10 +698,23 @@ def user_profiles(
         ref = pd.Timestamp(now) if now is not None else ts.max()
         age = ((ref - ts).dt.total_seconds() / 86400.0).clip(lower=0.0).fillna(0.0).to_numpy()
         w = w * np.exp2(-age / float(half_life_days))
-    codes = _interest_codes(events, item_interest)
+    codes = interest_codes(events, item_interest)
     ok = (w > 0) & (codes >= 0)
-    users, uidx = np.unique(events["user_id"].astype(str).to_numpy()[ok], return_inverse=True)
-    cols, cidx = np.unique(codes[ok], return_inverse=True)
+    users, uidx = factorize_ids(events["user_id"].to_numpy()[ok])
+    known = (
+        pd.to_numeric(
+            pd.Series(
+                item_interest.values()
+                if isinstance(item_interest, Mapping) and not isinstance(item_interest, pd.Series)
+                else item_interest
+            ),
+            errors="coerce",
+        )
+        .dropna()
+        .to_numpy(dtype=np.int64)
+    )
+    cols = np.union1d(known[known >= 0], codes[ok])  # every interest is a column, touched or not
+    cidx = np.searchsorted(cols, codes[ok])
     mat = sp.csr_matrix((w[ok], (uidx, cidx)), shape=(len(users), len(cols))).toarray()
     total = mat.sum(axis=1, keepdims=True)
     keep = total.ravel() > 0
@@ -642,24 +727,33 @@ def profile_edges(profiles: pd.DataFrame, *, min_weight: float = 0.02) -> pd.Dat
     """User→interest edges from :func:`user_profiles`: long frame ``user_id, interest_id, weight`` (weight >= min)."""
     arr = profiles.to_numpy()
     r, c = np.nonzero(arr >= min_weight)
-    return pd.DataFrame({
-        "user_id": profiles.index.to_numpy()[r],
-        "interest_id": profiles.columns.to_numpy()[c].astype(np.int64),
-        "weight": arr[r, c],
-    })
+    return pd.DataFrame(
+        {
+            "user_id": profiles.index.to_numpy()[r],
+            "interest_id": profiles.columns.to_numpy()[c].astype(np.int64),
+            "weight": arr[r, c],
+        }
+    )
 
 
 def interest_cooccurrence(
-    profiles: pd.DataFrame, *, min_share: float = 0.05, min_users: int = 3
+    events: pd.DataFrame,
+    item_interest: pd.Series | Mapping[Any, int] | None = None,
+    *,
+    event_weights: Mapping[str, float] | None = None,
+    min_share: float = 0.05,
+    min_users: int = 3,
 ) -> pd.DataFrame:
     """Interest→interest edges from co-occurrence in users' histories.
 
-    A user "holds" an interest when it has at least ``min_share`` of the user's profile. For a pair of interests,
-    ``n_users`` counts users holding both, ``weight`` is their Ochiai (cosine) association
+    A user "holds" an interest when it has at least ``min_share`` of the user's (undecayed) profile. For a pair
+    of interests, ``n_users`` counts users holding both, ``weight`` is their Ochiai (cosine) association
     ``n_ab / sqrt(n_a * n_b)`` in [0, 1], and ``lift`` is ``n_ab * N / (n_a * n_b)`` (> 1: more than chance).
 
     Args:
-        profiles: Output of :func:`user_profiles`.
+        events: Canonical events; or, with ``item_interest`` None, a profiles frame from :func:`user_profiles`.
+        item_interest: ``item_id -> interest_id``.
+        event_weights: As in :func:`user_profiles`.
         min_share: Profile share from which a user holds an interest.
         min_users: Fewest users holding both for an edge to be kept.
 
@@ -667,6 +761,10 @@ def interest_cooccurrence(
         DataFrame ``source, target, n_users, weight, lift`` with ``source < target`` (undirected), sorted by
         weight descending.
     """
+    if item_interest is None:
+        profiles = events
+    else:
+        profiles = user_profiles(events, item_interest, event_weights=event_weights, half_life_days=None)
     held = sp.csr_matrix((profiles.to_numpy() >= min_share).astype(np.float64))
     co = (held.T @ held).toarray()
     n_a = np.diag(co).copy()
@@ -676,13 +774,15 @@ def interest_cooccurrence(
     a, b, n_ab = a[keep], b[keep], n_ab[keep]
     ids = profiles.columns.to_numpy().astype(np.int64)
     denom = np.maximum(n_a[a] * n_a[b], 1.0)
-    out = pd.DataFrame({
-        "source": ids[a],
-        "target": ids[b],
-        "n_users": n_ab.astype(np.int64),
-        "weight": n_ab / np.sqrt(denom),
-        "lift": n_ab * len(profiles) / denom,
-    })
+    out = pd.DataFrame(
+        {
+            "source": ids[a],
+            "target": ids[b],
+            "n_users": n_ab.astype(np.int64),
+            "weight": n_ab / np.sqrt(denom),
+            "lift": n_ab * len(profiles) / denom,
+        }
+    )
     return out.sort_values(["weight", "source", "target"], ascending=[False, True, True], ignore_index=True)
 
 
@@ -718,7 +818,7 @@ def assign_textless_items(
     users = ev["user_id"].astype(str).to_numpy()
     pos = prof.index.get_indexer(users)
     ok = (pos >= 0) & (w > 0)
-    items, iidx = np.unique(ev["item_id"].astype(str).to_numpy()[ok], return_inverse=True)
+    items, iidx = factorize_ids(ev["item_id"].to_numpy()[ok])
     agg = sp.csr_matrix((w[ok], (iidx, pos[ok])), shape=(len(items), len(prof))) @ prof.to_numpy()
     best = prof.columns.to_numpy()[np.argmax(agg, axis=1)]
     has = agg.max(axis=1) > 0

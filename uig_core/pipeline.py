@@ -204,7 +204,9 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     progress(0.45, "drift and anomaly scores")
     dr = drift.drift_scores(events, item_interest)
     rk = risk.anomaly_scores(events)
-    users = users.merge(dr, on="user_id", how="left").merge(rk, on="user_id", how="left")
+    for extra in (dr, rk):  # the activity columns computed above win over same-named helper columns
+        extra = extra[["user_id"] + [c for c in extra.columns if c not in users.columns]]
+        users = users.merge(extra, on="user_id", how="left")
     step("drift_risk")
 
     progress(0.5, "building the graph")

@@ -108,8 +108,10 @@ def _resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
                 h.update(str(f.stat().st_size).encode())
         return str(path.resolve()), f"{path.resolve().name}@{h.hexdigest()[:12]}"
     if path.exists():
-        raise ConfigError(f"Embedding model '{model}' is a file, not a model folder. Pass the folder that holds "
-                          "its config.json (a sentence-transformers model directory).")
+        raise ConfigError(
+            f"Embedding model '{model}' is a file, not a model folder. Pass the folder that holds "
+            "its config.json (a sentence-transformers model directory)."
+        )
     return str(model), str(model)  # a hub name, resolved from the local Hugging Face cache
 
 
@@ -228,8 +230,13 @@ class Embedder:
         for start in range(0, len(texts), step):
             chunk = [texts[i] for i in order[start : start + step]]
             out.append(
-                model.encode(chunk, batch_size=self.batch_size, convert_to_numpy=True,
-                             normalize_embeddings=True, show_progress_bar=False).astype(np.float32)
+                model.encode(
+                    chunk,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
             )
             if progress is not None:
                 done = min(start + step, len(texts))
@@ -276,11 +283,15 @@ class Embedder:
                 self._index.update({k: base + i for i, k in enumerate(missing.keys())})
                 self._vectors = new if self._vectors is None else np.concatenate([self._vectors, new], axis=0)
                 self._save_cache()
-            elif progress is not None:
-                progress(1.0, "all texts cached")
             self.n_new_ = len(missing)
             self.n_empty_ = sum(1 for k in keys if not k)
             self.n_cached_ = len(keys) - self.n_empty_ - sum(1 for k in keys if k in missing)
+            if progress is not None:
+                progress(
+                    1.0,
+                    f"{self.n_new_:,} texts embedded, {self.n_cached_:,} from the cache, "
+                    f"{self.n_empty_:,} without text",
+                )
             dim = self._vectors.shape[1] if self._vectors is not None else None
             if dim is None:  # nothing but empty texts and an empty cache
                 return np.zeros((len(keys), self.dim), dtype=np.float32)

@@ -1,0 +1,98 @@
+"""Warm page rerun times of the dashboard on the demo workspace (Streamlit AppTest, in-process).
+
+For each page: one cold run (caches and models load), then ``--runs`` reruns with the same widget state; the
+median of those is the figure the dashboard issue asks for (≤ 300 ms). Portraits and Recommendations also
+time reruns that switch between two users (the per-user work is not cached).
+
+    python bench/pages.py [--workspace DIR] [--runs 7]
+
+The workspace must hold the built ``demo`` dataset; it is built there (``uig demo``) when absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = ["home", "upload", "graph", "portraits", "segments", "recommendations", "quality"]
+SWITCH_USER = {"portraits": "portrait_user", "recommendations": "rec_user"}
+
+
+def ensure_demo(root: Path) -> None:
+    from uig_core.cli import main
+    from uig_core.workspace import Workspace
+
+    if (root / "uig.duckdb").exists() and any(d.name == "demo" and d.current_build
+                                              for d in Workspace(root).datasets()):
+        return
+    print(f"building the demo workspace in {root} …", file=sys.stderr)
+    if main(["demo", "--workspace", str(root)]) != 0:
+        raise SystemExit("uig demo failed")
+
+
+def bench_page(name: str, runs: int) -> dict[str, float | str]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+    at.run()
+    path = REPO / "pages" / f"{name}.py"
+    if not path.exists():
+        return {"page": name, "note": "page missing"}
+    t0 = time.perf_counter()
+    at.switch_page(f"pages/{name}.py").run()
+    cold = time.perf_counter() - t0
+    if at.exception:
+        return {"page": name, "note": f"exception: {at.exception[0].value[:80]}"}
+    warm = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        at.run()
+        warm.append(time.perf_counter() - t0)
+    out: dict[str, float | str] = {"page": name, "cold": cold, "median": statistics.median(warm),
+                                   "min": min(warm), "max": max(warm)}
+    key = SWITCH_USER.get(name)
+    if key:
+        box = at.selectbox(key=key)
+        users = [box.options[1], box.options[2]]
+        switch = []
+        for i in range(runs):
+            at.selectbox(key=key).set_value(users[i % 2])
+            t0 = time.perf_counter()
+            at.run()
+            switch.append(time.perf_counter() - t0)
+        out["switch"] = statistics.median(switch)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", default=os.environ.get("UIG_WORKSPACE") or "uig_workspace")
+    parser.add_argument("--runs", type=int, default=7, help="warm reruns per page (default 7, at least 5)")
+    parser.add_argument("--pages", nargs="*", default=PAGES)
+    args = parser.parse_args()
+    runs = max(5, args.runs)
+    root = Path(args.workspace).resolve()
+    os.environ["UIG_WORKSPACE"] = str(root)
+    os.environ.pop("UIG_PASSWORD", None)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.path.insert(0, str(REPO))
+    ensure_demo(root)
+
+    rows = [bench_page(p, runs) for p in args.pages]
+    ms = lambda v: f"{v * 1000:,.0f}" if isinstance(v, float) else "—"  # noqa: E731
+    print(f"Warm page reruns, demo workspace, Streamlit AppTest, median of {runs} reruns (ms)\n")
+    print("| page | cold first run | warm rerun median | min | max | rerun switching user | note |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(f"| {r['page']} | {ms(r.get('cold'))} | {ms(r.get('median'))} | {ms(r.get('min'))} | "
+              f"{ms(r.get('max'))} | {ms(r.get('switch'))} | {r.get('note', '')} |")
+    print(f"\ncommand: python bench/pages.py --workspace {args.workspace} --runs {runs}")
+
+
+if __name__ == "__main__":
+    main()

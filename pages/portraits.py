@@ -1,0 +1,127 @@
+"""User portraits: activity and RFM, interests, weekly interest timeline with the drift date, anomaly, similar users."""
+
+from html import escape
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from uig_app import state
+from uig_app.theme import EVENT_COLORS, interest_color
+from uig_core.browse import USER_ORDERS, find_users
+from uig_core.errors import UIGError
+from uig_core.portrait import portrait
+
+st.title("User portraits")
+
+ready = state.require_bundle()
+if ready is None:
+    st.stop()
+info, bundle = ready
+
+
+def _open_similar() -> None:
+    # A callback may set another widget's value; the pick below then shows the chosen similar user.
+    chosen = st.session_state.get("portrait_similar_pick")
+    if chosen:
+        st.session_state["portrait_user"] = chosen
+        st.session_state["portrait_similar_pick"] = None
+
+
+def _new_list() -> None:
+    # A new search or order starts from the top of the new list.
+    st.session_state.pop("portrait_user", None)
+
+
+left, mid, right = st.columns([2, 2, 3])
+query = left.text_input("Search user id", key="portrait_search", placeholder="part of an id", on_change=_new_list)
+order = mid.selectbox("Order", list(USER_ORDERS), format_func=USER_ORDERS.get, key="portrait_order",
+                      on_change=_new_list)
+try:
+    options = find_users(bundle, query, order=order, limit=1000, include=st.session_state.get("portrait_user"))
+except UIGError as err:
+    state.show_error(err)
+    st.stop()
+if not options:
+    st.info("No user id contains that text.")
+    st.stop()
+if st.session_state.get("portrait_user") not in options:
+    st.session_state["portrait_user"] = options[0]
+user_id = right.selectbox(f"User ({len(options):,} shown)", options, key="portrait_user")
+
+try:
+    data = portrait(state.workspace(), info.name, user_id, recent=15, similar=10, bundle=bundle)
+except Exception as err:  # noqa: BLE001 - shown at the page edge
+    state.show_error(err)
+    st.stop()
+
+act = data["activity"]
+rfm = act["rfm"]
+st.subheader("Activity")
+st.text(f"User {data['user_id']}")
+c = st.columns(6)
+c[0].metric("Events", f"{act['n_events']:,}")
+c[1].metric("Purchases", f"{act['purchases']:,}", help=f"{act['orders']:,} orders")
+c[2].metric("Spend", f"{act['spend']:,.0f}", help=f"{act['spend']:,.2f} over all purchases")
+c[3].metric("First seen", (act["first_seen"] or "—")[:10], help=act["first_seen"])
+c[4].metric("Last seen", (act["last_seen"] or "—")[:10],
+            help=f"{act['last_seen']}, {rfm['recency_days']:.0f} days before the log's end")
+c[5].metric("RFM", f"{rfm['r']}-{rfm['f']}-{rfm['m']}",
+            help="Recency, frequency (orders), monetary (spend), each 1-5 against all users; 5 is best.")
+
+a, b = st.columns([1, 2])
+with a:
+    by_type = pd.DataFrame(list(act["events_by_type"].items()), columns=["event", "count"])
+    fig = px.bar(by_type, x="event", y="count", color="event", color_discrete_map=EVENT_COLORS,
+                 title="Events by type")
+    fig.update_layout(showlegend=False, height=300, margin=dict(l=10, r=10, t=40, b=10))
+    st.plotly_chart(fig, key="portrait_events_chart")
+    score = data["anomaly_score"]
+    st.metric("Anomaly score", "—" if score is None else f"{score:.2f}",
+              help="0 = ordinary; near 1 = bot-like behaviour (view floods, no purchases, inhuman pace).")
+    st.text(f"Why: {data['anomaly_reason'] or 'nothing unusual'}")
+    drift = data["drift_score"]
+    st.metric("Interest drift", "—" if drift is None else f"{drift:.2f}",
+              help="How far the user's interest mix moved between the first and second half of their history.")
+    if data["change_date"]:
+        st.text(f"Interests changed around {data['change_date']}")
+
+with b:
+    # Plotly reads a few HTML tags in labels; escaped names show exactly as written.
+    interests = pd.DataFrame([{**i, "name": escape(i["name"])} for i in data["interests"][:12]])
+    if interests.empty:
+        st.info("No interest profile: this user has no positive events on items with an interest.")
+    else:
+        colors = {n: interest_color(i) for i, n in zip(interests["interest_id"], interests["name"], strict=True)}
+        fig = px.bar(interests.iloc[::-1], x="share", y="name", orientation="h", color="name",
+                     color_discrete_map=colors, title="Interest distribution")
+        fig.update_layout(showlegend=False, height=330, margin=dict(l=10, r=10, t=40, b=10), yaxis_title=None)
+        fig.update_xaxes(tickformat=".0%")
+        st.plotly_chart(fig, key="portrait_interest_chart")
+
+timeline = pd.DataFrame([{**t, "name": escape(t["name"])} for t in data["timeline"]])
+if not timeline.empty:
+    ids = dict(zip(timeline["name"], timeline["interest_id"], strict=False))
+    fig = px.area(timeline, x="week", y="share", color="name", title="Interests by week",
+                  color_discrete_map={n: interest_color(i) for n, i in ids.items()},
+                  labels={"share": "share of the week's activity", "name": "interest"})
+    if data["change_date"]:
+        fig.add_shape(type="line", x0=data["change_date"], x1=data["change_date"], y0=0, y1=1, yref="paper",
+                      line=dict(color="#333", dash="dash"))
+        fig.add_annotation(x=data["change_date"], y=1.04, yref="paper", text="drift", showarrow=False)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_yaxes(tickformat=".0%")
+    st.plotly_chart(fig, key="portrait_timeline_chart")
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**Recent events**")
+    st.dataframe(pd.DataFrame(data["recent_events"]), hide_index=True, width="stretch", key="portrait_recent")
+with right:
+    st.markdown("**Most similar users**")
+    similar = pd.DataFrame(data["similar_users"])
+    st.dataframe(similar, hide_index=True, width="stretch", key="portrait_similar",
+                 column_config={"similarity": st.column_config.NumberColumn(format="%.3f")})
+    if not similar.empty:
+        st.selectbox("Open a similar user", [None, *similar["user_id"]], key="portrait_similar_pick",
+                     on_change=_open_similar, format_func=lambda v: "—" if v is None else v)

@@ -1,0 +1,105 @@
+"""Recommendations: top-K with score and reason, two models side by side, and the audience of an item."""
+
+import streamlit as st
+
+from uig_app import state
+from uig_core.browse import (
+    HIDE_OPTIONS,
+    audience_table,
+    categories,
+    compare_models,
+    find_items,
+    find_users,
+    item_labels,
+    recommendation_table,
+)
+
+st.title("Recommendations")
+
+ready = state.require_bundle()
+if ready is None:
+    st.stop()
+info, bundle = ready
+models = bundle.model_names
+SCORE = st.column_config.NumberColumn("score", format="%.4f")
+
+def _new_list(key: str) -> None:
+    # A new search starts from the top of the new list.
+    st.session_state.pop(key, None)
+
+
+c = st.columns([2, 3, 2, 1])
+query = c[0].text_input("Search user id", key="rec_search", placeholder="part of an id", on_change=_new_list,
+                        args=("rec_user",))
+users = find_users(bundle, query, order="activity", limit=1000, include=st.session_state.get("rec_user"))
+if not users:
+    st.info("No user id contains that text.")
+    st.stop()
+if st.session_state.get("rec_user") not in users:
+    st.session_state["rec_user"] = users[0]
+user_id = c[1].selectbox(f"User ({len(users):,} shown)", users, key="rec_user")
+model = c[2].selectbox("Model", models, key="rec_model", help="The build's default model comes first.")
+k = c[3].number_input("k", min_value=1, max_value=100, value=10, step=1, key="rec_k")
+
+f = st.columns([2, 2])
+cats = categories(bundle)
+category = f[0].selectbox("Category", [None, *cats], key="rec_category",
+                          format_func=lambda v: "all categories" if v is None else v, disabled=not cats)
+hide = f[1].selectbox("Leave out", list(HIDE_OPTIONS), format_func=HIDE_OPTIONS.get, key="rec_hide")
+
+top, side, audience = st.tabs(["Top-K with reasons", "Compare two models", "Who should see an item?"])
+
+with top:
+    try:
+        table = recommendation_table(bundle, user_id, int(k), model=model, category=category, hide=hide)
+    except Exception as err:  # noqa: BLE001 - shown at the page edge
+        state.show_error(err)
+    else:
+        if table.empty:
+            st.info("No item is left to recommend with these filters.")
+        else:
+            st.text(f"Top {len(table)} for user {user_id} from {model}")
+            st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
+                         column_config={"score": SCORE, "reason": st.column_config.TextColumn(width="large")})
+
+with side:
+    if len(models) < 2:
+        st.info("This build trained one model only.")
+    else:
+        s = st.columns(2)
+        model_a = s[0].selectbox("Left model", models, index=0, key="rec_model_a")
+        model_b = s[1].selectbox("Right model", models, index=1, key="rec_model_b")
+        try:
+            cmp = compare_models(bundle, user_id, (model_a, model_b), int(k), category=category, hide=hide)
+        except Exception as err:  # noqa: BLE001 - shown at the page edge
+            state.show_error(err)
+        else:
+            st.text(f"{cmp['shared']} of the top {int(k)} items are in both lists.")
+            s = st.columns(2)
+            s[0].dataframe(cmp["left"], hide_index=True, width="stretch", key="rec_left",
+                           column_config={"score": SCORE})
+            s[1].dataframe(cmp["right"], hide_index=True, width="stretch", key="rec_right",
+                           column_config={"score": SCORE})
+
+with audience:
+    st.caption("Ad targeting: the users the model expects to want an item, leaving out those who already have it.")
+    a = st.columns([2, 4, 2, 1])
+    item_query = a[0].text_input("Search items", key="rec_item_search", placeholder="id or words of the title",
+                                 on_change=_new_list, args=("rec_item",))
+    items = find_items(bundle, item_query, limit=1000, include=st.session_state.get("rec_item"))
+    if not items:
+        st.info("No item id or title contains that text.")
+    else:
+        if st.session_state.get("rec_item") not in items:
+            st.session_state["rec_item"] = items[0]
+        labels = item_labels(bundle, items)
+        item_id = a[1].selectbox(f"Item ({len(items):,} shown)", items, key="rec_item", format_func=labels.get)
+        aud_model = a[2].selectbox("Model", models, key="rec_aud_model")
+        aud_k = a[3].number_input("Users", min_value=1, max_value=500, value=20, step=5, key="rec_aud_k")
+        try:
+            who = audience_table(bundle, item_id, int(aud_k), model=aud_model)
+        except Exception as err:  # noqa: BLE001 - shown at the page edge
+            state.show_error(err)
+        else:
+            st.dataframe(who, hide_index=True, width="stretch", key="rec_audience",
+                         column_config={"score": SCORE, "spend": st.column_config.NumberColumn(format="%.2f")})

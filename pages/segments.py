@@ -1,0 +1,212 @@
+"""Clusters & segments: user clusters on a 2-D map, a rule-based segment builder, comparison, lookalikes, export."""
+
+import plotly.express as px
+import streamlit as st
+
+from uig_app import state
+from uig_core import segments as seg
+from uig_core.errors import UIGError
+
+st.title("Clusters & segments")
+ready = state.require_bundle()
+if ready is None:
+    st.stop()
+info, bundle = ready
+CURRENT = "(current rules)"
+
+
+@st.cache_data(show_spinner="Clustering users…", max_entries=16)
+def _clusters(build_id: str, k: int | None, _bundle) -> seg.Clustering:
+    return seg.cluster_users(_bundle, k)
+
+
+@st.cache_data(show_spinner="Collecting user features…", max_entries=16)
+def _features(build_id: str, data_hash: str, k: int | None, _bundle, _info):
+    # The events (for extra columns such as Country) are only read when the features are not cached yet.
+    clusters = _clusters(build_id, k, _bundle)
+    return seg.user_features(_bundle, state.events(_info), labels=clusters.labels)
+
+
+# ---------------------------------------------------------------------------------------------- clusters
+top = st.columns([1, 1, 4])
+auto = top[0].toggle("Choose k automatically", value=True, key="seg_auto_k",
+                     help="Keep the k (2–15) with the best silhouette score.")
+k_set = top[1].number_input("k", 2, 40, 8, key="seg_k", disabled=auto)
+k = None if auto else int(k_set)
+try:
+    clusters = _clusters(bundle.build_id, k, bundle)
+    features = _features(bundle.build_id, info.data_hash, k, bundle, info)
+except UIGError as err:
+    state.show_error(err)
+    st.stop()
+kinds = seg.field_kinds(features)
+store = seg.SegmentStore(state.workspace().root, info.name)
+
+tab_clusters, tab_builder, tab_compare = st.tabs(["Clusters", "Segment builder", "Compare segments"])
+
+with tab_clusters:
+    st.caption(f"{clusters.k} clusters of {len(features):,} users from the learned user vectors (k-means); map: "
+               f"{clusters.method.upper()} of the same vectors."
+               + (f" Silhouette by k: {', '.join(f'{c}: {s:.2f}' for c, s in clusters.scores.items())}."
+                  if clusters.scores else ""))
+    points = seg.map_frame(features, clusters)
+    fig = px.scatter(points, x="x", y="y", color="cluster", hover_name="user",
+                     hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False,
+                                 "cluster": True},
+                     category_orders={"cluster": [str(c) for c in range(clusters.k)]}, opacity=0.7, height=520)
+    fig.update_traces(marker={"size": 5})
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
+    st.plotly_chart(fig, key="seg_map")
+    st.dataframe(seg.describe_clusters(features, clusters.labels), hide_index=True, key="seg_clusters_table",
+                 column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0,
+                                                                         max_value=1)})
+
+
+# ---------------------------------------------------------------------------------------------- builder
+def _add_rule() -> None:
+    st.session_state["seg_rule_next"] = st.session_state.get("seg_rule_next", 0) + 1
+    st.session_state["seg_rule_ids"] = [*st.session_state.get("seg_rule_ids", []), st.session_state["seg_rule_next"]]
+
+
+def _drop_rule(rid: int) -> None:
+    st.session_state["seg_rule_ids"] = [r for r in st.session_state.get("seg_rule_ids", []) if r != rid]
+
+
+def _load_saved() -> None:
+    name = st.session_state.get("seg_load")
+    if not name:
+        return
+    spec = store.get(name)
+    ids = list(range(1, len(spec["rules"]) + 1))
+    base = st.session_state.get("seg_rule_next", 0)
+    st.session_state["seg_rule_ids"] = [base + i for i in ids]
+    st.session_state["seg_rule_next"] = base + len(ids)
+    st.session_state["seg_combine"] = spec.get("combine", "and").upper()
+    for rid, rule in zip(st.session_state["seg_rule_ids"], spec["rules"], strict=True):
+        st.session_state[f"seg_field_{rid}"] = rule["field"]
+        st.session_state[f"seg_op_{rid}"] = rule["op"]
+        value = rule["value"]
+        st.session_state[f"seg_val_{rid}_{rule['field']}_{rule['op']}"] = (
+            tuple(value) if rule["op"] == "between" else value)
+    st.session_state["seg_name"] = name
+    st.session_state["seg_load"] = None
+
+
+def _rule_row(rid: int) -> dict | None:
+    cols = st.columns([3, 1.3, 3, 0.6])
+    fields = list(kinds)
+    if st.session_state.get(f"seg_field_{rid}") not in fields:
+        st.session_state[f"seg_field_{rid}"] = next((f for f in fields if f.startswith(seg.INTEREST_PREFIX)),
+                                                    fields[0])
+    field = cols[0].selectbox("Field", fields, key=f"seg_field_{rid}", label_visibility="collapsed")
+    ops = ([">=", ">", "<=", "<", "between", "==", "!="] if kinds[field] == "number"
+           else ["in", "not in", "==", "!=", "contains"])
+    if st.session_state.get(f"seg_op_{rid}") not in ops:
+        st.session_state[f"seg_op_{rid}"] = ops[0]
+    op = cols[1].selectbox("Operator", ops, key=f"seg_op_{rid}", label_visibility="collapsed")
+    vkey = f"seg_val_{rid}_{field}_{op}"
+    column = features[field]
+    if kinds[field] == "number":
+        lo, hi = float(column.min(skipna=True) or 0.0), float(column.max(skipna=True) or 0.0)
+        hi = max(hi, lo + 1e-9)
+        if op == "between":
+            if vkey not in st.session_state:  # defaults via session state, so a loaded segment can fill them
+                st.session_state[vkey] = (lo, hi)
+            value = list(cols[2].slider("Range", lo, hi, key=vkey, label_visibility="collapsed"))
+        else:
+            if vkey not in st.session_state:
+                st.session_state[vkey] = float(column.median(skipna=True) or 0.0)
+            value = cols[2].number_input("Value", key=vkey, label_visibility="collapsed")
+    else:
+        choices = sorted(column.dropna().astype(str).unique().tolist())[:500]
+        if op in ("in", "not in"):
+            value = cols[2].multiselect("Values", choices, key=vkey, label_visibility="collapsed")
+        elif op == "contains":
+            value = cols[2].text_input("Text", key=vkey, label_visibility="collapsed")
+        else:
+            value = cols[2].selectbox("Value", choices, key=vkey, label_visibility="collapsed")
+    cols[3].button("✕", key=f"seg_del_{rid}", on_click=_drop_rule, args=(rid,), help="Remove this rule")
+    return {"field": field, "op": op, "value": value}
+
+
+with tab_builder:
+    saved = store.all()
+    head = st.columns([2, 2, 2])
+    st.session_state.setdefault("seg_combine", "AND")
+    combine = head[0].segmented_control("Combine rules with", ["AND", "OR"], key="seg_combine", required=True)
+    head[1].button("Add rule", key="seg_add", on_click=_add_rule, icon=":material/add:")
+    head[2].selectbox("Load a saved segment", list(saved), index=None, key="seg_load", on_change=_load_saved,
+                      placeholder="choose…")
+    rules = [_rule_row(rid) for rid in st.session_state.get("seg_rule_ids", [])]
+    spec = {"combine": str(combine or "AND").lower(), "rules": rules}
+    if not rules:
+        st.caption("No rule yet: the segment holds every user. Add a rule to narrow it.")
+    try:
+        members = seg.segment_members(features, spec)
+    except UIGError as err:
+        state.show_error(err)
+        members = None
+    if members is not None:
+        st.metric("Segment size", f"{len(members):,} users", help=f"of {len(features):,}",
+                  delta=f"{len(members) / max(len(features), 1):.1%} of all users", delta_color="off")
+        s1, s2, s3 = st.columns([2, 1, 2])
+        name = s1.text_input("Segment name", key="seg_name", placeholder="e.g. weekend bakers")
+        if s2.button("Save segment", key="seg_save", disabled=not name.strip()):
+            try:
+                store.save(name, spec, size=len(members))
+                st.success(f"Saved {name.strip()!r} ({len(members):,} users).")
+            except UIGError as err:
+                state.show_error(err)
+        min_size = seg.min_export_size(state.workspace().settings())
+        refused = len(members) < min_size
+        # The CSV is written only when the button is clicked (a callable), keeping reruns fast.
+        s3.download_button("Download CSV", lambda: seg.export_csv(features, members, min_size=min_size),
+                           file_name=f"segment_{len(members)}_users.csv", mime="text/csv", key="seg_download",
+                           disabled=refused, help=f"Exports need at least {min_size} users; cells are formula-safe.")
+        if refused:
+            s3.caption(seg.refusal_message(len(members), min_size))
+
+        st.subheader("Lookalikes")
+        n_look = st.number_input("How many lookalikes", 1, 1000, 50, key="seg_look_n",
+                                 help="Users nearest to the segment's centroid in the learned vector space, "
+                                      "members excluded.")
+        if 0 < len(members) < len(features):
+            try:
+                st.dataframe(seg.lookalikes(bundle, members, n=int(n_look)), hide_index=True, key="seg_lookalikes")
+            except UIGError as err:
+                state.show_error(err)
+        else:
+            st.caption("Lookalikes need a segment that is neither empty nor everyone.")
+
+
+# ---------------------------------------------------------------------------------------------- compare
+with tab_compare:
+    saved = store.all()
+    names = [CURRENT, *saved]
+    c1, c2 = st.columns(2)
+    a_name = c1.selectbox("Segment A", names, key="seg_cmp_a")
+    b_name = c2.selectbox("Segment B", names, index=min(1, len(names) - 1), key="seg_cmp_b")
+    if len(names) == 1:
+        st.caption("Save a segment in the builder to compare it with the current rules.")
+    spec_of = {CURRENT: spec, **{n: r["spec"] for n, r in saved.items()}}
+    try:
+        out = seg.compare_segments(features, spec_of[a_name], spec_of[b_name], names=("A", "B"))
+    except UIGError as err:
+        state.show_error(err)
+    else:
+        sizes = out["sizes"]
+        m = st.columns(5)
+        m[0].metric("A", f"{sizes['A']:,}")
+        m[1].metric("B", f"{sizes['B']:,}")
+        m[2].metric("Both", f"{sizes['both']:,}")
+        m[3].metric("Only A / only B", f"{sizes['only A']:,} / {sizes['only B']:,}")
+        m[4].metric("Overlap (Jaccard)", f"{sizes['jaccard']:.0%}")
+        left, right = st.columns(2)
+        long = out["interests"].melt(id_vars="interest", var_name="segment", value_name="mean share")
+        fig = px.bar(long, x="mean share", y="interest", color="segment", barmode="group", orientation="h",
+                     height=360)
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), yaxis={"autorange": "reversed"})
+        left.plotly_chart(fig, key="seg_cmp_chart")
+        right.dataframe(out["means"], hide_index=True, key="seg_cmp_means",
+                        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("A", "B",
+                                                                                                 "all users")})

@@ -1,0 +1,314 @@
+"""One Streamlit AppTest per page on the demo workspace, key widgets driven by key; the Upload page also takes
+every kind of malformed file (through a server path) without a traceback and without touching earlier datasets.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import copy_workspace, page_app, table
+from streamlit.testing.v1 import AppTest
+
+from uig_core import atomic
+from uig_core.demo import DEMO_DIR, load_ground_truth
+from uig_core.workspace import Workspace
+
+
+def run_page(workspace: Path, monkeypatch: pytest.MonkeyPatch, page: str = "home",
+             timeout: float = 120) -> AppTest:
+    """Run ``pages/<page>.py`` behind the app's router over ``workspace``."""
+    monkeypatch.setenv("UIG_WORKSPACE", str(workspace))
+    monkeypatch.delenv("UIG_PASSWORD", raising=False)
+    at = page_app(page, timeout=timeout)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page wrote as text, markdown, captions, alerts and metric labels/values, joined."""
+    parts = [e.value for kind in ("text", "markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def ws_copy(demo_workspace: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace for tests that change datasets."""
+    return copy_workspace(demo_workspace, tmp_path / "ws")
+
+
+# ---------------------------------------------------------------------------------------------- Home
+
+
+def test_home_shows_demo_stats(demo_workspace, demo_ws, monkeypatch):
+    at = run_page(demo_workspace, monkeypatch)
+    ov = demo_ws.overview("demo")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == f"{ov['users']:,}" and metrics["Items"] == f"{ov['items']:,}"
+    assert metrics["Events"] == f"{ov['events']:,}"
+    assert at.selectbox(key="uig_dataset").value == "demo"
+
+
+# ---------------------------------------------------------------------------------------------- Portraits
+
+
+def test_portraits_drive_user_order_and_search(demo_workspace, monkeypatch):
+    truth = load_ground_truth(DEMO_DIR)
+    at = run_page(demo_workspace, monkeypatch, "portraits")
+    assert len(at.get("plotly_chart")) >= 2
+    # The engine must find what was planted: ordering by anomaly puts a planted bot first.
+    at.selectbox(key="portrait_order").set_value("anomaly").run()
+    assert not at.exception
+    assert at.selectbox(key="portrait_user").value in set(truth["bots"])
+    assert "Anomaly score" in texts(at)
+    # A planted drifter: the timeline is drawn and a change date is shown.
+    drifter = truth["drifters"][0]["user_id"]
+    at.text_input(key="portrait_search").input(drifter).run()
+    at.selectbox(key="portrait_user").set_value(drifter).run()
+    assert not at.exception
+    assert f"User {drifter}" in texts(at)
+    assert len(at.get("plotly_chart")) == 3  # events by type, interests, weekly timeline
+    assert "Interests changed around" in texts(at)
+    # Jumping to a similar user re-centres the portrait.
+    similar = at.selectbox(key="portrait_similar_pick").options[1]
+    at.selectbox(key="portrait_similar_pick").set_value(similar).run()
+    assert not at.exception
+    assert at.selectbox(key="portrait_user").value == similar
+
+
+def test_portraits_search_without_match(demo_workspace, monkeypatch):
+    at = run_page(demo_workspace, monkeypatch, "portraits")
+    at.text_input(key="portrait_search").input("no-such-user-zzz").run()
+    assert not at.exception
+    assert "No user id contains that text" in texts(at)
+
+
+# ---------------------------------------------------------------------------------------------- Recommendations
+
+
+def test_recommendations_k_model_filters_compare_audience(demo_workspace, monkeypatch):
+    at = run_page(demo_workspace, monkeypatch, "recommendations")
+    top = table(at, "reason")
+    assert len(top) == 10 and top["reason"].notna().all() and top["score"].is_monotonic_decreasing
+    at.number_input(key="rec_k").set_value(5).run()
+    assert len(table(at, "reason")) == 5
+    models = at.selectbox(key="rec_model").options
+    assert len(models) >= 2
+    at.selectbox(key="rec_model").set_value(models[-1]).run()
+    assert not at.exception and len(table(at, "reason")) == 5
+    category = at.selectbox(key="rec_category").options[1]
+    at.selectbox(key="rec_category").set_value(category).run()
+    assert set(table(at, "reason")["category"]) == {category}
+    at.selectbox(key="rec_hide").set_value("purchased").run()
+    assert not at.exception
+    # side by side
+    left, right = table(at, "shared"), table(at, "shared", nth=1)
+    assert len(left) == len(right) == 5
+    # who should see item Z?
+    audience = table(at, "main_interest")
+    assert len(audience) == 20 and audience["score"].is_monotonic_decreasing
+    at.number_input(key="rec_aud_k").set_value(5).run()
+    assert len(table(at, "main_interest")) == 5
+
+
+# ---------------------------------------------------------------------------------------------- Quality
+
+
+def test_quality_shows_stored_figures(ws_copy, monkeypatch):
+    build = Workspace(ws_copy).build_dir("demo")
+    atomic.write_json(build / "quality.json", {
+        "protocol": {"cutoff": "2026-10-01", "k": 20, "test_users": 900},
+        "models": {"popularity": {"recall@20": 0.05, "ndcg@20": 0.03, "coverage": 0.01},
+                   "lightgcn": {"recall@20": 0.21, "ndcg@20": 0.12, "coverage": 0.4},
+                   "lm_gcn": {"skipped": "no item texts"}},
+        "default": "lightgcn",
+    })
+    at = run_page(ws_copy, monkeypatch, "quality")
+    shown = table(at, "model", "note")
+    assert list(shown["model"][:2]) == ["lightgcn", "popularity"]  # best first
+    assert shown.loc[shown["model"] == "lm_gcn", "note"].item() == "no item texts"
+    assert len(at.get("plotly_chart")) == 1
+    at.multiselect(key="quality_metrics").set_value(["coverage"]).run()
+    assert not at.exception
+
+
+def test_quality_offers_evaluation_when_missing(ws_copy, monkeypatch):
+    (Workspace(ws_copy).build_dir("demo") / "quality.json").unlink(missing_ok=True)
+    at = run_page(ws_copy, monkeypatch, "quality")
+    assert at.button(key="quality_run").label == "Run the evaluation"
+
+
+@pytest.mark.slow
+def test_quality_runs_evaluation(ws_copy, monkeypatch):
+    (Workspace(ws_copy).build_dir("demo") / "quality.json").unlink(missing_ok=True)
+    at = run_page(ws_copy, monkeypatch, "quality", timeout=900)
+    at.button(key="quality_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (Workspace(ws_copy).build_dir("demo") / "quality.json").exists()
+    assert len(table(at, "model", "note")) >= 2
+
+
+# ---------------------------------------------------------------------------------------------- Upload
+
+
+def small_log(path: Path, users: int = 120) -> Path:
+    """The first ``users`` demo users' events, with the demo's non-canonical column names."""
+    frame = pd.read_csv(DEMO_DIR / "events.csv.gz", dtype=str)
+    keep = frame["user_id"].drop_duplicates().head(users)
+    frame[frame["user_id"].isin(keep)].to_csv(path, index=False)
+    return path
+
+
+def upload_path(at: AppTest, path: Path | str) -> AppTest:
+    at.radio(key="upload_source").set_value("path").run()
+    return at.text_input(key="upload_path").input(str(path)).run()
+
+
+def test_upload_by_path_create_rename_delete(ws_copy, tmp_path, monkeypatch):
+    log = small_log(tmp_path / "shop.csv")
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, log)
+    assert not at.exception
+    assert at.selectbox(key="upload_map_event").value == "event_type"  # auto-mapping shown, editable
+    assert at.selectbox(key="upload_map_ts").value == "timestamp"
+    assert {m.label for m in at.metric} >= {"Rows read", "Accepted", "Rejected"}
+    assert at.text_input(key="upload_name").value == "shop"
+    at.text_input(key="upload_name").input("shop small").run()
+    at.button(key="upload_create").click().run()
+    assert not at.exception
+    ws = Workspace(ws_copy)
+    assert [d.name for d in ws.datasets()] == ["demo", "shop small"]
+    assert "Dataset shop small created" in texts(at)
+    assert at.selectbox(key="uig_dataset").value == "shop small"  # the sidebar follows the new dataset
+    assert at.button(key="upload_build").label == "Build shop small"
+    # rename, then delete with confirmation
+    at.selectbox(key="upload_manage").set_value("shop small").run()
+    at.text_input(key="upload_rename_to").input("shop2").run()
+    at.button(key="upload_rename").click().run()
+    assert [d.name for d in ws.datasets()] == ["demo", "shop2"]
+    assert at.selectbox(key="uig_dataset").value == "shop2"
+    at.button(key="upload_delete").click().run()
+    assert "Delete dataset shop2?" in texts(at)
+    at.button(key="upload_delete_no").click().run()
+    assert [d.name for d in ws.datasets()] == ["demo", "shop2"]
+    at.button(key="upload_delete").click().run()
+    at.button(key="upload_delete_yes").click().run()
+    assert not at.exception
+    assert [d.name for d in ws.datasets()] == ["demo"]
+    assert Workspace(ws_copy).dataset("demo").current_build  # the earlier dataset is intact
+
+
+def test_upload_file_widget_and_unmapped_field(ws_copy, tmp_path, monkeypatch):
+    data = small_log(tmp_path / "shop.csv", users=40).read_bytes()
+    at = run_page(ws_copy, monkeypatch, "upload")
+    at.file_uploader(key="upload_file").set_value(("shop.csv.gz", gzip.compress(data), "application/gzip")).run()
+    assert not at.exception
+    assert list(table(at, "event_type").columns)[:3] == ["user_id", "item_id", "event_type"]
+    at.selectbox(key="upload_map_category").set_value(None).run()  # unmapped: kept as an extra column
+    assert not at.exception
+    assert "extra_category" in table(at, "event", "ts").columns
+
+
+def test_upload_event_value_mapping(ws_copy, tmp_path, monkeypatch):
+    log = tmp_path / "odd.csv"
+    log.write_text("uid,sku,action,when\n" + "".join(
+        f"u{i % 7},s{i % 5},{['seen', 'buy', 'zzz'][i % 3]},2024-01-{1 + i % 28:02d}\n" for i in range(60)))
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, log)
+    assert {m.label: m.value for m in at.metric}["Accepted"] == "20"  # 'seen' and 'zzz' are unknown
+    seen = next(s for s in at.selectbox if s.label.startswith("seen"))
+    seen.set_value("view").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Accepted"] == "40"  # 'seen' rows are views now; 'zzz' skipped
+    reasons = table(at, "reason", "examples")
+    assert "zzz" in reasons["reason"].iloc[0]
+
+
+def test_upload_refuses_files_above_the_limit(ws_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("UIG_MAX_UPLOAD_MB", "0.001")
+    log = small_log(tmp_path / "big.csv", users=20)
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, log)
+    assert "above this app's upload limit" in texts(at)
+    at.radio(key="upload_source").set_value("file").run()
+    at.file_uploader(key="upload_file").set_value(("big.csv", log.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    assert "above this app's upload limit" in texts(at)
+
+
+HOSTILE_FILES = {
+    "empty": (b"", "empty"),
+    "header_only": (b"user_id,item_id,event,ts\n", "no data rows"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 40, "binary"),
+    "no_known_columns": (b"a,b,c\n1,2,3\n4,5,6\n", "Choose the column that holds 'user_id'"),
+    "missing_ids": (b"user_id,item_id\n,1\n2,\n", "no usable row"),
+    "bad_timestamps": (b"user_id,item_id,ts\nu1,i1,yesterday\nu2,i2,soon\n", "no usable row"),
+    "gzip_damaged": (b"\x1f\x8b\x08\x00" + b"\x00" * 20, "gzip"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES))
+def test_upload_malformed_files_give_a_message(ws_copy, tmp_path, monkeypatch, case):
+    content, needle = HOSTILE_FILES[case]
+    bad = tmp_path / f"{case}.csv"
+    bad.write_bytes(content)
+    before = [(d.name, d.rows, d.current_build) for d in Workspace(ws_copy).datasets()]
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, bad)
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    assert needle.lower() in errors.lower(), errors
+    assert "Traceback" not in errors
+    assert not _has_button(at, "upload_create")
+    assert [(d.name, d.rows, d.current_build) for d in Workspace(ws_copy).datasets()] == before
+
+
+def _has_button(at: AppTest, key: str) -> bool:
+    try:
+        at.button(key=key)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", ["ragged_and_unclosed_quote", "latin1_semicolon", "epoch_ms", "unknown_events"])
+def test_upload_partly_bad_files_keep_the_usable_rows(ws_copy, tmp_path, monkeypatch, case):
+    rows = "".join(f"u{i},i{i % 4},view,2024-01-{1 + i % 28:02d}\n" for i in range(30))
+    content = {
+        "ragged_and_unclosed_quote": ("user_id,item_id,event,ts\n" + rows + "u1,i1,view,2024-01-02,extra,x\n"
+                                      'u2,"i2,view,2024-01-03\n').encode(),
+        "latin1_semicolon": ("user_id;item_id;title;ts\n" + "".join(
+            f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))).encode("latin-1"),
+        "epoch_ms": ("user_id,item_id,ts\n" + "".join(
+            f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))).encode(),
+        "unknown_events": ("user_id,item_id,event,ts\n" + rows + "".join(
+            f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(),
+    }[case]
+    log = tmp_path / f"{case}.csv"
+    log.write_bytes(content)
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, log)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    accepted = int({m.label: m.value for m in at.metric}["Accepted"].replace(",", ""))
+    assert accepted >= 28
+    at.button(key="upload_create").click().run()
+    assert not at.exception
+    assert Workspace(ws_copy).dataset(case).rows == accepted
+
+
+@pytest.mark.slow
+def test_upload_then_build_with_progress(ws_copy, tmp_path, monkeypatch):
+    log = small_log(tmp_path / "tiny.csv", users=150)
+    at = run_page(ws_copy, monkeypatch, "upload", timeout=600)
+    upload_path(at, log)
+    at.button(key="upload_create").click().run()
+    at.button(key="upload_build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Build complete: tiny" in [s.label for s in at.get("status")]
+    assert Workspace(ws_copy).dataset("tiny").current_build

@@ -1,0 +1,294 @@
+"""Shared machinery of the graph models: the precomputed adjacency, fast propagation and the training loop.
+
+Why it is fast on a CPU (PyG's ``examples/lightgcn.py`` recomputes the normalisation on an ``edge_index`` in every
+forward pass and samples one negative per positive):
+
+* The symmetric-normalised bipartite adjacency ``D^-1/2 A D^-1/2`` is built once as a torch CSR tensor.
+* Propagation runs through PyG's message-passing layers (``LGConv``, ``GCNConv``) whose sparse aggregation is
+  replaced by :class:`SymSpMM`: the adjacency is symmetric, so the backward pass is the same CSR product and no
+  transposed copy is built (about 5x faster than autograd through ``torch.sparse.mm``).
+* Full-graph propagation once per step, then a sampled-softmax loss against many shared negatives (SimpleX-style
+  cosine with a temperature) that reaches LightGCN-BPR quality in a few epochs.
+* Early stopping on Recall@20 of a validation split carved from the training matrix; the final factors are
+  propagated over the full graph (validation edges included).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from uig_core.models._params import Boolean, Interval, Options
+from uig_core.models._validation import holdout, recall_at_k
+from uig_core.models.base import Progress, Recommender
+
+__all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm"]
+
+
+def normalized_adjacency(x: sp.csr_matrix) -> sp.csr_matrix:
+    """``D^-1/2 A D^-1/2`` of the bipartite graph ``A = [[0, X], [Xᵀ, 0]]`` (users first, then items)."""
+    adj = sp.bmat([[None, x], [x.T, None]], format="csr").astype(np.float32)
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    inv = np.zeros_like(deg)
+    inv[deg > 0] = deg[deg > 0] ** -0.5
+    d = sp.diags(inv.astype(np.float32))
+    out = (d @ adj @ d).tocsr().astype(np.float32)
+    out.sort_indices()
+    return out
+
+
+def torch_adjacency(x: sp.csr_matrix) -> Any:
+    """The normalised adjacency as a torch sparse CSR tensor."""
+    import torch
+
+    a = normalized_adjacency(x)
+    return torch.sparse_csr_tensor(
+        torch.from_numpy(a.indptr.astype(np.int64)),
+        torch.from_numpy(a.indices.astype(np.int64)),
+        torch.from_numpy(a.data),
+        size=a.shape,
+        check_invariants=False,
+    )
+
+
+def sym_spmm(adj: Any, x: Any) -> Any:
+    """``adj @ x`` for a symmetric sparse ``adj`` whose backward reuses ``adj`` (no transpose)."""
+    return _SymSpMM.apply(adj, x)
+
+
+def _make_sym_spmm() -> Any:
+    import torch
+
+    class SymSpMM(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, adj: Any, x: Any) -> Any:
+            ctx.adj = adj
+            return torch.sparse.mm(adj, x)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            return None, torch.sparse.mm(ctx.adj, grad)
+
+    return SymSpMM
+
+
+class _Lazy:
+    def __init__(self) -> None:
+        self._fn: Any = None
+
+    def apply(self, adj: Any, x: Any) -> Any:
+        if self._fn is None:
+            self._fn = _make_sym_spmm()
+        return self._fn.apply(adj, x)
+
+
+_SymSpMM = _Lazy()
+
+
+def fast_conv(base: type) -> type:
+    """Subclass a PyG conv so that sparse aggregation uses :func:`sym_spmm` on the precomputed adjacency."""
+
+    class Fast(base):  # type: ignore[misc, valid-type]
+        def message_and_aggregate(self, adj_t: Any, x: Any) -> Any:
+            return sym_spmm(adj_t, x)
+
+    Fast.__name__ = f"Sym{base.__name__}"
+    return Fast
+
+
+class GraphRecommender(Recommender):
+    """Base of the torch graph models: subclasses provide ``_encoder`` (a ``torch.nn.Module``).
+
+    The encoder's ``forward(adj)`` returns ``(user_emb, item_emb)``. Scores are dot products of the final
+    factors (cosine when ``loss="softmax"``).
+
+    Attributes:
+        user_factors_: ``(n_users, factors)`` float32.
+        item_factors_: ``(n_items, factors)`` float32.
+        epochs_: Epochs run; ``best_epoch_``: epoch whose weights were kept.
+        history_: Per evaluated epoch: ``{"epoch", "loss", "recall@20", "seconds"}``.
+        epoch_seconds_: Mean wall time of one training epoch.
+    """
+
+    _constraints = {
+        "factors": Interval(int, 1, None),
+        "layers": Interval(int, 0, None),
+        "epochs": Interval(int, 1, None),
+        "batch_size": Interval(int, 1, None),
+        "learning_rate": Interval(float, 0, None, closed="neither"),
+        "l2": Interval(float, 0, None),
+        "loss": Options(("softmax", "bpr")),
+        "negatives": Interval(int, 1, None),
+        "temperature": Interval(float, 0, None, closed="neither"),
+        "use_weights": Boolean(),
+        "validation": Interval(float, 0, 1, closed="left"),
+        "patience": Interval(int, 1, None),
+        "random_state": Interval(int, 0, None),
+    }
+
+    def __init__(
+        self,
+        *,
+        factors: int = 64,
+        layers: int = 2,
+        epochs: int = 30,
+        batch_size: int = 4096,
+        learning_rate: float = 0.01,
+        l2: float = 1e-4,
+        loss: str = "softmax",
+        negatives: int = 1024,
+        temperature: float = 0.1,
+        use_weights: bool = False,
+        validation: float = 0.1,
+        patience: int = 4,
+        random_state: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.layers = layers
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.loss = loss
+        self.negatives = negatives
+        self.temperature = temperature
+        self.use_weights = use_weights
+        self.validation = validation
+        self.patience = patience
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- subclass hooks
+    @abstractmethod
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
+        """A torch module whose ``forward(adj)`` returns ``(user_emb, item_emb)``."""
+
+    def _graph_matrix(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        if self.use_weights:
+            return x
+        return (x > 0).astype(np.float32)
+
+    # ---------------------------------------------------------------- training
+    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        import torch
+
+        torch.manual_seed(self.random_state)
+        gen = torch.Generator().manual_seed(self.random_state)
+        n_users, n_items = x.shape
+        if self.validation > 0:
+            tr, va = holdout(x, self.validation, seed=self.random_state, max_users=2000)
+        else:
+            tr, va = x, None
+        adj_train = torch_adjacency(self._graph_matrix(tr))
+        enc = self._encoder(n_users, n_items, item_features)
+        opt = torch.optim.Adam(enc.parameters(), lr=self.learning_rate)
+        coo = tr.tocoo()
+        pu = torch.from_numpy(coo.row.astype(np.int64))
+        pi = torch.from_numpy(coo.col.astype(np.int64))
+        n_pairs = len(pu)
+        self.history_: list[dict[str, float]] = []
+        best, best_state, best_epoch, bad = -1.0, None, 0, 0
+        times = []
+        epoch = 0
+        for epoch in range(1, self.epochs + 1):
+            t0 = time.perf_counter()
+            enc.train()
+            perm = torch.randperm(n_pairs, generator=gen)
+            total = 0.0
+            for start in range(0, n_pairs, self.batch_size):
+                idx = perm[start : start + self.batch_size]
+                u, i = pu[idx], pi[idx]
+                users, items = enc(adj_train)
+                loss = self._loss(enc, users, items, u, i, n_items, gen)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            times.append(time.perf_counter() - t0)
+            msg = f"epoch {epoch}/{self.epochs}: loss {total / n_pairs:.4f}"
+            if va is not None:
+                enc.eval()
+                with torch.no_grad():
+                    uf, itf = self._final(enc, adj_train)
+                rec = recall_at_k(lambda b, uf=uf, itf=itf: uf[b] @ itf.T, tr, va)
+                self.history_.append({"epoch": epoch, "loss": total / n_pairs, "recall@20": rec,
+                                      "seconds": times[-1]})
+                msg += f", validation Recall@20 {rec:.4f}"
+                if rec > best:
+                    best, best_epoch, bad = rec, epoch, 0
+                    best_state = {k: v.detach().clone() for k, v in enc.state_dict().items()}
+                else:
+                    bad += 1
+            else:
+                self.history_.append({"epoch": epoch, "loss": total / n_pairs, "seconds": times[-1]})
+                best_epoch = epoch
+            progress(0.95 * epoch / self.epochs, msg)
+            if va is not None and bad >= self.patience:
+                break
+        if best_state is not None:
+            enc.load_state_dict(best_state)
+        self.epochs_ = epoch
+        self.best_epoch_ = best_epoch
+        self.epoch_seconds_ = float(np.mean(times)) if times else 0.0
+        self.validation_recall_ = float(best) if va is not None else None
+        adj_full = torch_adjacency(self._graph_matrix(x)) if va is not None else adj_train
+        enc.eval()
+        with torch.no_grad():
+            self.user_factors_, self.item_factors_ = self._final(enc, adj_full)
+        self.params_ = {k: v.detach().cpu().numpy() for k, v in enc.state_dict().items()}
+
+    def _final(self, enc: Any, adj: Any) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        users, items = enc(adj)
+        if self.loss == "softmax":
+            users = torch.nn.functional.normalize(users, dim=-1)
+            items = torch.nn.functional.normalize(items, dim=-1)
+        return users.numpy().astype(np.float32), items.numpy().astype(np.float32)
+
+    def _loss(self, enc: Any, users: Any, items: Any, u: Any, i: Any, n_items: int, gen: Any) -> Any:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        eu, ei = users[u], items[i]
+        if self.loss == "bpr":
+            j = torch.randint(0, n_items, (len(u),), generator=gen)
+            ej = items[j]
+            loss = F.softplus((eu * ej).sum(-1) - (eu * ei).sum(-1)).mean()
+            reg = self._reg(enc, u, torch.cat([i, j]))
+        else:
+            j = torch.randint(0, n_items, (self.negatives,), generator=gen)
+            ej = items[j]
+            eu, ei, ej = F.normalize(eu, dim=-1), F.normalize(ei, dim=-1), F.normalize(ej, dim=-1)
+            pos = (eu * ei).sum(-1, keepdim=True)
+            neg = eu @ ej.T
+            neg = neg.masked_fill(j[None, :] == i[:, None], float("-inf"))  # an accidental hit is no negative
+            logits = torch.cat([pos, neg], dim=1) / self.temperature
+            loss = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
+            reg = self._reg(enc, u, i)
+        return loss + self.l2 * reg / len(u)
+
+    def _reg(self, enc: Any, u: Any, i: Any) -> Any:
+        """L2 of the layer-0 embeddings of the batch (LightGCN's regulariser)."""
+        return enc.ego_norm(u, i)
+
+    # ---------------------------------------------------------------- scoring / persistence
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users] @ self.item_factors_.T
+
+    def _state(self) -> dict[str, np.ndarray]:
+        out = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+        out.update({f"param.{k}": v for k, v in self.params_.items()})
+        return out
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = state["user_factors"]
+        self.item_factors_ = state["item_factors"]
+        self.params_ = {k[len("param."):]: v for k, v in state.items() if k.startswith("param.")}
+
+    def _extra(self) -> dict[str, Any]:
+        return {"epochs_": self.epochs_, "best_epoch_": self.best_epoch_, "epoch_seconds_": self.epoch_seconds_,
+                "validation_recall_": self.validation_recall_, "history_": self.history_}

@@ -1,0 +1,383 @@
+"""The one recommender contract every model and baseline implements, plus shared persistence.
+
+Internal integer indices throughout: rows of the interaction matrix are users, columns are items.
+
+Example:
+    >>> from uig_core.models import make_model
+    >>> model = make_model("ease").fit(interactions)            # doctest: +SKIP
+    >>> items, scores = model.recommend(3, k=10)                # doctest: +SKIP
+    >>> model.save("models/ease"); same = Recommender.load("models/ease")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from uig_core import atomic
+from uig_core.errors import ConfigError, NotFittedError, UnknownId
+from uig_core.models._params import check_k, check_param
+
+__all__ = ["Recommender", "Progress", "check_interactions", "check_item_features", "MODEL_FORMAT"]
+
+Progress = Callable[[float, str], None]
+MODEL_FORMAT = 1
+_PARAMS_FILE = "params.json"
+_STATE_FILE = "state.npz"
+_BATCH = 2048  # users scored at once in recommend(); bounds memory to BATCH × n_items floats
+
+
+def _noop(fraction: float, message: str) -> None:
+    """Ignore progress."""
+
+
+def check_interactions(interactions: Any) -> sp.csr_matrix:
+    """Return the interactions as a canonical float32 CSR matrix (users × items).
+
+    A non-CSR input is converted with a warning (as ``implicit`` does); negative or non-finite weights raise.
+    """
+    if not sp.issparse(interactions):
+        if isinstance(interactions, np.ndarray) and interactions.ndim == 2:
+            warnings.warn("interactions is a dense array; converting to scipy.sparse.csr_matrix.", stacklevel=3)
+            interactions = sp.csr_matrix(interactions)
+        else:
+            raise ConfigError(
+                "interactions must be a scipy.sparse.csr_matrix of shape (n_users, n_items). "
+                f"Got {type(interactions).__name__} instead."
+            )
+    if not sp.isspmatrix_csr(interactions) or interactions.dtype != np.float32:
+        if not sp.isspmatrix_csr(interactions):
+            warnings.warn(
+                f"interactions is a {interactions.format.upper()} matrix; converting to CSR.", stacklevel=3
+            )
+        interactions = sp.csr_matrix(interactions, dtype=np.float32)
+    x = interactions.copy()
+    x.sum_duplicates()
+    x.eliminate_zeros()
+    if x.shape[0] == 0 or x.shape[1] == 0 or x.nnz == 0:
+        raise ConfigError(f"interactions must hold at least one non-zero entry. Got shape {x.shape}, nnz={x.nnz}.")
+    if not np.all(np.isfinite(x.data)) or (x.data < 0).any():
+        raise ConfigError("interactions must hold finite, non-negative weights; found negative or NaN/inf values.")
+    x.sort_indices()
+    return x
+
+
+def check_item_features(item_features: Any, n_items: int) -> np.ndarray | None:
+    """Return item features as float32 ``(n_items, d)`` or None."""
+    if item_features is None:
+        return None
+    f = np.asarray(item_features, dtype=np.float32)
+    if f.ndim != 2 or f.shape[0] != n_items:
+        raise ConfigError(
+            f"item_features must have shape (n_items={n_items}, d). Got {f.shape} instead."
+        )
+    return np.nan_to_num(f)
+
+
+class Recommender(ABC):
+    """Base class: ``fit`` → ``score`` / ``recommend`` / ``similar_items`` → ``save`` / ``load``.
+
+    Subclasses store keyword-only parameters in ``__init__`` (no logic), declare ``_constraints`` and implement
+    ``_fit`` and ``_score``; learned state ends with ``_``. ``_state`` / ``_set_state`` list the arrays that
+    ``save`` / ``load`` persist.
+
+    Attributes:
+        interactions_: The training matrix (CSR, users × items) — used to mask seen items.
+        n_users_: Number of users seen in ``fit``.
+        n_items_: Number of items seen in ``fit``.
+    """
+
+    name: ClassVar[str] = ""
+    _constraints: ClassVar[dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (JSON-serialisable)."""
+        out = {}
+        for n in self._param_names():
+            v = getattr(self, n)
+            out[n] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def set_params(self, **params: Any) -> Recommender:
+        """Set hyperparameters (validated at the next ``fit``)."""
+        known = set(self._param_names())
+        for key, value in params.items():
+            if key not in known:
+                raise ConfigError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(known)}.")
+            setattr(self, key, value)
+        return self
+
+    def _validate_params(self) -> None:
+        for pname, spec in self._constraints.items():
+            check_param(type(self).__name__, pname, getattr(self, pname), spec)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        item_features: np.ndarray | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Recommender:
+        """Learn from a users × items weight matrix.
+
+        Args:
+            interactions: ``(n_users, n_items)`` CSR of non-negative float32 weights (the pattern is the set of
+                positive pairs; values are confidences, e.g. event weight × recency).
+            item_features: Optional ``(n_items, d)`` item vectors (sentence-transformers embeddings).
+            progress: ``progress(fraction, message)`` callback.
+
+        Returns:
+            self
+        """
+        self._validate_params()
+        x = check_interactions(interactions)
+        feats = check_item_features(item_features, x.shape[1])
+        report = progress or _noop
+        report(0.0, f"fitting {self.name}")
+        self._fit(x, feats, report)
+        self.interactions_ = x
+        self.n_users_, self.n_items_ = x.shape
+        report(1.0, f"{self.name} fitted")
+        return self
+
+    @abstractmethod
+    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        """Learn the model state from validated inputs."""
+
+    @abstractmethod
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        """Raw scores ``(len(users), n_items)`` float32 for validated user indices."""
+
+    # ------------------------------------------------------------------ queries
+    def _check_fitted(self, method: str) -> None:
+        if not hasattr(self, "interactions_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with an interactions matrix "
+                f"(or load a saved model) before using '{method}'."
+            )
+
+    def _check_users(self, user_ids: Any) -> np.ndarray:
+        users = np.asarray(user_ids)
+        if users.dtype.kind not in "iu" or users.ndim > 1:
+            raise ConfigError(
+                f"user_ids must be an int or a 1-D array of int user indices. Got {users.dtype} with "
+                f"shape {users.shape} instead."
+            )
+        users = users.astype(np.int64).reshape(-1)
+        bad = (users < 0) | (users >= self.n_users_)
+        if bad.any():
+            raise UnknownId(
+                f"user index {int(users[bad][0])} is out of range; the model was fitted on "
+                f"{self.n_users_} users (indices 0..{self.n_users_ - 1})."
+            )
+        return users
+
+    def _check_item(self, item_id: Any) -> int:
+        if isinstance(item_id, bool) or not isinstance(item_id, (int, np.integer)):
+            raise ConfigError(f"item_id must be an int item index. Got {item_id!r} instead.")
+        if not 0 <= int(item_id) < self.n_items_:
+            raise UnknownId(
+                f"item index {int(item_id)} is out of range; the model was fitted on {self.n_items_} items "
+                f"(indices 0..{self.n_items_ - 1})."
+            )
+        return int(item_id)
+
+    def score(self, user_ids: int | np.ndarray) -> np.ndarray:
+        """Raw scores for every item.
+
+        Args:
+            user_ids: One user index or an array of them.
+
+        Returns:
+            ``(n, n_items)`` float32 scores (``n`` = 1 for an int); higher is better. Seen items are not masked.
+        """
+        self._check_fitted("score")
+        users = self._check_users(user_ids)
+        return np.asarray(self._score(users), dtype=np.float32)
+
+    def recommend(
+        self,
+        user_ids: int | np.ndarray,
+        k: int = 20,
+        filter_seen: bool = True,
+        items: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k items per user.
+
+        Args:
+            user_ids: One user index (→ 1-D results) or an array of them (→ 2-D results).
+            k: Number of items (an int ≥ 1; capped at the number of candidates).
+            filter_seen: Leave out the user's training items.
+            items: Optional candidate item indices; only these can be recommended.
+
+        Returns:
+            ``(item_idx, scores)``: int64 and float32 arrays of shape ``(n, k)`` (``(k,)`` for one int user),
+            best first. Slots without an allowed item (a user who has seen every candidate) hold index -1 and
+            score -inf.
+        """
+        self._check_fitted("recommend")
+        k = check_k(k)
+        single = np.ndim(user_ids) == 0
+        users = self._check_users(user_ids)
+        allowed = None
+        if items is not None:
+            cand = np.asarray(items)
+            if cand.dtype.kind not in "iu" or cand.ndim != 1:
+                raise ConfigError(f"items must be a 1-D array of int item indices. Got {cand.dtype}, {cand.shape}.")
+            if len(cand) and (cand.min() < 0 or cand.max() >= self.n_items_):
+                raise UnknownId(f"items holds an index outside 0..{self.n_items_ - 1}.")
+            allowed = np.zeros(self.n_items_, dtype=bool)
+            allowed[cand] = True
+        n_cand = self.n_items_ if allowed is None else int(allowed.sum())
+        k_eff = max(min(k, n_cand), 0)
+        out_idx = np.full((len(users), k_eff), -1, dtype=np.int64)
+        out_sc = np.full((len(users), k_eff), -np.inf, dtype=np.float32)
+        for start in range(0, len(users), _BATCH):
+            batch = users[start : start + _BATCH]
+            s = np.array(self._score(batch), dtype=np.float32, copy=True)
+            s[~np.isfinite(s)] = np.finfo(np.float32).min  # keep NaN/inf from models out of the top
+            if allowed is not None:
+                s[:, ~allowed] = -np.inf
+            if filter_seen:
+                seen = self.interactions_[batch]
+                s[np.repeat(np.arange(len(batch)), np.diff(seen.indptr)), seen.indices] = -np.inf
+            idx, sc = topk(s, k_eff)
+            sc_bad = ~np.isfinite(sc)
+            idx[sc_bad] = -1
+            out_idx[start : start + len(batch)] = idx
+            out_sc[start : start + len(batch)] = np.where(sc_bad, -np.inf, sc)
+        if single:
+            return out_idx[0], out_sc[0]
+        return out_idx, out_sc
+
+    def similar_items(self, item_id: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Items most similar to one item (the item itself excluded).
+
+        Uses cosine of ``item_factors_`` where the model has them, else the cosine of the items' user columns.
+
+        Returns:
+            ``(item_idx, scores)`` 1-D arrays of length ``min(k, n_items - 1)``.
+        """
+        self._check_fitted("similar_items")
+        k = check_k(k, "similar_items")
+        item = self._check_item(item_id)
+        sims = self._item_similarity(item).astype(np.float32)
+        sims[item] = -np.inf
+        idx, sc = topk(sims[None, :], min(k, self.n_items_ - 1))
+        return idx[0], sc[0]
+
+    def _item_similarity(self, item: int) -> np.ndarray:
+        factors = getattr(self, "item_factors_", None)
+        if factors is not None:
+            f = np.asarray(factors, dtype=np.float32)
+            norms = np.linalg.norm(f, axis=1)
+            norms[norms == 0] = 1.0
+            return (f @ f[item]) / (norms * norms[item])
+        xc = self.interactions_.tocsc()
+        col = xc[:, item]
+        co = np.asarray((xc.T @ col).todense()).ravel()
+        norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0)).ravel())
+        norms[norms == 0] = 1.0
+        return co / (norms * norms[item])
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to persist (besides the interactions)."""
+        return {}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore learned arrays saved by ``_state``."""
+
+    def _extra(self) -> dict[str, Any]:
+        """Learned JSON-able scalars to persist (e.g. the chosen regularisation)."""
+        return {}
+
+    def _set_extra(self, extra: dict[str, Any]) -> None:
+        for key, value in extra.items():
+            setattr(self, key, value)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to a folder: ``params.json`` (hyperparameters) and ``state.npz`` (arrays).
+
+        The folder is written under a temporary name and renamed into place, so readers never see half a model.
+        """
+        self._check_fitted("save")
+        path = Path(path)
+        x = self.interactions_
+        arrays = {f"state.{k}": np.ascontiguousarray(v) for k, v in self._state().items()}
+        arrays.update({"seen.indptr": x.indptr, "seen.indices": x.indices, "seen.data": x.data,
+                       "seen.shape": np.asarray(x.shape, dtype=np.int64)})
+        for key, value in arrays.items():
+            if np.asarray(value).dtype == object:
+                raise ConfigError(f"state array {key!r} of {type(self).__name__} has dtype object; cannot save.")
+        meta = {"format": MODEL_FORMAT, "model": self.name, "class": type(self).__name__,
+                "params": self.get_params(), "extra": self._extra()}
+        with atomic.atomic_dir(path) as tmp:
+            atomic.save_npz(tmp / _STATE_FILE, **arrays)
+            atomic.write_json(tmp / _PARAMS_FILE, meta)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a model saved by :meth:`save` (no pickle). ``Recommender.load`` picks the class from the file."""
+        path = Path(path)
+        meta_path = path / _PARAMS_FILE
+        if not meta_path.exists():
+            raise ConfigError(f"{path} holds no saved model ({_PARAMS_FILE} is missing); save a fitted model first.")
+        meta = atomic.read_json(meta_path)
+        if meta.get("format") != MODEL_FORMAT:
+            raise ConfigError(f"{path} was saved in model format {meta.get('format')}; this version reads "
+                              f"format {MODEL_FORMAT}. Rebuild the model.")
+        from uig_core.models import MODELS
+
+        name = meta.get("model")
+        if name not in MODELS:
+            raise ConfigError(f"{path} holds an unknown model {name!r}; known: {sorted(MODELS)}.")
+        klass = MODELS[name]
+        if cls is not Recommender and not issubclass(klass, cls):
+            raise ConfigError(f"{path} holds a {name!r} model, not a {cls.name or cls.__name__!r} one.")
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.get("params", {}).items()}
+        model = klass(**params)
+        arrays = atomic.load_npz(path / _STATE_FILE)
+        shape = tuple(int(v) for v in arrays["seen.shape"])
+        model.interactions_ = sp.csr_matrix(
+            (arrays["seen.data"], arrays["seen.indices"], arrays["seen.indptr"]), shape=shape
+        )
+        model.n_users_, model.n_items_ = shape
+        model._set_extra(meta.get("extra", {}))
+        model._set_state({k[len("state."):]: v for k, v in arrays.items() if k.startswith("state.")})
+        return model
+
+
+def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-k of a 2-D array, best first (ties broken by lower index)."""
+    n, m = scores.shape
+    k = min(k, m)
+    if k <= 0:
+        return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
+    if k < m:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(m), (n, 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    return idx, np.take_along_axis(vals, order, axis=1).astype(np.float32)

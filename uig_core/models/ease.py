@@ -1,0 +1,131 @@
+"""EASE: the closed-form shallow autoencoder (Steck, WWW 2019), the strongest honest linear baseline.
+
+``B = I - P · diagMat(1 / diag(P))`` with ``P = (XᵀX + λI)⁻¹``, computed in float32. The L2 strength λ is chosen
+on a validation split carved from the training matrix (a grid that includes 500) unless given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from uig_core.errors import ConfigError
+from uig_core.models._params import Boolean, FloatList, Interval
+from uig_core.models._validation import recall_at_k, user_holdout
+from uig_core.models.base import Progress, Recommender
+
+__all__ = ["EASE", "ease_weights"]
+
+DEFAULT_GRID = (50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0)
+
+
+def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
+    """Item-item weights ``B`` (zero diagonal) from a Gram matrix ``XᵀX`` (float32, not modified)."""
+    from scipy.linalg import lapack
+
+    g = np.array(gram, dtype=np.float32, copy=True, order="F")
+    g[np.diag_indices_from(g)] += np.float32(l2)
+    # Cholesky inverse: ~3x faster than a general inverse and exact for this symmetric positive definite matrix.
+    chol, info = lapack.spotrf(g, lower=1, overwrite_a=1)
+    if info == 0:
+        p, info = lapack.spotri(chol, lower=1, overwrite_c=1)
+    if info != 0:  # numerically not positive definite in float32: fall back to a general inverse
+        g = np.array(gram, dtype=np.float32, copy=True)
+        g[np.diag_indices_from(g)] += np.float32(l2)
+        p = np.linalg.inv(g)
+    else:
+        p = np.tril(p) + np.tril(p, -1).T
+    b = p / (-np.diag(p))[None, :]
+    np.fill_diagonal(b, 0.0)
+    return b.astype(np.float32, copy=False)
+
+
+class EASE(Recommender):
+    """Embarrassingly shallow autoencoder over items.
+
+    Args:
+        l2: L2 strength λ; None picks it from ``l2_grid`` on a validation split carved from the training data.
+        l2_grid: Candidate λ values.
+        use_weights: Build the Gram matrix from the interaction weights instead of 0/1.
+        max_items: Refuse catalogues larger than this (B is a dense ``n_items²`` matrix; 25,000 items ≈ 2.5 GB).
+        random_state: Seed of the validation split.
+
+    Attributes:
+        l2_: The λ used.
+        validation_: ``{λ: Recall@20}`` on the validation split (empty when ``l2`` was given).
+        weights_: ``(n_items, n_items)`` float32 item-item weights.
+    """
+
+    name = "ease"
+    _constraints = {
+        "l2": Interval(float, 0, None, closed="neither", allow_none=True),
+        "l2_grid": FloatList(),
+        "use_weights": Boolean(),
+        "max_items": Interval(int, 1, None),
+        "random_state": Interval(int, 0, None),
+    }
+
+    def __init__(
+        self,
+        *,
+        l2: float | None = None,
+        l2_grid: tuple[float, ...] = DEFAULT_GRID,
+        use_weights: bool = False,
+        max_items: int = 25_000,
+        random_state: int = 0,
+    ) -> None:
+        self.l2 = l2
+        self.l2_grid = l2_grid
+        self.use_weights = use_weights
+        self.max_items = max_items
+        self.random_state = random_state
+
+    def _matrix(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        return x if self.use_weights else (x > 0).astype(np.float32)
+
+    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        n_items = x.shape[1]
+        if n_items > self.max_items:
+            gb = 4 * n_items**2 * 3 / 1e9
+            raise ConfigError(
+                f"EASE refuses {n_items:,} items (max_items={self.max_items:,}): it inverts a dense "
+                f"{n_items:,} x {n_items:,} matrix (~{gb:.0f} GB of memory). Use 'gfcf' or 'lightgcn' instead."
+            )
+        m = self._matrix(x)
+        self.validation_ = {}
+        l2 = self.l2
+        if l2 is None:
+            # Strong generalisation (the EASE paper's protocol): B is learned without the validation users,
+            # whose visible items are folded in to predict their hidden ones.
+            fit_users, fold_in, valid = user_holdout(m, seed=self.random_state)
+            part = m[fit_users]
+            gram = (part.T @ part).toarray().astype(np.float32)
+            grid = sorted(float(v) for v in self.l2_grid)
+            for i, lam in enumerate(grid):
+                b = ease_weights(gram, lam)
+                self.validation_[lam] = recall_at_k(lambda u, b=b: np.asarray(fold_in[u] @ b), fold_in, valid)
+                progress(0.8 * (i + 1) / len(grid), f"λ={lam:g}: validation Recall@20 "
+                         f"{self.validation_[lam]:.4f}")
+            l2 = max(self.validation_, key=lambda lam: (self.validation_[lam], lam))
+        gram = (m.T @ m).toarray().astype(np.float32)
+        self.weights_ = ease_weights(gram, l2)
+        self.l2_ = float(l2)
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_, dtype=np.float32)
+
+    def _item_similarity(self, item: int) -> np.ndarray:
+        return self.weights_[item].copy()
+
+    def _extra(self) -> dict[str, object]:
+        return {"l2_": self.l2_, "validation_": {str(k): v for k, v in self.validation_.items()}}
+
+    def _set_extra(self, extra: dict[str, object]) -> None:
+        self.l2_ = float(extra["l2_"])  # type: ignore[arg-type]
+        self.validation_ = {float(k): v for k, v in dict(extra.get("validation_", {})).items()}  # type: ignore[call-overload]
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights_ = state["weights"]

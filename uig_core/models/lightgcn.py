@@ -1,0 +1,61 @@
+"""LightGCN (He et al., SIGIR 2020): ID embeddings smoothed by parameter-free propagation over the graph.
+
+``E^(l+1) = D^-1/2 A D^-1/2 E^(l)``, final factors = mean of ``E^(0..L)``; PyG's ``LGConv`` on a precomputed
+normalised adjacency (see :mod:`uig_core.models._gcn` for why training is fast on a CPU).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from uig_core.models._gcn import GraphRecommender, fast_conv
+
+__all__ = ["LightGCN", "lightgcn_module"]
+
+
+@cache
+def lightgcn_module() -> type:
+    """The torch module class (built lazily so importing this file does not import torch)."""
+    import torch
+    from torch_geometric.nn.conv import LGConv
+
+    conv_cls = fast_conv(LGConv)
+
+    class LightGCNNet(torch.nn.Module):
+        def __init__(self, n_users: int, n_items: int, dim: int, layers: int) -> None:
+            super().__init__()
+            self.n_users = n_users
+            self.layers = layers
+            self.embedding = torch.nn.Embedding(n_users + n_items, dim)
+            torch.nn.init.normal_(self.embedding.weight, std=0.1)
+            self.conv = conv_cls(normalize=False)
+
+        def ego(self) -> Any:
+            return self.embedding.weight
+
+        def forward(self, adj: Any) -> tuple[Any, Any]:
+            h = self.ego()
+            acc = h
+            for _ in range(self.layers):
+                h = self.conv(h, adj)
+                acc = acc + h
+            out = acc / (self.layers + 1)
+            return out[: self.n_users], out[self.n_users :]
+
+        def ego_norm(self, u: Any, i: Any) -> Any:
+            e = self.ego()
+            return e[u].pow(2).sum() + e[self.n_users + i].pow(2).sum()
+
+    return LightGCNNet
+
+
+class LightGCN(GraphRecommender):
+    """LightGCN with a sampled-softmax (or BPR) loss; see :class:`~uig_core.models._gcn.GraphRecommender`."""
+
+    name = "lightgcn"
+
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
+        return lightgcn_module()(n_users, n_items, self.factors, self.layers)
