@@ -1,6 +1,7 @@
 """Warm page rerun times of the dashboard on the demo workspace (Streamlit AppTest, in-process).
 
-For each page: one cold run (caches and models load), then ``--runs`` reruns with the same widget state; the
+For each page, behind the app's router: one cold run (caches and models load; the first page also pays for the
+imports), then ``--runs`` reruns with the same widget state; the
 median of those is the figure the dashboard issue asks for (≤ 300 ms). Portraits and Recommendations also
 time reruns that switch between two users (the per-user work is not cached).
 
@@ -36,15 +37,13 @@ def ensure_demo(root: Path) -> None:
 
 
 def bench_page(name: str, runs: int) -> dict[str, float | str]:
-    from streamlit.testing.v1 import AppTest
+    from conftest import page_app  # the app's router around one page (tests/conftest.py)
 
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
-    at.run()
-    path = REPO / "pages" / f"{name}.py"
-    if not path.exists():
+    if not (REPO / "pages" / f"{name}.py").exists():
         return {"page": name, "note": "page missing"}
+    at = page_app(name, timeout=600)
     t0 = time.perf_counter()
-    at.switch_page(f"pages/{name}.py").run()
+    at.run()
     cold = time.perf_counter() - t0
     if at.exception:
         return {"page": name, "note": f"exception: {at.exception[0].value[:80]}"}
@@ -80,7 +79,7 @@ def main() -> None:
     os.environ["UIG_WORKSPACE"] = str(root)
     os.environ.pop("UIG_PASSWORD", None)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(REPO))
+    sys.path[:0] = [str(REPO), str(REPO / "tests")]
     ensure_demo(root)
 
     rows = [bench_page(p, runs) for p in args.pages]

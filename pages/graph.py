@@ -32,13 +32,14 @@ def _neighbourhood(build_id: str, center: str, depth: int, node_types: tuple, ed
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _overview(build_id: str, min_weight: float, max_nodes: int, _bundle) -> tuple:
-    nodes, edges = graphview.interest_overview(_bundle, min_weight=min_weight, max_nodes=max_nodes)
+def _overview(build_id: str, min_weight: float, max_nodes: int, above_chance: bool, _bundle) -> tuple:
+    nodes, edges = graphview.interest_overview(_bundle, min_weight=min_weight, max_nodes=max_nodes,
+                                               min_lift=1.0 if above_chance else None)
     return nodes, edges, graphview.render_html(nodes, edges, height=640, heading=f"{info.name}: interests")
 
 
 def _default_center() -> str:
-    return str(graphview.search_nodes(bundle, "", limit=1)["id"].iat[0])
+    return graphview.default_center(bundle)
 
 
 def _pick(key: str) -> None:
@@ -102,11 +103,14 @@ with tab_around:
             st.dataframe(nodes[["id", "type", "label", "hop"]], hide_index=True, key="graph_nodes_table")
 
 with tab_overview:
-    o1, o2 = st.columns(2)
-    o_min = o1.slider("Min co-occurrence", 0.0, 1.0, 0.05, 0.05, key="overview_min_weight")
+    o1, o2, o3 = st.columns([2, 2, 1])
+    o_min = o1.slider("Min co-occurrence", 0.0, 1.0, 0.0, 0.05, key="overview_min_weight",
+                      help="Ochiai association of two interests: users holding both / √(holders of each).")
     o_max = o2.slider("Max interests", 5, 200, 80, 5, key="overview_max_nodes")
+    o_lift = o3.toggle("Above chance only", value=True, key="overview_above_chance",
+                       help="Keep links whose lift is above 1: more users hold both interests than chance predicts.")
     try:
-        o_nodes, o_edges, o_page = _overview(bundle.build_id, float(o_min), int(o_max), bundle)
+        o_nodes, o_edges, o_page = _overview(bundle.build_id, float(o_min), int(o_max), bool(o_lift), bundle)
     except UIGError as err:
         state.show_error(err)
     else:

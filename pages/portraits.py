@@ -50,7 +50,7 @@ if st.session_state.get("portrait_user") not in options:
 user_id = right.selectbox(f"User ({len(options):,} shown)", options, key="portrait_user")
 
 try:
-    data = portrait(state.workspace(), info.name, user_id, recent=15, similar=10, bundle=bundle)
+    data = portrait(state.workspace(), info.name, user_id, recent=15, similar=10, bundle=bundle, info=info)
 except Exception as err:  # noqa: BLE001 - shown at the page edge
     state.show_error(err)
     st.stop()

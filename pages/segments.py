@@ -1,5 +1,7 @@
 """Clusters & segments: user clusters on a 2-D map, a rule-based segment builder, comparison, lookalikes, export."""
 
+import json
+
 import plotly.express as px
 import streamlit as st
 
@@ -27,12 +29,38 @@ def _features(build_id: str, data_hash: str, k: int | None, _bundle, _info):
     return seg.user_features(_bundle, state.events(_info), labels=clusters.labels)
 
 
+@st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
+def _tsne(build_id: str, _bundle):
+    return seg.user_map(_bundle, "tsne")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cluster_view(build_id: str, k: int | None, method: str, _features, _clusters, _bundle) -> tuple:
+    points = seg.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
+    fig = px.scatter(points, x="x", y="y", color="cluster", hover_name="user",
+                     hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False,
+                                 "cluster": True},
+                     category_orders={"cluster": [str(c) for c in range(_clusters.k)]}, opacity=0.7, height=520)
+    fig.update_traces(marker={"size": 5})
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
+    return fig, seg.describe_clusters(_features, _clusters.labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features) -> dict:
+    return seg.compare_segments(_features, json.loads(spec_a), json.loads(spec_b), names=("A", "B"))
+
+
 # ---------------------------------------------------------------------------------------------- clusters
-top = st.columns([1, 1, 4])
-auto = top[0].toggle("Choose k automatically", value=True, key="seg_auto_k",
-                     help="Keep the k (2–15) with the best silhouette score.")
+top = st.columns([1.2, 1, 2, 1.5])
+auto = top[0].toggle("Automatic k", value=True, key="seg_auto_k",
+                     help="Keep the number of clusters k (2–15) with the best silhouette score.")
 k_set = top[1].number_input("k", 2, 40, 8, key="seg_k", disabled=auto)
 k = None if auto else int(k_set)
+method = top[2].radio("Map", ["pca", "tsne"], key="seg_map_method", horizontal=True,
+                      format_func={"pca": "PCA (instant)", "tsne": "t-SNE (slow, cached)"}.get,
+                      help="PCA projects the user vectors in milliseconds; t-SNE separates clusters better but "
+                           "takes about a minute for 3,000 users on two cores (once per build).")
 try:
     clusters = _clusters(bundle.build_id, k, bundle)
     features = _features(bundle.build_id, info.data_hash, k, bundle, info)
@@ -46,18 +74,12 @@ tab_clusters, tab_builder, tab_compare = st.tabs(["Clusters", "Segment builder",
 
 with tab_clusters:
     st.caption(f"{clusters.k} clusters of {len(features):,} users from the learned user vectors (k-means); map: "
-               f"{clusters.method.upper()} of the same vectors."
+               f"{'t-SNE' if method == 'tsne' else 'PCA'} of the same vectors."
                + (f" Silhouette by k: {', '.join(f'{c}: {s:.2f}' for c, s in clusters.scores.items())}."
                   if clusters.scores else ""))
-    points = seg.map_frame(features, clusters)
-    fig = px.scatter(points, x="x", y="y", color="cluster", hover_name="user",
-                     hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False,
-                                 "cluster": True},
-                     category_orders={"cluster": [str(c) for c in range(clusters.k)]}, opacity=0.7, height=520)
-    fig.update_traces(marker={"size": 5})
-    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
+    fig, described = _cluster_view(bundle.build_id, k, method, features, clusters, bundle)
     st.plotly_chart(fig, key="seg_map")
-    st.dataframe(seg.describe_clusters(features, clusters.labels), hide_index=True, key="seg_clusters_table",
+    st.dataframe(described, hide_index=True, key="seg_clusters_table",
                  column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0,
                                                                          max_value=1)})
 
@@ -114,9 +136,12 @@ def _rule_row(rid: int) -> dict | None:
                 st.session_state[vkey] = (lo, hi)
             value = list(cols[2].slider("Range", lo, hi, key=vkey, label_visibility="collapsed"))
         else:
-            if vkey not in st.session_state:
-                st.session_state[vkey] = float(column.median(skipna=True) or 0.0)
-            value = cols[2].number_input("Value", key=vkey, label_visibility="collapsed")
+            share = field.startswith(seg.INTEREST_PREFIX)
+            if vkey not in st.session_state:  # "holds the interest" reads better than a median of mostly zeros
+                st.session_state[vkey] = 0.3 if share else float(column.median(skipna=True) or 0.0)
+            whole = bool(column.dropna().eq(column.dropna().round()).all())
+            value = cols[2].number_input("Value", key=vkey, step=0.05 if share else 1.0 if whole else 0.1,
+                                         label_visibility="collapsed")
     else:
         choices = sorted(column.dropna().astype(str).unique().tolist())[:500]
         if op in ("in", "not in"):
@@ -147,8 +172,8 @@ with tab_builder:
         state.show_error(err)
         members = None
     if members is not None:
-        st.metric("Segment size", f"{len(members):,} users", help=f"of {len(features):,}",
-                  delta=f"{len(members) / max(len(features), 1):.1%} of all users", delta_color="off")
+        st.metric("Segment size", f"{len(members):,} users",
+                  help=f"{len(members) / max(len(features), 1):.1%} of all {len(features):,} users")
         s1, s2, s3 = st.columns([2, 1, 2])
         name = s1.text_input("Segment name", key="seg_name", placeholder="e.g. weekend bakers")
         if s2.button("Save segment", key="seg_save", disabled=not name.strip()):
@@ -190,7 +215,8 @@ with tab_compare:
         st.caption("Save a segment in the builder to compare it with the current rules.")
     spec_of = {CURRENT: spec, **{n: r["spec"] for n, r in saved.items()}}
     try:
-        out = seg.compare_segments(features, spec_of[a_name], spec_of[b_name], names=("A", "B"))
+        out = _compare(bundle.build_id, k, json.dumps(spec_of[a_name], sort_keys=True),
+                       json.dumps(spec_of[b_name], sort_keys=True), features)
     except UIGError as err:
         state.show_error(err)
     else:
@@ -201,12 +227,11 @@ with tab_compare:
         m[2].metric("Both", f"{sizes['both']:,}")
         m[3].metric("Only A / only B", f"{sizes['only A']:,} / {sizes['only B']:,}")
         m[4].metric("Overlap (Jaccard)", f"{sizes['jaccard']:.0%}")
-        left, right = st.columns(2)
         long = out["interests"].melt(id_vars="interest", var_name="segment", value_name="mean share")
         fig = px.bar(long, x="mean share", y="interest", color="segment", barmode="group", orientation="h",
-                     height=360)
-        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), yaxis={"autorange": "reversed"})
-        left.plotly_chart(fig, key="seg_cmp_chart")
-        right.dataframe(out["means"], hide_index=True, key="seg_cmp_means",
-                        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("A", "B",
-                                                                                                 "all users")})
+                     height=80 + 34 * len(out["interests"]))
+        fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), yaxis={"autorange": "reversed", "title": None},
+                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None})
+        st.plotly_chart(fig, key="seg_cmp_chart")
+        st.dataframe(out["means"], hide_index=True, key="seg_cmp_means",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("A", "B", "all users")})

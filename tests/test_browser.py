@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HOSTILE_TITLE, SCREENSHOTS, new_page, open_page, wait_idle
+from playwright.sync_api import expect
 
 from uig_core.demo import DEMO_DIR
 
@@ -187,7 +188,7 @@ def test_hostile_titles_show_as_text(page, app_url):
     page.get_by_role("tab", name="Who should see an item?").click()
     type_into(page, "Search items", "alert(1)")
     picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Item (").locator("input").first
-    assert picker.input_value() == f"x<b>1</b> · {HOSTILE_TITLE}"
+    expect(picker).to_have_value(f"x<b>1</b> · {HOSTILE_TITLE}")
     picker.click()  # the open option list renders each label as DOM text
     page.get_by_role("option", name=f"x<b>1</b> · {HOSTILE_TITLE}").wait_for()
     assert page.locator("[role=option] b").count() == 0

@@ -141,6 +141,15 @@ def test_search(bundle):
     assert labels["interest:0"] == "interest 0 · running" and len(set(labels.values())) == len(labels)
 
 
+def test_default_center_and_label_thinning(bundle):
+    assert graphview.default_center(bundle) == "user:u0"  # most purchases
+    nodes, edges = graphview.neighborhood(bundle, "user:u0", depth=2)
+    data = node_data(graphview.render_html(nodes, edges, max_labels=3))
+    labelled = {n["id"] for n in data if n["label"].strip()}
+    assert labelled == {"user:u0", "interest:0", "interest:1"} and len(data) == len(nodes)
+    assert all(n["title"] for n in data)  # every node keeps its tooltip
+
+
 def node_data(page: str) -> list[dict]:
     data, _ = json.JSONDecoder().raw_decode(page.split("nodes = new vis.DataSet(", 1)[1])
     return data
@@ -181,6 +190,9 @@ def test_overview_sizes_by_interest_size(bundle):
     nodes, edges = graphview.interest_overview(bundle)
     assert ids(nodes) == {"interest:0", "interest:1"} and len(edges) == 1
     assert graphview.interest_overview(bundle, min_weight=0.5)[1].empty
+    assert len(graphview.interest_overview(bundle, min_lift=1.0)[1]) == 1  # planted lift 1.1
+    assert graphview.interest_overview(bundle, min_lift=1.5)[1].empty
+    assert "lift 1.10" in edges["title"].iat[0]
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -218,3 +230,14 @@ def test_cli_graph_unknown_id_is_one_line(planted_workspace, tmp_path, capsys):
                  "--html", str(tmp_path / "x.html")])
     err = capsys.readouterr().err
     assert code == 2 and "ghost" in err and err.count("\n") == 1 and not (tmp_path / "x.html").exists()
+
+
+def test_cli_graph_overview(planted_workspace, tmp_path, capsys):
+    from uig_core.cli import main
+
+    code = main(["graph", "--workspace", str(planted_workspace), "--overview", "--min-lift", "1",
+                 "--html", str(tmp_path / "o.html"), "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 0 and payload["center"] is None and payload["nodes"] == 2 and payload["edges"] == 1
+    assert main(["graph", "--workspace", str(planted_workspace), "--html", str(tmp_path / "n.html")]) == 2
+    assert "--around ID" in capsys.readouterr().err

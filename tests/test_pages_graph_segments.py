@@ -49,7 +49,7 @@ def test_graph_page(workspace):
     first = iframe_html(at)
     assert len(first) == 2 and all("vis.Network" in h and "<script src=" not in h for h in first)
     center = at.session_state["graph_center"]
-    assert center.startswith("interest:")
+    assert center.startswith("user:")  # the user with the most purchases
 
     at.text_input(key="graph_search").input("U0").run()
     labels = at.selectbox(key="graph_pick").options  # AppTest lists the shown labels ("type id · label")
@@ -72,8 +72,9 @@ def test_graph_page(workspace):
     assert frame_with(at, "hop")["id"].iat[0] == neighbour
     assert at.download_button(key="graph_download") is not None
 
-    at.selectbox(key="overview_pick").set_value(center).run()  # the default center is the largest interest
-    assert not at.exception and at.session_state["graph_center"] == center
+    at.selectbox(key="overview_pick").set_value("interest:0").run()
+    assert not at.exception and at.session_state["graph_center"] == "interest:0"
+    assert frame_with(at, "hop")["id"].iat[0] == "interest:0"
 
 
 def test_graph_page_escapes_hostile_titles(browser_workspace, monkeypatch):

@@ -116,3 +116,14 @@ def test_settings_round_trip(tmp_path):
     assert ws.settings() == {}
     ws.update_settings(build={"half_life_days": 30})
     assert Workspace(tmp_path).settings()["build"]["half_life_days"] == 30
+
+
+def test_saved_segments_follow_rename_and_go_with_delete(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.add_dataset("a", events())
+    atomic.write_json(tmp_path / "segments" / "a.json", {"vip": {}})
+    ws.rename_dataset("a", "b")
+    assert not (tmp_path / "segments" / "a.json").exists()
+    assert atomic.read_json(tmp_path / "segments" / "b.json") == {"vip": {}}
+    ws.delete_dataset("b")
+    assert not (tmp_path / "segments" / "b.json").exists()

@@ -31,8 +31,25 @@ def _workspace(root: str) -> Workspace:
 
 
 def datasets() -> list[DatasetInfo]:
-    """Datasets in the workspace (read fresh: uploads and renames must show at once)."""
-    return workspace().datasets()
+    """Datasets in the workspace, re-read whenever the DuckDB file changes (uploads and renames show at once)."""
+    ws = workspace()
+    return list(_datasets(str(ws.root), _db_stamp(ws)))
+
+
+def _db_stamp(ws: Workspace) -> tuple[float, ...]:
+    stamps = []
+    for path in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal")):
+        try:
+            st_ = path.stat()
+            stamps += [st_.st_mtime_ns, st_.st_size]
+        except FileNotFoundError:
+            stamps += [0, 0]
+    return tuple(stamps)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _datasets(root: str, stamp: tuple[float, ...]) -> list[DatasetInfo]:
+    return Workspace(root).datasets()
 
 
 def current_dataset() -> DatasetInfo | None:

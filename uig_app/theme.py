@@ -4,7 +4,9 @@ from __future__ import annotations
 
 PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
 
-NODE_COLORS = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
+from uig_core.graphview import NODE_COLORS  # one colour map for node types, shared with the HTML export
+
+__all__ = ["PAGE_CONFIG", "NODE_COLORS", "EVENT_COLORS", "interest_color"]
 EVENT_COLORS = {"view": "#9ecae9", "click": "#4C78A8", "cart": "#F58518", "purchase": "#54A24B",
                 "return": "#E45756", "adjustment": "#BAB0AC"}
 _PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",

@@ -30,7 +30,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
                           "or --overview for the interest–interest graph.")
     bundle = Bundle.load(_ws(args), args.dataset)
     if args.overview:
-        nodes, edges = graphview.interest_overview(bundle, min_weight=args.min_weight, max_nodes=args.max_nodes)
+        nodes, edges = graphview.interest_overview(bundle, min_weight=args.min_weight, max_nodes=args.max_nodes,
+                                                   min_lift=args.min_lift)
         center, heading = None, f"Interest overview of {bundle.meta.get('dataset', '')}"
     else:
         nodes, edges = graphview.neighborhood(
@@ -63,6 +64,8 @@ def register(sub: argparse._SubParsersAction, add: Callable[..., argparse.Argume
     p.add_argument("--around", metavar="ID", help="center: user:ID, item:ID, interest:ID (id or name), or a bare ID "
                    "(tried as item, then user, then interest)")
     p.add_argument("--overview", action="store_true", help="draw the interest–interest graph instead")
+    p.add_argument("--min-lift", type=float, default=None, metavar="L",
+                   help="with --overview: hide interest links whose lift is below L (1 = chance)")
     p.add_argument("--depth", type=int, default=1, choices=(1, 2, 3), help="hops from the center (default 1)")
     p.add_argument("--max-nodes", type=int, default=150, metavar="N", help="most nodes (default 150)")
     p.add_argument("--min-weight", type=float, default=0.0, metavar="W",

@@ -40,8 +40,8 @@ from uig_core import atomic
 from uig_core.errors import ConfigError, UnknownId
 
 __all__ = [
-    "NODE_TYPES", "EDGE_TYPES", "NODE_COLORS", "EDGE_COLORS", "PROFILE_EDGE_MIN",
-    "neighborhood", "interest_overview", "search_nodes", "choice_labels", "resolve_center", "render_html",
+    "NODE_TYPES", "EDGE_TYPES", "NODE_COLORS", "EDGE_COLORS", "PROFILE_EDGE_MIN", "neighborhood",
+    "interest_overview", "search_nodes", "default_center", "choice_labels", "resolve_center", "render_html",
     "save_html", "legend_html", "clean_text",
 ]
 
@@ -67,7 +67,7 @@ def clean_text(value: Any, limit: int = 80) -> str:
         missing = value is None or bool(pd.isna(value))
     except (TypeError, ValueError):  # list-likes are not missing
         missing = False
-    text = "" if missing else str(value)
+    text = "" if missing else str(value)[: 4 * limit + 64]  # a 200k-character title costs no more than a short one
     text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
@@ -92,11 +92,14 @@ class _Index:
         self.items_of = {int(t): np.flatnonzero(self.item_interest == t) for t in self.interest_ids}
         edges = bundle.interest_edges
         self.ii: dict[int, list[tuple[int, float]]] = {int(t): [] for t in self.interest_ids}
-        for s, t, w in zip(edges["source"].astype(int), edges["target"].astype(int),
-                           edges["weight"].astype(float), strict=True):
+        lifts = edges["lift"].astype(float) if "lift" in edges else pd.Series(np.nan, index=edges.index)
+        self.lift: dict[tuple[int, int], float] = {}
+        for s, t, w, lift in zip(edges["source"].astype(int), edges["target"].astype(int),
+                                 edges["weight"].astype(float), lifts, strict=True):
             if s in self.ii and t in self.ii and s != t:
                 self.ii[s].append((t, w))
                 self.ii[t].append((s, w))
+                self.lift[(min(s, t), max(s, t))] = float(lift)
         table = bundle.interests
         if "level" in table:
             table = table[table["level"] == "coarse"]
@@ -207,6 +210,18 @@ def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
             rows.append((0 if low[i] == q else 1, f"{kind}:{ids[i]}", kind, str(ids[i]), label))
     rows.sort(key=lambda r: r[0])
     return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "key", "label"])
+
+
+def default_center(bundle: Any) -> str:
+    """A readable starting point: the user with the most purchases (bots never buy), else the busiest item."""
+    users = bundle.users
+    for col in ("n_purchase", "spend", "orders"):
+        if col in users and len(users) and float(users[col].max()) > 0:
+            return f"user:{users['user_id'].astype(str).iat[int(np.argmax(users[col].to_numpy()))]}"
+    idx = _index(bundle)
+    if idx.n_items:
+        return f"item:{idx.item_ids[int(np.argmax(np.diff(idx.iu.indptr)))]}"
+    return str(search_nodes(bundle, "", limit=1)["id"].iat[0])
 
 
 def choice_labels(frame: pd.DataFrame) -> dict[str, str]:
@@ -370,7 +385,18 @@ def _induced_edges(idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: 
     frame = frame[frame["weight"] >= min_weight].reset_index(drop=True)
     frame["title"] = [_edge_title(t, w, x) for t, w, x in zip(frame["type"], frame["weight"], frame["raw"],
                                                               strict=True)]
+    ii = (frame["type"] == "interest-interest").to_numpy()
+    if ii.any():
+        lift = [idx.lift.get(_pair(a, b), np.nan) for a, b in zip(frame["source"][ii], frame["target"][ii],
+                                                                  strict=True)]
+        frame.loc[ii, "title"] = [f"{t}\nlift {v:.2f} (above 1: more users hold both than chance)"
+                                  if np.isfinite(v) else t for t, v in zip(frame["title"][ii], lift, strict=True)]
     return frame[EDGE_COLUMNS]
+
+
+def _pair(a: str, b: str) -> tuple[int, int]:
+    x, y = int(a.split(":", 1)[1]), int(b.split(":", 1)[1])
+    return min(x, y), max(x, y)
 
 
 def _edge_title(kind: str, weight: float, raw: float) -> str:
@@ -410,10 +436,10 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
             likes = ", ".join(f"{idx.names.get(int(idx.interest_ids[c]), '?')} {idx.profiles[i, c]:.0%}"
                               for c in top if idx.profiles[i, c] > 0)
             label = clean_text(idx.user_ids[i], 30)
-            title = (f"user {clean_text(idx.user_ids[i], 60)}\n{int(u.get('n_events', 0)):,} events · "
-                     f"{int(u.get('n_purchase', 0)):,} purchases · spend {float(u.get('spend', 0.0)):,.2f}"
+            title = (f"user {clean_text(idx.user_ids[i], 60)}\n{_num(u.get('n_events')):,.0f} events · "
+                     f"{_num(u.get('n_purchase')):,.0f} purchases · spend {_num(u.get('spend')):,.2f}"
                      + (f"\ninterests: {likes}" if likes else ""))
-            size = 8 + 2 * np.log1p(float(u.get("n_events", 1)))
+            size = 8 + 2 * np.log1p(_num(u.get("n_events")))
         elif kind == "item":
             it = bundle.items.iloc[i]
             t = int(idx.item_interest[i])
@@ -421,8 +447,8 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
             cat = clean_text(it.get("category"), 60)
             title = (f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
                      + (f"\ncategory: {cat}" if cat else "")
-                     + f"\ninterest: {idx.names.get(t, 'none')}\n{int(it.get('n_users', 0)):,} users")
-            size = 6 + 2 * np.log1p(float(it.get("n_users", 1)))
+                     + f"\ninterest: {idx.names.get(t, 'none')}\n{_num(it.get('n_users')):,.0f} users")
+            size = 6 + 2 * np.log1p(_num(it.get("n_users")))
         else:
             row = idx.interests.loc[i]
             label = idx.names.get(i, str(i))
@@ -438,9 +464,24 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
     return pd.DataFrame(rows, columns=NODE_COLUMNS)
 
 
-def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80) -> tuple[pd.DataFrame,
-                                                                                               pd.DataFrame]:
+def _num(value: Any) -> float:
+    """A finite float, 0 for missing values."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return out if np.isfinite(out) else 0.0
+
+
+def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80,
+                      min_lift: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The interest–interest graph: the ``max_nodes`` largest interests, sized by their number of items.
+
+    Args:
+        bundle: A loaded build.
+        min_weight: Hide links with a co-occurrence (Ochiai) weight below this.
+        max_nodes: Most interests shown.
+        min_lift: Hide links whose lift is below this (1: keep only pairs held together more often than chance).
 
     Returns:
         ``(nodes, edges)`` in the shapes of :func:`neighborhood` (``hop`` is 0 for every node).
@@ -453,6 +494,10 @@ def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 
     nodes["size"] = [float(min(10 + 2.5 * np.sqrt(float(idx.interests.loc[int(k), "size"])), 70))
                      for k in nodes["key"]]
     edges = _induced_edges(idx, hop_of, {"interest-interest"}, min_weight)
+    if min_lift is not None and len(edges):
+        lift = np.array([idx.lift.get(_pair(a, b), np.nan) for a, b in zip(edges["source"], edges["target"],
+                                                                            strict=True)])
+        edges = edges[~(lift < float(min_lift))].reset_index(drop=True)  # unknown lift (NaN) is kept
     return nodes, edges
 
 
@@ -497,7 +542,7 @@ def legend_html(types: Iterable[str] = NODE_TYPES, *, note: str = "") -> str:
 
 
 def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str = 650, physics: bool = True,
-                heading: str = "") -> str:
+                heading: str = "", max_labels: int = 60) -> str:
     """A standalone, offline HTML page (vis-network inlined) drawing the nodes and edges.
 
     Args:
@@ -506,6 +551,8 @@ def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str =
         height: Canvas height (pixels or a CSS length).
         physics: Animate the force layout (off: the initial layout stays).
         heading: A line of text above the legend (escaped).
+        max_labels: Beyond this many nodes only the center, the interests and the largest nodes keep a visible
+            label (all keep their tooltip), so dense graphs stay readable.
 
     Returns:
         The HTML document. It loads nothing from the network and holds no markup taken from the data.
@@ -517,14 +564,19 @@ def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str =
         raise ConfigError(f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
                           f"Got {height!r} instead.")
     net = Network(height=css_height, width="100%", cdn_resources="in_line")
-    net.nodes = [{"id": str(r.id), "label": clean_text(r.label, 80), "title": clean_text_lines(r.title),
+    shown = _labelled(nodes, max_labels)
+    net.nodes = [{"id": str(r.id), "label": clean_text(r.label, 80) if r.id in shown else " ",
+                  "title": clean_text_lines(r.title),
                   "shape": _SHAPES.get(r.type, "dot"), "color": NODE_COLORS.get(r.type, "#999999"),
                   "size": float(r.size), "group": str(r.type),
                   **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {})}
                  for r in nodes.itertuples(index=False)]
     net.node_ids = [n["id"] for n in net.nodes]
+    top = edges.groupby("type")["weight"].max().to_dict() if len(edges) else {}
+    # widths relative to the strongest edge of the same type, so weak-but-real structure stays visible
     net.edges = [{"from": str(e.source), "to": str(e.target), "title": clean_text_lines(e.title),
-                  "width": 0.5 + 3.0 * float(e.weight), "color": EDGE_COLORS.get(e.type, "#cccccc")}
+                  "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
+                  "color": EDGE_COLORS.get(e.type, "#cccccc")}
                  for e in edges.itertuples(index=False)]
     options = json.dumps(_options(len(net.nodes), physics))
     page = _template().render(height=css_height, width="100%", nodes=net.nodes, edges=net.edges, heading="",
@@ -540,6 +592,14 @@ def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str =
     note = f"  {len(nodes)} nodes · {len(edges)} edges · hover for details, scroll to zoom"
     page = page.replace("<body>", "<body>" + top + legend_html(types, note=note), 1)
     return page
+
+
+def _labelled(nodes: pd.DataFrame, max_labels: int) -> set[str]:
+    if len(nodes) <= max_labels:
+        return set(nodes["id"])
+    rank = nodes.assign(_c=nodes["hop"] == 0, _i=nodes["type"] == "interest")
+    rank = rank.sort_values(["_c", "_i", "size"], ascending=False, kind="stable")
+    return set(rank["id"].iloc[:max_labels])
 
 
 def clean_text_lines(value: Any, limit: int = 600) -> str:

@@ -6,30 +6,41 @@ Used by ``uig portrait USER_ID`` and the *User portraits* page. Only the user's 
 DuckDB query); everything else comes from the build, so a portrait is cheap enough for every page rerun.
 
 Example:
-    >>> from uig_core.workspace import Workspace
+    >>> from uig_core.workspace import DatasetInfo, Workspace
     >>> data = portrait(Workspace("uig_workspace"), "demo", "u00042")  # doctest: +SKIP
     >>> data["interests"][0]["name"], data["activity"]["n_events"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
 
 from uig_core.browse import user_column
 from uig_core.bundle import Bundle
-from uig_core.workspace import Workspace
+from uig_core.workspace import DatasetInfo, Workspace
 
 __all__ = ["portrait", "user_events", "weekly_timeline", "rfm"]
 
 _EVENT_ORDER = ("view", "click", "cart", "purchase", "return", "adjustment")
 
 
-def user_events(ws: Workspace, dataset: str | None, user_id: str) -> pd.DataFrame:
-    """All events of one user, oldest first (canonical columns plus any extras)."""
-    info = ws.dataset(dataset)
+def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: DatasetInfo | None = None
+                ) -> pd.DataFrame:
+    """All events of one user, oldest first (canonical columns plus any extras).
+
+    Args:
+        ws: The workspace.
+        dataset: Dataset name (default: the only one).
+        user_id: The user.
+        info: The dataset's registry row, when the caller has it (saves a registry read).
+    """
+    info = info or ws.dataset(dataset)
     with ws.connect() as con:
         frame = con.execute(f"SELECT * FROM {info.table} WHERE user_id = ? ORDER BY ts", [str(user_id)]).df()
     for col in ("user_id", "item_id", "event"):
@@ -106,8 +117,11 @@ def _when(value: Any) -> str | None:
 
 
 def portrait(ws: Workspace, dataset: str | None, user_id: str, recent: int = 10, *, similar: int = 10,
-             bundle: Bundle | None = None) -> dict[str, Any]:
+             bundle: Bundle | None = None, info: DatasetInfo | None = None) -> dict[str, Any]:
     """Everything the portrait card shows about one user, JSON-ready.
+
+    Results are memoised per (workspace, dataset content, build, user, recent, similar) — a dashboard rerun on
+    the same user costs nothing — and a copy is returned, so callers may change it.
 
     Args:
         ws: The workspace.
@@ -116,6 +130,7 @@ def portrait(ws: Workspace, dataset: str | None, user_id: str, recent: int = 10,
         recent: How many recent events to list.
         similar: How many similar users to list.
         bundle: The dataset's loaded build (loaded here when not given).
+        info: The dataset's registry row, when the caller has it (saves a registry read).
 
     Returns:
         ``user_id, dataset, activity {n_events, events_by_type, first_seen, last_seen, purchases, orders, spend,
@@ -126,11 +141,31 @@ def portrait(ws: Workspace, dataset: str | None, user_id: str, recent: int = 10,
     Raises:
         UnknownId: The user is not in the build (the message suggests close ids).
     """
-    bundle = bundle or Bundle.load(ws, dataset)
-    user_id = str(user_id)
+    info = info or ws.dataset(dataset)
+    bundle = bundle or Bundle.load(ws, info.name)
+    key = (str(ws.root.resolve()), info.id, info.data_hash, bundle.build_id, str(user_id), int(recent), int(similar))
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None:
+            _MEMO.move_to_end(key)
+    if hit is None:
+        hit = _portrait(ws, info, bundle, str(user_id), int(recent), int(similar))
+        with _MEMO_LOCK:
+            _MEMO[key] = hit
+            while len(_MEMO) > 64:
+                _MEMO.popitem(last=False)
+    return copy.deepcopy(hit)
+
+
+_MEMO: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _portrait(ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, recent: int, similar: int
+              ) -> dict[str, Any]:
     row = bundle.user_row(user_id)
     u = bundle.users.iloc[row]
-    events = user_events(ws, dataset or bundle.meta.get("dataset"), user_id)
+    events = user_events(ws, info.name, user_id, info=info)
 
     by_type = events["event"].value_counts() if len(events) else pd.Series(dtype="int64")
     order = [e for e in _EVENT_ORDER if e in by_type.index] + [e for e in by_type.index if e not in _EVENT_ORDER]
@@ -183,7 +218,7 @@ def portrait(ws: Workspace, dataset: str | None, user_id: str, recent: int = 10,
 
     return {
         "user_id": user_id,
-        "dataset": bundle.meta.get("dataset"),
+        "dataset": info.name,
         "build_id": bundle.build_id,
         "activity": activity,
         "interests": interests,

@@ -289,6 +289,9 @@ class Workspace:
             raise DatasetExists(f"cannot rename {old!r} to {new!r}: that name is taken.")
         with self.connect(write=True) as con:
             con.execute("UPDATE datasets SET name = ? WHERE id = ?", [new, info.id])
+        saved = self.root / "segments" / f"{old}.json"  # saved segments follow the dataset
+        if saved.exists():
+            os.replace(saved, self.root / "segments" / f"{new}.json")
         return self.dataset(new)
 
     def delete_dataset(self, name: str) -> None:
@@ -305,6 +308,7 @@ class Workspace:
                 con.execute("ROLLBACK")
                 raise
         shutil.rmtree(self.build_root(info), ignore_errors=True)
+        (self.root / "segments" / f"{info.name}.json").unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ builds
     def build_root(self, info: DatasetInfo) -> Path:

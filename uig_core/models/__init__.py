@@ -14,15 +14,18 @@ from typing import Any
 from uig_core.errors import ConfigError
 from uig_core.models.base import Recommender
 from uig_core.models.ease import EASE
+from uig_core.models.gfcf import BSPM, GraphFilter
 from uig_core.models.itemknn import ItemKNN
 from uig_core.models.lightgcn import LightGCN
+from uig_core.models.lm_gcn import LMGCN
+from uig_core.models.residual_gcn import ResidualGCN
 from uig_core.models.popularity import Popularity
 
 __all__ = ["Recommender", "MODELS", "MODEL_NAMES", "DEFAULT_MODEL", "make_model", "load_model"]
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (Popularity, ItemKNN, EASE, LightGCN)
+    for cls in (Popularity, ItemKNN, EASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 DEFAULT_MODEL = "ease"

@@ -1,0 +1,58 @@
+"""The design notes' residual GCN: ``X^(l+1) = X^(l) + D^-1/2 A D^-1/2 X^(l) W^(l)``, final factors ``X^(L)``.
+
+Each layer is PyG's ``GCNConv`` (no bias, no self-loops, no re-normalisation) on the precomputed normalised
+adjacency; the identity path keeps the ID embeddings and lets every layer learn a correction.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from uig_core.models._gcn import GraphRecommender, fast_conv
+
+__all__ = ["ResidualGCN", "residual_gcn_module"]
+
+
+@cache
+def residual_gcn_module() -> type:
+    """The torch module class (built lazily so importing this file does not import torch)."""
+    import torch
+    from torch_geometric.nn.conv import GCNConv
+
+    conv_cls = fast_conv(GCNConv)
+
+    class ResidualGCNNet(torch.nn.Module):
+        def __init__(self, n_users: int, n_items: int, dim: int, layers: int) -> None:
+            super().__init__()
+            self.n_users = n_users
+            self.embedding = torch.nn.Embedding(n_users + n_items, dim)
+            torch.nn.init.normal_(self.embedding.weight, std=0.1)
+            self.convs = torch.nn.ModuleList(
+                conv_cls(dim, dim, bias=False, normalize=False, add_self_loops=False) for _ in range(layers)
+            )
+            for conv in self.convs:  # start near LightGCN's propagation: W ≈ I / (l + 1) scale
+                torch.nn.init.eye_(conv.lin.weight)
+
+        def forward(self, adj: Any) -> tuple[Any, Any]:
+            h = self.embedding.weight
+            for conv in self.convs:
+                h = h + conv(h, adj)
+            return h[: self.n_users], h[self.n_users :]
+
+        def ego_norm(self, u: Any, i: Any) -> Any:
+            e = self.embedding.weight
+            return e[u].pow(2).sum() + e[self.n_users + i].pow(2).sum()
+
+    return ResidualGCNNet
+
+
+class ResidualGCN(GraphRecommender):
+    """Residual GCN with learned per-layer transforms; see :class:`~uig_core.models._gcn.GraphRecommender`."""
+
+    name = "residual_gcn"
+
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
+        return residual_gcn_module()(n_users, n_items, self.factors, self.layers)
