@@ -3,7 +3,7 @@
 from html import escape
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
@@ -69,12 +69,14 @@ c[4].metric("Last seen", (act["last_seen"] or "—")[:10],
 c[5].metric("RFM", f"{rfm['r']}-{rfm['f']}-{rfm['m']}",
             help="Recency, frequency (orders), monetary (spend), each 1-5 against all users; 5 is best.")
 
+# graph_objects rather than plotly.express: express costs ~30 ms a figure on every rerun.
+MARGIN = dict(l=10, r=10, t=40, b=10)
 a, b = st.columns([1, 2])
 with a:
-    by_type = pd.DataFrame(list(act["events_by_type"].items()), columns=["event", "count"])
-    fig = px.bar(by_type, x="event", y="count", color="event", color_discrete_map=EVENT_COLORS,
-                 title="Events by type")
-    fig.update_layout(showlegend=False, height=300, margin=dict(l=10, r=10, t=40, b=10))
+    events = list(act["events_by_type"].items())
+    fig = go.Figure(go.Bar(x=[e for e, _ in events], y=[n for _, n in events],
+                           marker_color=[EVENT_COLORS.get(e, "#999") for e, _ in events]))
+    fig.update_layout(title="Events by type", height=300, margin=MARGIN, yaxis_title="events")
     st.plotly_chart(fig, key="portrait_events_chart")
     score = data["anomaly_score"]
     st.metric("Anomaly score", "—" if score is None else f"{score:.2f}",
@@ -87,30 +89,32 @@ with a:
         st.text(f"Interests changed around {data['change_date']}")
 
 with b:
-    # Plotly reads a few HTML tags in labels; escaped names show exactly as written.
-    interests = pd.DataFrame([{**i, "name": escape(i["name"])} for i in data["interests"][:12]])
-    if interests.empty:
+    top = data["interests"][:12][::-1]
+    if not top:
         st.info("No interest profile: this user has no positive events on items with an interest.")
     else:
-        colors = {n: interest_color(i) for i, n in zip(interests["interest_id"], interests["name"], strict=True)}
-        fig = px.bar(interests.iloc[::-1], x="share", y="name", orientation="h", color="name",
-                     color_discrete_map=colors, title="Interest distribution")
-        fig.update_layout(showlegend=False, height=330, margin=dict(l=10, r=10, t=40, b=10), yaxis_title=None)
+        # Plotly reads a few HTML tags in labels; escaped names show exactly as written.
+        fig = go.Figure(go.Bar(x=[i["share"] for i in top], y=[escape(i["name"]) for i in top], orientation="h",
+                               marker_color=[interest_color(i["interest_id"]) for i in top]))
+        fig.update_layout(title="Interest distribution", height=330, margin=MARGIN)
         fig.update_xaxes(tickformat=".0%")
         st.plotly_chart(fig, key="portrait_interest_chart")
 
-timeline = pd.DataFrame([{**t, "name": escape(t["name"])} for t in data["timeline"]])
-if not timeline.empty:
-    ids = dict(zip(timeline["name"], timeline["interest_id"], strict=False))
-    fig = px.area(timeline, x="week", y="share", color="name", title="Interests by week",
-                  color_discrete_map={n: interest_color(i) for n, i in ids.items()},
-                  labels={"share": "share of the week's activity", "name": "interest"})
+series: dict[int, dict] = {}
+for t in data["timeline"]:
+    s = series.setdefault(t["interest_id"], {"name": escape(t["name"]), "x": [], "y": []})
+    s["x"].append(t["week"])
+    s["y"].append(t["share"])
+if series:
+    fig = go.Figure([go.Scatter(x=s["x"], y=s["y"], name=s["name"], stackgroup="one", mode="lines",
+                                line=dict(width=0.5, color=interest_color(i))) for i, s in series.items()])
     if data["change_date"]:
         fig.add_shape(type="line", x0=data["change_date"], x1=data["change_date"], y0=0, y1=1, yref="paper",
                       line=dict(color="#333", dash="dash"))
         fig.add_annotation(x=data["change_date"], y=1.04, yref="paper", text="drift", showarrow=False)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10))
-    fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(title="Interests by week", height=340, margin=dict(l=10, r=10, t=50, b=10),
+                      yaxis_title="share of the week's activity", legend_title_text="interest")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
     st.plotly_chart(fig, key="portrait_timeline_chart")
 
 left, right = st.columns([3, 2])

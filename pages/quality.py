@@ -1,6 +1,6 @@
 """Model quality: the models and baselines of the current build side by side (temporal hold-out)."""
 
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
@@ -60,10 +60,11 @@ if result.get("default"):
 long = quality_long(result, chosen)
 if not long.empty:
     names = list(table["model"])
-    fig = px.bar(long, x="metric", y="value", color="model", barmode="group", title="Models side by side",
-                 color_discrete_map={m: interest_color(i) for i, m in enumerate(names)},
-                 category_orders={"model": names, "metric": chosen})
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=50, b=10))
+    fig = go.Figure([go.Bar(name=m, x=list(long.loc[long["model"] == m, "metric"]),
+                            y=list(long.loc[long["model"] == m, "value"]), marker_color=interest_color(i))
+                     for i, m in enumerate(names) if (long["model"] == m).any()])
+    fig.update_layout(title="Models side by side", barmode="group", height=420,
+                      margin=dict(l=10, r=10, t=50, b=10), xaxis=dict(categoryorder="array", categoryarray=chosen))
     st.plotly_chart(fig, key="quality_chart")
 
 if st.button("Evaluate again", key="quality_rerun"):

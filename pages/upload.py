@@ -306,8 +306,9 @@ def upload_flow() -> None:
 
 upload_flow()
 show_flash()
+infos = state.datasets()
 created = st.session_state.get("upload_created")
-if created and created in {d.name for d in state.datasets()}:
+if created and created in {d.name for d in infos}:
     incremental = bool(st.session_state.get("upload_incremental"))
     label = f"Update the build of {created}" if incremental else f"Build {created}"
     if st.button(label, key="upload_build", type="primary",
@@ -317,7 +318,7 @@ if created and created in {d.name for d in state.datasets()}:
 
 st.divider()
 st.subheader("Datasets in this workspace")
-table = upload.datasets_table(ws)
+table = upload.datasets_table(infos)
 if table.empty:
     st.info("No dataset yet.")
     st.stop()
@@ -334,13 +335,11 @@ if m[4].button("Delete…", key="upload_delete"):
     st.session_state["upload_confirm_delete"] = chosen_ds
 if build_clicked:
     build(chosen_ds)
-history = upload.build_history(ws, chosen_ds)
-if len(history):
-    with st.expander(f"Build history of {chosen_ds} ({len(history)})"):
-        st.dataframe(history, hide_index=True, width="stretch", key="upload_history")
-        before = upload.previous_build(ws, chosen_ds)
-        st.button("Roll back to the previous build" + (f" ({before})" if before else ""), key="upload_rollback",
-                  disabled=before is None, on_click=rollback_clicked, args=(chosen_ds,))
+if st.toggle("Show the build history", key="upload_show_history"):
+    history, before = upload.build_history(ws, chosen_ds)
+    st.dataframe(history, hide_index=True, width="stretch", key="upload_history")
+    st.button("Roll back to the previous build" + (f" ({before})" if before else ""), key="upload_rollback",
+              disabled=before is None, on_click=rollback_clicked, args=(chosen_ds,))
 pending = st.session_state.get("upload_confirm_delete")
 if pending and pending in names:
     st.warning(f"Delete dataset {pending}? Its events and builds are removed; this cannot be undone.")

@@ -191,6 +191,14 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
         found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
                                          seed=config.seed, has_text=has_text)
         labels, fine_labels, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
+    if (labels < 0).any():  # ID-only items take the interest their users lean to
+        filled = interests.assign_textless_items(events, pd.Series(labels, index=item_index))
+        labels = filled.reindex(item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
+        fine_labels = np.where(fine_labels < 0, labels, fine_labels)
+        sizes = pd.Series(labels).value_counts()
+        coarse = table["level"] == "coarse"
+        table = table.assign(size=np.where(coarse, table["interest_id"].map(sizes).fillna(0), table["size"]))
+        table["size"] = table["size"].astype(int)
     items["interest_id"] = labels
     items["fine_interest_id"] = fine_labels
     item_interest = pd.Series(labels, index=item_index)

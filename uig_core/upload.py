@@ -420,29 +420,42 @@ def build_dataset(ws: Workspace, name: str, *, incremental: bool = False,
     return build(ws, name, progress=progress, incremental=incremental)
 
 
-def build_history(ws: Workspace, name: str) -> pd.DataFrame:
-    """The dataset's builds, newest first: ``current, build_id, created, events, users, items, model, kind``."""
+def build_history(ws: Workspace, name: str) -> tuple[pd.DataFrame, str | None]:
+    """The dataset's builds and the one a rollback would restore.
+
+    Returns:
+        A frame, newest first: ``current, build_id, created, events, users, items, model, kind``; and the build
+        recorded before the current one (None when there is none).
+    """
+    builds = ws.builds(name)
     rows = []
-    for b in reversed(ws.builds(name)):
+    for b in reversed(builds):
         kind = "reused" if b.get("reused") else "incremental" if str(b["build_id"]).endswith("i") else "full"
         rows.append({"current": bool(b.get("current")), "build_id": b["build_id"],
                      "created": str(b.get("created", ""))[:19].replace("T", " "), "events": b.get("events"),
                      "users": b.get("users"), "items": b.get("items"), "model": b.get("default_model"),
                      "kind": kind})
-    return pd.DataFrame(rows, columns=["current", "build_id", "created", "events", "users", "items", "model", "kind"])
+    frame = pd.DataFrame(rows, columns=["current", "build_id", "created", "events", "users", "items", "model",
+                                        "kind"])
+    return frame, _previous([b["build_id"] for b in builds], next((b["build_id"] for b in builds if b["current"]),
+                                                                 None))
+
+
+def _previous(history: list[str], current: str | None) -> str | None:
+    order: list[str] = []
+    for b in history:
+        if b not in order:
+            order.append(b)
+    if current not in order:
+        return order[-1] if order else None
+    earlier = order[: order.index(current)]
+    return earlier[-1] if earlier else None
 
 
 def previous_build(ws: Workspace, name: str) -> str | None:
     """The build recorded before the current one (what a rollback restores), or None."""
     info = ws.dataset(name)
-    history: list[str] = []
-    for b in ws.builds(name):
-        if b["build_id"] not in history:
-            history.append(b["build_id"])
-    if info.current_build not in history:
-        return history[-1] if history else None
-    earlier = history[: history.index(info.current_build)]
-    return earlier[-1] if earlier else None
+    return _previous([b["build_id"] for b in ws.builds(name)], info.current_build)
 
 
 def rollback(ws: Workspace, name: str) -> str:
@@ -472,9 +485,9 @@ def build_lines(meta: dict[str, Any]) -> list[str]:
     return out
 
 
-def datasets_table(ws: Workspace) -> pd.DataFrame:
-    """Every dataset of the workspace: ``name, events, users, items, built, created, source``."""
+def datasets_table(infos: list[DatasetInfo]) -> pd.DataFrame:
+    """Datasets (e.g. ``ws.datasets()``) as a table: ``name, events, users, items, built, created, source``."""
     rows = [{"name": d.name, "events": d.rows, "users": d.users, "items": d.items,
              "built": d.current_build is not None, "created": d.created.strftime("%Y-%m-%d %H:%M"),
-             "source": Path(d.source).name if d.source else ""} for d in ws.datasets()]
+             "source": Path(d.source).name if d.source else ""} for d in infos]
     return pd.DataFrame(rows, columns=["name", "events", "users", "items", "built", "created", "source"])
