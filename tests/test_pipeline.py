@@ -142,3 +142,18 @@ def test_planted_bot_users_are_flagged(bundle, truth):
     top = users["anomaly_score"].rank(ascending=False) <= max(1, int(0.02 * len(users)))
     flagged = set(users.index[top])
     assert len(flagged & set(truth["bots"])) / len(truth["bots"]) >= 0.9
+
+
+def test_item_without_text_takes_its_buyers_interest(tmp_path):
+    log = tmp_path / "notext.csv"
+    log.write_text("user_id,item_id,event,ts,item_title\n"
+                   "u1,a,purchase,2024-01-01,Red Coffee Mug\nu1,b,purchase,2024-01-02,Blue Coffee Mug\n"
+                   "u2,a,purchase,2024-01-03,Red Coffee Mug\nu2,c,purchase,2024-01-04,Yoga Mat Purple\n"
+                   "u3,c,purchase,2024-01-05,Yoga Mat Purple\nu3,d,purchase,2024-01-06,Yoga Block Cork\n"
+                   "u1,x,purchase,2024-01-07,\nu1,x,view,2024-01-08,\n")
+    ws = Workspace(tmp_path / "ws")
+    ws.add_dataset("t", read_log(log).events)
+    meta = build(ws, "t")
+    assert meta["counts"]["items_without_text"] == 1
+    items = Bundle.load(ws, "t").items.set_index("item_id")
+    assert items.loc["x", "interest_id"] == items.loc["a", "interest_id"] != items.loc["c", "interest_id"]
