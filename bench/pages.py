@@ -37,9 +37,9 @@ def ensure_demo(root: Path) -> None:
 
 
 def bench_page(name: str, runs: int) -> dict[str, float | str]:
-    from conftest import page_app  # the app's router around one page (tests/conftest.py)
+    from conftest import PAGES_DIR, page_app  # the app's router around one page (tests/conftest.py)
 
-    if not (REPO / "pages" / f"{name}.py").exists():
+    if not (PAGES_DIR / f"{name}.py").exists():
         return {"page": name, "note": "page missing"}
     at = page_app(name, timeout=600)
     t0 = time.perf_counter()

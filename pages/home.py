@@ -43,6 +43,6 @@ with right:
                     f"built {b['created']}")
     else:
         st.warning("Not built yet: build it on **Upload logs** or run `uig build`.")
-    if summary["top_interests"]:
+    if summary["top_interests"] is not None:
         st.markdown("**Largest interests**")
         st.dataframe(summary["top_interests"], hide_index=True, width="stretch", key="home_interests")

@@ -61,13 +61,13 @@ st.subheader("Activity")
 st.text(f"User {data['user_id']}")
 c = st.columns(6)
 c[0].metric("Events", f"{act['n_events']:,}")
-c[1].metric("Purchases", f"{act['purchases']:,}", help=f"{act['orders']:,} orders")
-c[2].metric("Spend", f"{act['spend']:,.0f}", help=f"{act['spend']:,.2f} over all purchases")
-c[3].metric("First seen", (act["first_seen"] or "—")[:10], help=act["first_seen"])
-c[4].metric("Last seen", (act["last_seen"] or "—")[:10],
-            help=f"{act['last_seen']}, {rfm['recency_days']:.0f} days before the log's end")
+c[1].metric("Purchases", f"{act['purchases']:,}")
+c[2].metric("Orders", f"{act['orders']:,}")
+c[3].metric("Spend", f"{act['spend']:,.0f}", help=f"{act['spend']:,.2f} over all purchases")
+c[4].metric("Recency", f"{rfm['recency_days']:.0f} d", help="Days from the last event to the end of the log.")
 c[5].metric("RFM", f"{rfm['r']}-{rfm['f']}-{rfm['m']}",
             help="Recency, frequency (orders), monetary (spend), each 1-5 against all users; 5 is best.")
+st.text(f"First seen {act['first_seen'] or '—'} · last seen {act['last_seen'] or '—'}")
 
 # graph_objects rather than plotly.express: express costs ~30 ms a figure on every rerun.
 MARGIN = dict(l=10, r=10, t=40, b=10)

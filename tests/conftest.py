@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+PAGES_DIR = REPO / "pages"  # where app.py's st.Page files live
 CHROMIUM = os.environ.get("UIG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOSTILE_TITLE = "<script>alert(1)</script>"
@@ -147,13 +148,13 @@ if password_gate():
 
 
 def page_app(name: str, *, timeout: float = 120) -> object:
-    """An AppTest of ``pages/<name>.py`` behind the app's router (password gate, sidebar dataset picker).
+    """An AppTest of ``<PAGES_DIR>/<name>.py`` behind the app's router (password gate, sidebar dataset picker).
 
     Set ``UIG_WORKSPACE`` (and unset ``UIG_PASSWORD``) before ``run()``.
     """
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_string(_PAGE_HARNESS.format(path=str(REPO / "pages" / f"{name}.py")),
+    return AppTest.from_string(_PAGE_HARNESS.format(path=str(PAGES_DIR / f"{name}.py")),
                                default_timeout=timeout)
 
 

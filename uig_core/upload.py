@@ -372,7 +372,8 @@ def append_to_dataset(ws: Workspace, name: str, result: IngestResult) -> Dataset
 class StepTracker:
     """Turn ``progress(fraction, message)`` calls into finished steps with wall times.
 
-    The step is the message up to its first ``:`` ("training lightgcn: epoch 3" → "training lightgcn").
+    The step is the message up to its first ``:`` ("training lightgcn: epoch 3" → "training lightgcn"); a report
+    at fraction 1.0 closes the last step.
     Pass an ``on_update(tracker)`` callable to redraw a progress display on every call.
     """
 
@@ -391,7 +392,8 @@ class StepTracker:
         if step != self.current:
             if self.current is not None:
                 self.done.append((self.current, round(now - self._t0, 2)))
-            self.current, self._t0 = step, now
+            # A report at 100 % is the closing notice ("build complete"), not a step of its own.
+            self.current, self._t0 = (None if fraction >= 1.0 else step), now
         self.fraction = min(max(float(fraction), self.fraction), 1.0)
         self.message = str(message)
         if self._on_update is not None:
