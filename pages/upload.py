@@ -138,7 +138,7 @@ def build(name: str, *, incremental: bool = False) -> None:
         shown["n"] = -1
         redraw(tracker)
         status.update(label=f"Build complete: {name}", state="complete", expanded=True)
-        st.text("\n".join(upload.build_lines(meta)))
+        st.text("\n".join(upload.build_lines(meta, ws)))
     st.session_state["upload_built"] = name
 
 

@@ -115,12 +115,20 @@ def hostile_events(n_users: int = 60, seed: int = 7) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def browser_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo workspace plus a built dataset ``hostile`` (see :func:`hostile_events`)."""
+    """A copy of the demo workspace plus a built dataset ``hostile`` (see :func:`hostile_events`).
+
+    The demo build is evaluated on its own models only (seconds, where every registered model takes minutes), so
+    the Model quality page has figures to show.
+    """
+    from uig_core.bundle import Bundle
     from uig_core.ingest import read_log
     from uig_core.pipeline import build
+    from uig_core.quality import load_quality, run_evaluation
     from uig_core.workspace import Workspace
 
     root = copy_workspace(demo_workspace, tmp_path_factory.mktemp("browser") / "ws")
+    if load_quality(Workspace(root), "demo") is None:
+        run_evaluation(Workspace(root), "demo", names=Bundle.load(Workspace(root), "demo").model_names)
     log = root.parent / "hostile.csv"
     hostile_events().to_csv(log, index=False)
     ws = Workspace(root)

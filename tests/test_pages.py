@@ -54,6 +54,63 @@ def test_home_shows_demo_stats(demo_workspace, demo_ws, monkeypatch):
     assert at.selectbox(key="uig_dataset").value == "demo"
 
 
+# ---------------------------------------------------------------------------------------------- core behind the pages
+
+
+def test_portrait_of_a_planted_drifter(demo_ws):
+    import json
+
+    from uig_core.portrait import portrait
+
+    truth = load_ground_truth(DEMO_DIR)
+    drifter = truth["drifters"][0]
+    data = portrait(demo_ws, "demo", drifter["user_id"], recent=5)
+    json.dumps(data)  # JSON-ready for `uig portrait --json`
+    assert data["drift_score"] > 0.3 and data["change_date"] is not None
+    found, planted = pd.Timestamp(data["change_date"]), pd.Timestamp(drifter["change_date"])
+    assert abs((found - planted).days) <= 21
+    assert len(data["recent_events"]) == 5 and len(data["similar_users"]) == 10
+    assert abs(sum(i["share"] for i in data["interests"]) - 1) < 1e-3
+    errors = []
+    for d in truth["drifters"][:30]:
+        p = portrait(demo_ws, "demo", d["user_id"], recent=1, similar=0)
+        errors.append(abs((pd.Timestamp(p["change_date"] or "1970-01-01") - pd.Timestamp(d["change_date"])).days))
+    assert sum(e <= 21 for e in errors) >= 0.8 * len(errors)  # portraits date most planted changes right
+    weeks = {t["week"] for t in data["timeline"]}
+    assert len(weeks) >= 4 and all(pd.Timestamp(w).dayofweek == 0 for w in weeks)  # weeks start on Monday
+    data["interests"].clear()  # callers get a copy of the memoised result
+    assert portrait(demo_ws, "demo", drifter["user_id"], recent=5)["interests"]
+
+
+def test_hide_purchased_keeps_viewed_items(demo_ws):
+    from uig_core.browse import recommendation_table
+    from uig_core.bundle import Bundle
+
+    bundle = Bundle.load(demo_ws, "demo")
+    user = str(bundle.users.sort_values("n_purchase", ascending=False)["user_id"].iat[0])
+    bought = set(map(str, bundle.items["item_id"].to_numpy()[
+        bundle.strongest[bundle.user_row(user)].indices[bundle.strongest[bundle.user_row(user)].data >= 4]]))
+    table = recommendation_table(bundle, user, 20, hide="purchased")
+    assert len(table) == 20 and not set(table["item_id"]) & bought
+    seen = set(map(str, bundle.seen_items(user)))
+    again = table[table["item_id"].isin(seen)]
+    assert (again["reason"].str.contains("already, not bought yet")).all()
+    assert not set(recommendation_table(bundle, user, 20, hide="seen")["item_id"]) & seen
+
+
+def test_step_tracker_times_each_step():
+    from uig_core.upload import StepTracker
+
+    seen = []
+    tracker = StepTracker(lambda t: seen.append(t.fraction))
+    for f, msg in [(0.0, "loading events"), (0.2, "embedding items: 10/20"), (0.3, "embedding items: 20/20"),
+                   (0.6, "training ease"), (1.0, "build complete")]:
+        tracker(f, msg)
+    tracker.finish()
+    assert [s for s, _ in tracker.done] == ["loading events", "embedding items", "training ease"]
+    assert seen == [0.0, 0.2, 0.3, 0.6, 1.0]
+
+
 # ---------------------------------------------------------------------------------------------- Portraits
 
 
@@ -276,19 +333,35 @@ def _has_button(at: AppTest, key: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("case", ["ragged_and_unclosed_quote", "latin1_semicolon", "epoch_ms", "unknown_events"])
+GOOD = "".join(f"u{i},i{i % 4},view,2024-01-{1 + i % 28:02d}\n" for i in range(30))
+PARTLY_BAD = {  # case → (file content, rows accepted, a line the cleaning report must show or None)
+    "ragged_and_unclosed_quote": (("user_id,item_id,event,ts\n" + GOOD + "u1,i1,view,2024-01-02,extra,x\n"
+                                   'u2,"i2,view,2024-01-03\n').encode(), None, None),
+    "latin1_semicolon": (("user_id;item_id;title;ts\n" + "".join(
+        f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))).encode("latin-1"),
+        30, "not valid UTF-8"),
+    "tab_delimiter": (("user_id\titem_id\tevent\tts\n" + GOOD.replace(",", "\t")).encode(), 30, None),
+    "epoch_seconds": (("user_id,item_id,ts\n" + "".join(
+        f"u{i},i{i % 3},{1_700_000_000 + i * 60}\n" for i in range(30))).encode(), 30, None),
+    "epoch_ms": (("user_id,item_id,ts\n" + "".join(
+        f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))).encode(), 30, None),
+    "unknown_events": (("user_id,item_id,event,ts\n" + GOOD + "".join(
+        f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(), 30, None),
+    "exact_duplicates": (("user_id,item_id,event,ts\n" + GOOD + GOOD).encode(), 30, "30 exact duplicate rows removed"),
+    "one_user_floods_200k": (("user_id,item_id,event,ts\n" + GOOD + "".join(
+        f"bot,i{i % 50},view,2024-02-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}\n"
+        for i in range(200_000))).encode(), 200_030, None),
+    "50k_single_event_users": (("user_id,item_id,event,ts\n" + "".join(
+        f"u{i},i{i % 100},purchase,2024-03-{1 + i % 28:02d}\n" for i in range(50_000))).encode(), 50_000, None),
+    "200k_char_titles_and_emoji": (("user_id,item_id,title,ts\n" + "".join(
+        f"u{i},i{i % 3},{'日本語 العربية 😀 ' * (20_000 if i % 2 else 1)},2024-01-{1 + i % 28:02d}\n"
+        for i in range(30))).encode(), 30, "titles longer than 500 characters truncated"),
+}
+
+
+@pytest.mark.parametrize("case", list(PARTLY_BAD))
 def test_upload_partly_bad_files_keep_the_usable_rows(ws_copy, tmp_path, monkeypatch, case):
-    rows = "".join(f"u{i},i{i % 4},view,2024-01-{1 + i % 28:02d}\n" for i in range(30))
-    content = {
-        "ragged_and_unclosed_quote": ("user_id,item_id,event,ts\n" + rows + "u1,i1,view,2024-01-02,extra,x\n"
-                                      'u2,"i2,view,2024-01-03\n').encode(),
-        "latin1_semicolon": ("user_id;item_id;title;ts\n" + "".join(
-            f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))).encode("latin-1"),
-        "epoch_ms": ("user_id,item_id,ts\n" + "".join(
-            f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))).encode(),
-        "unknown_events": ("user_id,item_id,event,ts\n" + rows + "".join(
-            f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(),
-    }[case]
+    content, expected, note = PARTLY_BAD[case]
     log = tmp_path / f"{case}.csv"
     log.write_bytes(content)
     at = run_page(ws_copy, monkeypatch, "upload")
@@ -296,7 +369,12 @@ def test_upload_partly_bad_files_keep_the_usable_rows(ws_copy, tmp_path, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     accepted = int({m.label: m.value for m in at.metric}["Accepted"].replace(",", ""))
-    assert accepted >= 28
+    if expected is None:
+        assert 28 <= accepted <= 31
+    else:
+        assert accepted == expected
+    if note:
+        assert note in texts(at)
     at.button(key="upload_create").click().run()
     assert not at.exception
     assert Workspace(ws_copy).dataset(case).rows == accepted

@@ -223,7 +223,8 @@ def _portrait(ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, re
         "activity": activity,
         "interests": interests,
         "timeline": timeline_rows,
-        "drift_score": _num(u.get(drift_col)) if drift_col else None,
+        # drift.py scores 0 where no split qualifies; a user without weighted events has no row there: 0 too.
+        "drift_score": (_num(u.get(drift_col)) or 0.0) if drift_col else None,
         "change_date": change_date,
         "anomaly_score": _num(u.get(anomaly_col)) if anomaly_col else None,
         "anomaly_reason": _text(u.get(reason_col)) if reason_col else None,

@@ -11,6 +11,7 @@ in the dataset's current build folder.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,12 @@ def load_quality(ws: Workspace, dataset: str | None = None) -> dict[str, Any] | 
 
 
 def run_evaluation(ws: Workspace, dataset: str | None = None, *, cutoff: str | None = None, k: int = 20,
-                   progress: Progress | None = None) -> dict[str, Any]:
-    """Evaluate every model and baseline of the dataset and keep the result in the current build folder."""
+                   names: Iterable[str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate the models and baselines (default: every registered one) and keep the result in the build folder."""
     from uig_core.evaluate import evaluate_dataset
 
     path = quality_path(ws, dataset)
-    result = evaluate_dataset(ws, dataset, cutoff=cutoff, k=k, progress=progress)
+    result = evaluate_dataset(ws, dataset, cutoff=cutoff, k=k, names=names, progress=progress)
     atomic.write_json(path, result)
     return result
 

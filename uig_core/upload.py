@@ -473,8 +473,8 @@ def rollback(ws: Workspace, name: str) -> str:
     return target
 
 
-def build_lines(meta: dict[str, Any]) -> list[str]:
-    """A short, readable summary of a finished build."""
+def build_lines(meta: dict[str, Any], ws: Workspace | None = None, *, bot_score: float = 0.5) -> list[str]:
+    """A short, readable summary of a finished build; with ``ws``, also how many users look like bots."""
     c = meta.get("counts", {})
     out = [f"build {meta.get('build_id')}" + (" (reused: same data and settings)" if meta.get("reused") else "")]
     if c:
@@ -484,7 +484,26 @@ def build_lines(meta: dict[str, Any]) -> list[str]:
         out.append(f"models: {', '.join(meta['models'])} (default {meta.get('default_model')})")
     if meta.get("timings"):
         out.append("times: " + ", ".join(f"{k} {v:.1f}s" for k, v in meta["timings"].items()))
+    if ws is not None and meta.get("dataset"):
+        out.extend(_bot_lines(ws, str(meta["dataset"]), str(meta.get("build_id")), bot_score))
     return out
+
+
+def _bot_lines(ws: Workspace, name: str, build_id: str, threshold: float) -> list[str]:
+    try:
+        users = pd.read_parquet(ws.build_dir(name, build_id) / "users.parquet")
+    except (UIGError, OSError):
+        return []
+    if "anomaly_score" not in users:
+        return []
+    flagged = users[pd.to_numeric(users["anomaly_score"], errors="coerce") >= threshold]
+    if flagged.empty:
+        return [f"no user scores {threshold:.1f} or more on the anomaly (bot) score"]
+    line = f"{len(flagged):,} users look like bots (anomaly score >= {threshold:.1f})"
+    if "anomaly_reason" in flagged:
+        top = flagged.sort_values("anomaly_score", ascending=False).iloc[0]
+        line += f", e.g. {top['user_id']}: {top['anomaly_reason'] or 'several weak signals'}"
+    return [line + "; see User portraits, ordered by anomaly."]
 
 
 def datasets_table(infos: list[DatasetInfo]) -> pd.DataFrame:

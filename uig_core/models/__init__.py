@@ -13,22 +13,39 @@ from typing import Any
 
 from uig_core.errors import ConfigError
 from uig_core.models.base import Recommender
-from uig_core.models.ease import EASE
+from uig_core.models.ease import EASE, RecencyEASE
 from uig_core.models.gfcf import BSPM, GraphFilter
 from uig_core.models.itemknn import ItemKNN
 from uig_core.models.lightgcn import LightGCN
 from uig_core.models.lm_gcn import LMGCN
-from uig_core.models.residual_gcn import ResidualGCN
 from uig_core.models.popularity import Popularity
+from uig_core.models.residual_gcn import ResidualGCN
 
-__all__ = ["Recommender", "MODELS", "MODEL_NAMES", "DEFAULT_MODEL", "make_model", "load_model"]
+__all__ = [
+    "Recommender",
+    "MODELS",
+    "MODEL_NAMES",
+    "DEFAULT_MODEL",
+    "LARGE_CATALOG_MODEL",
+    "default_model_for",
+    "make_model",
+    "load_model",
+]
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.name: cls
-    for cls in (Popularity, ItemKNN, EASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)
+    cls.name: cls for cls in (Popularity, ItemKNN, EASE, RecencyEASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
-DEFAULT_MODEL = "ease"
+#: Chosen by measurement on OR-30d (bench/quality.py): EASE on the recency-weighted graph beats every other model
+#: there (Recall@20 0.1214 / NDCG@20 0.1231 vs EASE 0.1062 / 0.1051) and fits in seconds.
+DEFAULT_MODEL = "ease_recency"
+#: For catalogues above EASE's dense limit (25,000 items): best measured on Gowalla (Recall@20 0.1925).
+LARGE_CATALOG_MODEL = "bspm"
+
+
+def default_model_for(n_items: int, max_items: int = 25_000) -> str:
+    """The measured default for a catalogue size: :data:`DEFAULT_MODEL`, or BSPM above EASE's dense limit."""
+    return DEFAULT_MODEL if n_items <= max_items else LARGE_CATALOG_MODEL
 
 
 def make_model(name: str, **params: Any) -> Recommender:

@@ -29,9 +29,9 @@ from uig_core.models.base import Progress, Recommender
 __all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm"]
 
 
-def normalized_adjacency(x: sp.csr_matrix) -> sp.csr_matrix:
-    """``D^-1/2 A D^-1/2`` of the bipartite graph ``A = [[0, X], [Xᵀ, 0]]`` (users first, then items)."""
-    adj = sp.bmat([[None, x], [x.T, None]], format="csr").astype(np.float32)
+def normalized_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> sp.csr_matrix:
+    """``D^-1/2 A D^-1/2`` of ``A = [[0, X], [Xᵀ, S]]`` (users first, then items; ``S`` optional item–item edges)."""
+    adj = sp.bmat([[None, x], [x.T, item_item]], format="csr").astype(np.float32)
     deg = np.asarray(adj.sum(axis=1)).ravel()
     inv = np.zeros_like(deg)
     inv[deg > 0] = deg[deg > 0] ** -0.5
@@ -41,18 +41,22 @@ def normalized_adjacency(x: sp.csr_matrix) -> sp.csr_matrix:
     return out
 
 
-def torch_adjacency(x: sp.csr_matrix) -> Any:
+def torch_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> Any:
     """The normalised adjacency as a torch sparse CSR tensor."""
+    import warnings
+
     import torch
 
-    a = normalized_adjacency(x)
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(a.indptr.astype(np.int64)),
-        torch.from_numpy(a.indices.astype(np.int64)),
-        torch.from_numpy(a.data),
-        size=a.shape,
-        check_invariants=False,
-    )
+    a = normalized_adjacency(x, item_item)
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": we use only the stable spmm
+        warnings.simplefilter("ignore")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(a.indptr.astype(np.int64)),
+            torch.from_numpy(a.indices.astype(np.int64)),
+            torch.from_numpy(a.data),
+            size=a.shape,
+            check_invariants=False,
+        )
 
 
 def sym_spmm(adj: Any, x: Any) -> Any:
@@ -124,9 +128,11 @@ class GraphRecommender(Recommender):
         "loss": Options(("softmax", "bpr")),
         "negatives": Interval(int, 1, None),
         "temperature": Interval(float, 0, None, closed="neither"),
+        "similarity": Options(("cosine", "dot")),
         "use_weights": Boolean(),
         "validation": Interval(float, 0, 1, closed="left"),
         "patience": Interval(int, 1, None),
+        "init": Options(("svd", "normal")),
         "random_state": Interval(int, 0, None),
     }
 
@@ -136,15 +142,17 @@ class GraphRecommender(Recommender):
         factors: int = 64,
         layers: int = 2,
         epochs: int = 30,
-        batch_size: int = 4096,
+        batch_size: int = 16384,
         learning_rate: float = 0.01,
         l2: float = 1e-4,
         loss: str = "softmax",
-        negatives: int = 1024,
+        negatives: int = 256,
         temperature: float = 0.1,
+        similarity: str = "cosine",
         use_weights: bool = False,
         validation: float = 0.1,
         patience: int = 4,
+        init: str = "svd",
         random_state: int = 0,
     ) -> None:
         self.factors = factors
@@ -156,15 +164,50 @@ class GraphRecommender(Recommender):
         self.loss = loss
         self.negatives = negatives
         self.temperature = temperature
+        self.similarity = similarity
         self.use_weights = use_weights
         self.validation = validation
         self.patience = patience
+        self.init = init
         self.random_state = random_state
 
     # ---------------------------------------------------------------- subclass hooks
     @abstractmethod
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
-        """A torch module whose ``forward(adj)`` returns ``(user_emb, item_emb)``."""
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+        """A torch module whose ``forward(adj)`` returns ``(user_emb, item_emb)``.
+
+        ``init`` is None (random normal start) or an ``(n_users + n_items, factors)`` tensor to start from.
+        """
+
+    def _spectral_init(self, x: sp.csr_matrix) -> Any:
+        """Start from the top singular vectors of ``D^-1/2 R D^-1/2`` (scaled by √σ).
+
+        These are eigenvectors of the propagation operator, so the untrained model already scores like a
+        low-pass graph filter and training only has to refine it: far fewer epochs than a random start.
+        """
+        import torch
+        from sklearn.utils.extmath import randomized_svd
+
+        a = normalized_adjacency(x)
+        n_users = x.shape[0]
+        r = a[:n_users, n_users:]
+        k = min(self.factors, min(r.shape) - 1)
+        out = np.zeros((sum(x.shape), self.factors), dtype=np.float32)
+        if k >= 1:
+            u, s, vt = randomized_svd(r, k, n_iter=4, random_state=self.random_state)
+            scale = np.sqrt(s)[None, :]
+            out[:n_users, :k] = u * scale
+            out[n_users:, :k] = vt.T * scale
+        rng = np.random.default_rng(self.random_state)
+        out += rng.normal(scale=0.01, size=out.shape).astype(np.float32)  # break ties; fill unused columns
+        return torch.from_numpy(out)
+
+    def _check_features(self, item_features: np.ndarray | None) -> None:
+        """Raise before any work when the model needs inputs it did not get."""
+
+    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> Any:
+        """The propagation operator for the interactions ``x`` (subclasses may add edges)."""
+        return torch_adjacency(self._graph_matrix(x))
 
     def _graph_matrix(self, x: sp.csr_matrix) -> sp.csr_matrix:
         if self.use_weights:
@@ -175,6 +218,7 @@ class GraphRecommender(Recommender):
     def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
         import torch
 
+        self._check_features(item_features)
         torch.manual_seed(self.random_state)
         gen = torch.Generator().manual_seed(self.random_state)
         n_users, n_items = x.shape
@@ -182,8 +226,9 @@ class GraphRecommender(Recommender):
             tr, va = holdout(x, self.validation, seed=self.random_state, max_users=2000)
         else:
             tr, va = x, None
-        adj_train = torch_adjacency(self._graph_matrix(tr))
-        enc = self._encoder(n_users, n_items, item_features)
+        adj_train = self._adjacency(tr, item_features)
+        init = self._spectral_init(self._graph_matrix(tr)) if self.init == "svd" else None
+        enc = self._encoder(n_users, n_items, item_features, init)
         opt = torch.optim.Adam(enc.parameters(), lr=self.learning_rate)
         coo = tr.tocoo()
         pu = torch.from_numpy(coo.row.astype(np.int64))
@@ -214,8 +259,7 @@ class GraphRecommender(Recommender):
                 with torch.no_grad():
                     uf, itf = self._final(enc, adj_train)
                 rec = recall_at_k(lambda b, uf=uf, itf=itf: uf[b] @ itf.T, tr, va)
-                self.history_.append({"epoch": epoch, "loss": total / n_pairs, "recall@20": rec,
-                                      "seconds": times[-1]})
+                self.history_.append({"epoch": epoch, "loss": total / n_pairs, "recall@20": rec, "seconds": times[-1]})
                 msg += f", validation Recall@20 {rec:.4f}"
                 if rec > best:
                     best, best_epoch, bad = rec, epoch, 0
@@ -234,7 +278,7 @@ class GraphRecommender(Recommender):
         self.best_epoch_ = best_epoch
         self.epoch_seconds_ = float(np.mean(times)) if times else 0.0
         self.validation_recall_ = float(best) if va is not None else None
-        adj_full = torch_adjacency(self._graph_matrix(x)) if va is not None else adj_train
+        adj_full = self._adjacency(x, item_features) if va is not None else adj_train
         enc.eval()
         with torch.no_grad():
             self.user_factors_, self.item_factors_ = self._final(enc, adj_full)
@@ -244,7 +288,7 @@ class GraphRecommender(Recommender):
         import torch
 
         users, items = enc(adj)
-        if self.loss == "softmax":
+        if self.loss == "softmax" and self.similarity == "cosine":
             users = torch.nn.functional.normalize(users, dim=-1)
             items = torch.nn.functional.normalize(items, dim=-1)
         return users.numpy().astype(np.float32), items.numpy().astype(np.float32)
@@ -262,7 +306,8 @@ class GraphRecommender(Recommender):
         else:
             j = torch.randint(0, n_items, (self.negatives,), generator=gen)
             ej = items[j]
-            eu, ei, ej = F.normalize(eu, dim=-1), F.normalize(ei, dim=-1), F.normalize(ej, dim=-1)
+            if self.similarity == "cosine":
+                eu, ei, ej = F.normalize(eu, dim=-1), F.normalize(ei, dim=-1), F.normalize(ej, dim=-1)
             pos = (eu * ei).sum(-1, keepdim=True)
             neg = eu @ ej.T
             neg = neg.masked_fill(j[None, :] == i[:, None], float("-inf"))  # an accidental hit is no negative
@@ -287,8 +332,13 @@ class GraphRecommender(Recommender):
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.user_factors_ = state["user_factors"]
         self.item_factors_ = state["item_factors"]
-        self.params_ = {k[len("param."):]: v for k, v in state.items() if k.startswith("param.")}
+        self.params_ = {k[len("param.") :]: v for k, v in state.items() if k.startswith("param.")}
 
     def _extra(self) -> dict[str, Any]:
-        return {"epochs_": self.epochs_, "best_epoch_": self.best_epoch_, "epoch_seconds_": self.epoch_seconds_,
-                "validation_recall_": self.validation_recall_, "history_": self.history_}
+        return {
+            "epochs_": self.epochs_,
+            "best_epoch_": self.best_epoch_,
+            "epoch_seconds_": self.epoch_seconds_,
+            "validation_recall_": self.validation_recall_,
+            "history_": self.history_,
+        }

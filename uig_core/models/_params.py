@@ -79,9 +79,7 @@ class FloatList:
         if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
             return False
         vals = list(value)
-        return bool(vals) and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0 for v in vals
-        )
+        return bool(vals) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0 for v in vals)
 
     def describe(self) -> str:
         return "a non-empty list of floats > 0"

@@ -74,6 +74,8 @@ def recall_at_k(
         score: ``score(user_indices) -> (n, n_items)`` raw scores.
         train: Matrix the model was fitted on (masked when ranking).
         valid: Held-out pairs.
+        k: Cut-off K.
+        batch: Users scored at once.
     """
     users = np.flatnonzero(np.diff(valid.indptr))
     if len(users) == 0:

@@ -54,9 +54,7 @@ def check_interactions(interactions: Any) -> sp.csr_matrix:
             )
     if not sp.isspmatrix_csr(interactions) or interactions.dtype != np.float32:
         if not sp.isspmatrix_csr(interactions):
-            warnings.warn(
-                f"interactions is a {interactions.format.upper()} matrix; converting to CSR.", stacklevel=3
-            )
+            warnings.warn(f"interactions is a {interactions.format.upper()} matrix; converting to CSR.", stacklevel=3)
         interactions = sp.csr_matrix(interactions, dtype=np.float32)
     x = interactions.copy()
     x.sum_duplicates()
@@ -75,9 +73,7 @@ def check_item_features(item_features: Any, n_items: int) -> np.ndarray | None:
         return None
     f = np.asarray(item_features, dtype=np.float32)
     if f.ndim != 2 or f.shape[0] != n_items:
-        raise ConfigError(
-            f"item_features must have shape (n_items={n_items}, d). Got {f.shape} instead."
-        )
+        raise ConfigError(f"item_features must have shape (n_items={n_items}, d). Got {f.shape} instead.")
     return np.nan_to_num(f)
 
 
@@ -303,7 +299,7 @@ class Recommender(ABC):
         """Learned arrays to persist (besides the interactions)."""
         return {}
 
-    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 - optional hook
         """Restore learned arrays saved by ``_state``."""
 
     def _extra(self) -> dict[str, Any]:
@@ -323,13 +319,24 @@ class Recommender(ABC):
         path = Path(path)
         x = self.interactions_
         arrays = {f"state.{k}": np.ascontiguousarray(v) for k, v in self._state().items()}
-        arrays.update({"seen.indptr": x.indptr, "seen.indices": x.indices, "seen.data": x.data,
-                       "seen.shape": np.asarray(x.shape, dtype=np.int64)})
+        arrays.update(
+            {
+                "seen.indptr": x.indptr,
+                "seen.indices": x.indices,
+                "seen.data": x.data,
+                "seen.shape": np.asarray(x.shape, dtype=np.int64),
+            }
+        )
         for key, value in arrays.items():
             if np.asarray(value).dtype == object:
                 raise ConfigError(f"state array {key!r} of {type(self).__name__} has dtype object; cannot save.")
-        meta = {"format": MODEL_FORMAT, "model": self.name, "class": type(self).__name__,
-                "params": self.get_params(), "extra": self._extra()}
+        meta = {
+            "format": MODEL_FORMAT,
+            "model": self.name,
+            "class": type(self).__name__,
+            "params": self.get_params(),
+            "extra": self._extra(),
+        }
         with atomic.atomic_dir(path) as tmp:
             atomic.save_npz(tmp / _STATE_FILE, **arrays)
             atomic.write_json(tmp / _PARAMS_FILE, meta)
@@ -344,8 +351,10 @@ class Recommender(ABC):
             raise ConfigError(f"{path} holds no saved model ({_PARAMS_FILE} is missing); save a fitted model first.")
         meta = atomic.read_json(meta_path)
         if meta.get("format") != MODEL_FORMAT:
-            raise ConfigError(f"{path} was saved in model format {meta.get('format')}; this version reads "
-                              f"format {MODEL_FORMAT}. Rebuild the model.")
+            raise ConfigError(
+                f"{path} was saved in model format {meta.get('format')}; this version reads "
+                f"format {MODEL_FORMAT}. Rebuild the model."
+            )
         from uig_core.models import MODELS
 
         name = meta.get("model")
@@ -363,7 +372,7 @@ class Recommender(ABC):
         )
         model.n_users_, model.n_items_ = shape
         model._set_extra(meta.get("extra", {}))
-        model._set_state({k[len("state."):]: v for k, v in arrays.items() if k.startswith("state.")})
+        model._set_state({k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")})
         return model
 
 

@@ -14,7 +14,7 @@ from uig_core.models._params import Boolean, FloatList, Interval
 from uig_core.models._validation import recall_at_k, user_holdout
 from uig_core.models.base import Progress, Recommender
 
-__all__ = ["EASE", "ease_weights"]
+__all__ = ["EASE", "RecencyEASE", "ease_weights"]
 
 DEFAULT_GRID = (50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0)
 
@@ -44,7 +44,8 @@ class EASE(Recommender):
     """Embarrassingly shallow autoencoder over items.
 
     Args:
-        l2: L2 strength λ; None picks it from ``l2_grid`` on a validation split carved from the training data.
+        l2: L2 strength λ; None picks it from ``l2_grid`` on a validation split carved from the training data
+            (strong generalisation: 20% of the users held out, 20% of their items hidden; hill-climbing from 500).
         l2_grid: Candidate λ values.
         use_weights: Build the Gram matrix from the interaction weights instead of 0/1.
         max_items: Refuse catalogues larger than this (B is a dense ``n_items²`` matrix; 25,000 items ≈ 2.5 GB).
@@ -81,7 +82,14 @@ class EASE(Recommender):
         self.random_state = random_state
 
     def _matrix(self, x: sp.csr_matrix) -> sp.csr_matrix:
-        return x if self.use_weights else (x > 0).astype(np.float32)
+        if not self.use_weights:
+            return (x > 0).astype(np.float32)
+        # Scale weights to unit root-mean-square so that λ means the same as for 0/1 data.
+        if getattr(self, "_weight_scale", None) is None:
+            self._weight_scale = float(np.sqrt(np.mean(np.square(x.data, dtype=np.float64)))) or 1.0
+        out = x.copy()
+        out.data = (out.data / self._weight_scale).astype(np.float32)
+        return out
 
     def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
         n_items = x.shape[1]
@@ -89,8 +97,10 @@ class EASE(Recommender):
             gb = 4 * n_items**2 * 3 / 1e9
             raise ConfigError(
                 f"EASE refuses {n_items:,} items (max_items={self.max_items:,}): it inverts a dense "
-                f"{n_items:,} x {n_items:,} matrix (~{gb:.0f} GB of memory). Use 'gfcf' or 'lightgcn' instead."
+                f"{n_items:,} x {n_items:,} matrix (~{gb:.0f} GB of memory). "
+                "Use 'bspm' (or 'gfcf', 'lightgcn') instead."
             )
+        self._weight_scale = None
         m = self._matrix(x)
         self.validation_ = {}
         l2 = self.l2
@@ -101,11 +111,24 @@ class EASE(Recommender):
             part = m[fit_users]
             gram = (part.T @ part).toarray().astype(np.float32)
             grid = sorted(float(v) for v in self.l2_grid)
-            for i, lam in enumerate(grid):
-                b = ease_weights(gram, lam)
-                self.validation_[lam] = recall_at_k(lambda u, b=b: np.asarray(fold_in[u] @ b), fold_in, valid)
-                progress(0.8 * (i + 1) / len(grid), f"λ={lam:g}: validation Recall@20 "
-                         f"{self.validation_[lam]:.4f}")
+
+            def score_of(i: int) -> float:
+                lam = grid[i]
+                if lam not in self.validation_:
+                    b = ease_weights(gram, lam)
+                    self.validation_[lam] = recall_at_k(lambda u: np.asarray(fold_in[u] @ b), fold_in, valid)
+                    progress(
+                        min(0.8, 0.2 * len(self.validation_)),
+                        f"λ={lam:g}: validation Recall@20 {self.validation_[lam]:.4f}",
+                    )
+                return self.validation_[lam]
+
+            # Hill-climb on the sorted grid from the value nearest 500 (validation recall is unimodal in λ):
+            # 3-4 inversions instead of one per grid value.
+            i = int(np.argmin([abs(np.log(v / 500.0)) for v in grid]))
+            step = 1 if i + 1 < len(grid) and score_of(i + 1) > score_of(i) else -1
+            while 0 <= i + step < len(grid) and score_of(i + step) > score_of(i):
+                i += step
             l2 = max(self.validation_, key=lambda lam: (self.validation_[lam], lam))
         gram = (m.T @ m).toarray().astype(np.float32)
         self.weights_ = ease_weights(gram, l2)
@@ -118,10 +141,15 @@ class EASE(Recommender):
         return self.weights_[item].copy()
 
     def _extra(self) -> dict[str, object]:
-        return {"l2_": self.l2_, "validation_": {str(k): v for k, v in self.validation_.items()}}
+        return {
+            "l2_": self.l2_,
+            "validation_": {str(k): v for k, v in self.validation_.items()},
+            "weight_scale": self._weight_scale,
+        }
 
     def _set_extra(self, extra: dict[str, object]) -> None:
         self.l2_ = float(extra["l2_"])  # type: ignore[arg-type]
+        self._weight_scale = extra.get("weight_scale")
         self.validation_ = {float(k): v for k, v in dict(extra.get("validation_", {})).items()}  # type: ignore[call-overload]
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -129,3 +157,27 @@ class EASE(Recommender):
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.weights_ = state["weights"]
+
+
+class RecencyEASE(EASE):
+    """EASE on the recency-weighted graph: the Gram matrix and the user vectors use the edge weights.
+
+    With edges weighted by recency (the build's ``event weight × 0.5^(age / half-life)``), co-occurrences of
+    recent purchases dominate ``XᵀX``: the item graph follows what sells *now* (seasonal shops) and each user's
+    recent items speak loudest. Weights are scaled to unit RMS, so the λ grid means the same as for EASE.
+    """
+
+    name = "ease_recency"
+
+    def __init__(
+        self,
+        *,
+        l2: float | None = None,
+        l2_grid: tuple[float, ...] = DEFAULT_GRID,
+        use_weights: bool = True,
+        max_items: int = 25_000,
+        random_state: int = 0,
+    ) -> None:
+        super().__init__(
+            l2=l2, l2_grid=l2_grid, use_weights=use_weights, max_items=max_items, random_state=random_state
+        )

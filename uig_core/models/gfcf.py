@@ -13,12 +13,12 @@ No training: ``fit`` is one truncated SVD; scoring applies ``P̃`` as two sparse
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from uig_core.errors import ConfigError
 from uig_core.models._params import Boolean, Interval
 from uig_core.models.base import Progress, Recommender
 
@@ -90,16 +90,19 @@ class GraphFilter(Recommender):
         rt, _ = self._normalized(x)
         k = self.factors
         if k and k >= min(rt.shape):
-            raise ConfigError(
-                f"The 'factors' parameter of {type(self).__name__} must be smaller than min(n_users, n_items)="
-                f"{min(rt.shape)}. Got {k} instead."
+            k = min(rt.shape) - 1
+            warnings.warn(
+                f"{type(self).__name__}: factors={self.factors} is not below min(n_users, n_items)="
+                f"{min(rt.shape)}; using {k} singular vectors.",
+                stacklevel=3,
             )
         if k and self.ideal_weight > 0:
             from sklearn.utils.extmath import randomized_svd
 
             progress(0.1, f"truncated SVD (k={k})")
-            _, s, vt = randomized_svd(rt, k, n_oversamples=max(20, k // 4), n_iter=self.svd_iterations,
-                                      random_state=self.random_state)
+            _, s, vt = randomized_svd(
+                rt, k, n_oversamples=max(20, k // 4), n_iter=self.svd_iterations, random_state=self.random_state
+            )
             self.item_basis_ = np.ascontiguousarray(vt.T, dtype=np.float32)
             self.singular_values_ = s.astype(np.float32)
         else:
@@ -117,14 +120,18 @@ class GraphFilter(Recommender):
 
             def csr(m: sp.csr_matrix) -> Any:
                 m.sort_indices()
-                return torch.sparse_csr_tensor(
-                    torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
-                    torch.from_numpy(m.data.astype(np.float32)), size=m.shape, check_invariants=False,
-                )
+                with warnings.catch_warnings():  # "sparse CSR support is in beta": we use only the stable spmm
+                    warnings.simplefilter("ignore")
+                    return torch.sparse_csr_tensor(
+                        torch.from_numpy(m.indptr.astype(np.int64)),
+                        torch.from_numpy(m.indices.astype(np.int64)),
+                        torch.from_numpy(m.data.astype(np.float32)),
+                        size=m.shape,
+                        check_invariants=False,
+                    )
 
             sqrt_d = np.where(inv_i > 0, 1.0 / np.where(inv_i > 0, inv_i, 1.0), 0.0).astype(np.float32)
-            self._operators = (csr(rt), csr(rtt), torch.from_numpy(inv_i)[:, None],
-                               torch.from_numpy(sqrt_d)[:, None])
+            self._operators = (csr(rt), csr(rtt), torch.from_numpy(inv_i)[:, None], torch.from_numpy(sqrt_d)[:, None])
         return self._operators
 
     def _score(self, users: np.ndarray) -> np.ndarray:
@@ -140,8 +147,7 @@ class GraphFilter(Recommender):
         with torch.no_grad():
             for start in range(0, len(users), _CHUNK):
                 b = users[start : start + _CHUNK]
-                s0 = torch.from_numpy(np.asarray(self._matrix(self.interactions_[b]).T.todense(),
-                                                 dtype=np.float32))
+                s0 = torch.from_numpy(np.asarray(self._matrix(self.interactions_[b]).T.todense(), dtype=np.float32))
                 s = filt(s0)
                 if basis.shape[1] and self.ideal_weight > 0:
                     ideal = sqrt_d * (basis @ (basis.T @ (inv_i * s0)))
@@ -184,6 +190,11 @@ class BSPM(GraphFilter):
         random_state: int = 0,
     ) -> None:
         super().__init__(
-            factors=factors, ideal_weight=ideal_weight, sharpen_time=sharpen_time, sharpen_steps=sharpen_steps,
-            use_weights=use_weights, svd_iterations=svd_iterations, random_state=random_state,
+            factors=factors,
+            ideal_weight=ideal_weight,
+            sharpen_time=sharpen_time,
+            sharpen_steps=sharpen_steps,
+            use_weights=use_weights,
+            svd_iterations=svd_iterations,
+            random_state=random_state,
         )

@@ -25,12 +25,15 @@ def lightgcn_module() -> type:
     conv_cls = fast_conv(LGConv)
 
     class LightGCNNet(torch.nn.Module):
-        def __init__(self, n_users: int, n_items: int, dim: int, layers: int) -> None:
+        def __init__(self, n_users: int, n_items: int, dim: int, layers: int, init: Any = None) -> None:
             super().__init__()
             self.n_users = n_users
             self.layers = layers
             self.embedding = torch.nn.Embedding(n_users + n_items, dim)
             torch.nn.init.normal_(self.embedding.weight, std=0.1)
+            if init is not None:
+                with torch.no_grad():
+                    self.embedding.weight.copy_(init)
             self.conv = conv_cls(normalize=False)
 
         def ego(self) -> Any:
@@ -57,5 +60,5 @@ class LightGCN(GraphRecommender):
 
     name = "lightgcn"
 
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
-        return lightgcn_module()(n_users, n_items, self.factors, self.layers)
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+        return lightgcn_module()(n_users, n_items, self.factors, self.layers, init)

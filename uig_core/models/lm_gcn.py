@@ -11,9 +11,10 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from uig_core.errors import ConfigError
-from uig_core.models._gcn import GraphRecommender, fast_conv
+from uig_core.models._gcn import GraphRecommender, fast_conv, torch_adjacency
 from uig_core.models._params import Interval
 
 __all__ = ["LMGCN", "lm_gcn_module"]
@@ -28,8 +29,17 @@ def lm_gcn_module() -> type:
     conv_cls = fast_conv(LGConv)
 
     class LMGCNNet(torch.nn.Module):
-        def __init__(self, n_users: int, n_items: int, dim: int, layers: int, features: Any,
-                     id_scale: float) -> None:
+        def __init__(
+            self,
+            n_users: int,
+            n_items: int,
+            dim: int,
+            layers: int,
+            features: Any,
+            id_scale: float,
+            init: Any = None,
+            id_dropout: float = 0.0,
+        ) -> None:
             super().__init__()
             self.n_users = n_users
             self.layers = layers
@@ -37,13 +47,23 @@ def lm_gcn_module() -> type:
             self.embedding = torch.nn.Embedding(n_users + n_items, dim)
             torch.nn.init.normal_(self.embedding.weight, std=0.1)
             with torch.no_grad():
+                if init is not None:
+                    self.embedding.weight.copy_(init)
                 self.embedding.weight[n_users:] *= id_scale
             self.proj = torch.nn.Linear(features.shape[1], dim, bias=False)
+            torch.nn.init.normal_(self.proj.weight, std=0.01)
             self.conv = conv_cls(normalize=False)
+            self.id_dropout = id_dropout
 
         def ego(self) -> Any:
             e = self.embedding.weight
-            items = e[self.n_users :] + self.proj(self.features)
+            ids = e[self.n_users :]
+            if self.training and self.id_dropout > 0:
+                # Drop whole item IDs (DropoutNet-style) so the text projection alone must score well:
+                # that is all a cold item has.
+                keep = torch.rand(ids.shape[0], 1) >= self.id_dropout
+                ids = ids * keep
+            items = ids + self.proj(self.features)
             return torch.cat([e[: self.n_users], items], dim=0)
 
         def forward(self, adj: Any) -> tuple[Any, Any]:
@@ -67,11 +87,21 @@ class LMGCN(GraphRecommender):
 
     Args:
         id_scale: Initial scale of the item ID embeddings relative to the users' (small: text leads).
+        id_dropout: Share of item IDs dropped in each training step, so that text alone learns to score.
+        text_neighbors: Item–item edges from each item to its most text-similar items (0: none), so that a
+            cold item borrows the collaborative signal of its textual neighbours during propagation.
+        text_weight: Weight of a text edge (times the cosine) relative to a user–item edge.
         Others: as :class:`~uig_core.models._gcn.GraphRecommender`.
     """
 
     name = "lm_gcn"
-    _constraints = {**GraphRecommender._constraints, "id_scale": Interval(float, 0, None)}
+    _constraints = {
+        **GraphRecommender._constraints,
+        "id_scale": Interval(float, 0, None),
+        "id_dropout": Interval(float, 0, 1, closed="left"),
+        "text_neighbors": Interval(int, 0, None),
+        "text_weight": Interval(float, 0, None),
+    }
 
     def __init__(
         self,
@@ -79,32 +109,88 @@ class LMGCN(GraphRecommender):
         factors: int = 64,
         layers: int = 2,
         epochs: int = 30,
-        batch_size: int = 8192,
+        batch_size: int = 16384,
         learning_rate: float = 0.01,
         l2: float = 1e-4,
         loss: str = "softmax",
         negatives: int = 256,
         temperature: float = 0.1,
+        similarity: str = "cosine",
         use_weights: bool = False,
         validation: float = 0.1,
         patience: int = 4,
+        init: str = "svd",
         random_state: int = 0,
-        id_scale: float = 0.1,
+        id_scale: float = 1.0,
+        id_dropout: float = 0.0,
+        text_neighbors: int = 10,
+        text_weight: float = 3.0,
     ) -> None:
         super().__init__(
-            factors=factors, layers=layers, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            l2=l2, loss=loss, negatives=negatives, temperature=temperature, use_weights=use_weights,
-            validation=validation, patience=patience, random_state=random_state,
+            factors=factors,
+            layers=layers,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            l2=l2,
+            loss=loss,
+            negatives=negatives,
+            temperature=temperature,
+            similarity=similarity,
+            use_weights=use_weights,
+            validation=validation,
+            patience=patience,
+            init=init,
+            random_state=random_state,
         )
         self.id_scale = id_scale
+        self.id_dropout = id_dropout
+        self.text_neighbors = text_neighbors
+        self.text_weight = text_weight
 
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
-        import torch
-
+    def _check_features(self, item_features: np.ndarray | None) -> None:
         if item_features is None:
             raise ConfigError(
                 "lm_gcn needs item_features (the items' sentence-transformers embeddings, shape (n_items, d)); "
                 "pass them to fit() or use 'lightgcn' for an ID-only model."
             )
-        return lm_gcn_module()(n_users, n_items, self.factors, self.layers, torch.from_numpy(item_features),
-                               self.id_scale)
+
+    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> Any:
+        return torch_adjacency(self._graph_matrix(x), text_knn(item_features, self.text_neighbors, self.text_weight))
+
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+        import torch
+
+        return lm_gcn_module()(
+            n_users,
+            n_items,
+            self.factors,
+            self.layers,
+            torch.from_numpy(item_features),
+            self.id_scale,
+            init,
+            self.id_dropout,
+        )
+
+
+def text_knn(features: np.ndarray | None, k: int, weight: float) -> sp.csr_matrix | None:
+    """Symmetric item–item graph linking each item to its ``k`` most cosine-similar items (positive cosines)."""
+    if features is None or k <= 0 or weight <= 0:
+        return None
+    f = np.asarray(features, dtype=np.float32)
+    norms = np.linalg.norm(f, axis=1, keepdims=True)
+    f = f / np.where(norms > 0, norms, 1.0)
+    n = len(f)
+    k = min(k, n - 1)
+    rows, cols, vals = [], [], []
+    for start in range(0, n, 2048):
+        sims = f[start : start + 2048] @ f.T
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -1.0
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(sims, top, axis=1)
+        ok = v > 0
+        rows.append(np.repeat(np.arange(start, start + len(sims)), ok.sum(axis=1)))
+        cols.append(top[ok])
+        vals.append(v[ok])
+    s = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    return (s.maximum(s.T) * weight).astype(np.float32).tocsr()

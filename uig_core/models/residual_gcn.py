@@ -25,11 +25,14 @@ def residual_gcn_module() -> type:
     conv_cls = fast_conv(GCNConv)
 
     class ResidualGCNNet(torch.nn.Module):
-        def __init__(self, n_users: int, n_items: int, dim: int, layers: int) -> None:
+        def __init__(self, n_users: int, n_items: int, dim: int, layers: int, init: Any = None) -> None:
             super().__init__()
             self.n_users = n_users
             self.embedding = torch.nn.Embedding(n_users + n_items, dim)
             torch.nn.init.normal_(self.embedding.weight, std=0.1)
+            if init is not None:
+                with torch.no_grad():
+                    self.embedding.weight.copy_(init)
             self.convs = torch.nn.ModuleList(
                 conv_cls(dim, dim, bias=False, normalize=False, add_self_loops=False) for _ in range(layers)
             )
@@ -54,5 +57,5 @@ class ResidualGCN(GraphRecommender):
 
     name = "residual_gcn"
 
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None) -> Any:
-        return residual_gcn_module()(n_users, n_items, self.factors, self.layers)
+    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+        return residual_gcn_module()(n_users, n_items, self.factors, self.layers, init)
