@@ -34,12 +34,12 @@ test-fast: .venv
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 lint: .venv
-	$(BIN)/ruff check uig_core uig_app pages app.py tests bench
-	$(BIN)/ruff format --check uig_core uig_app pages app.py tests bench
+	$(BIN)/ruff check uig_core uig_app app_pages app.py tests bench
+	$(BIN)/ruff format --check uig_core uig_app app_pages app.py tests bench
 
 format: .venv
-	$(BIN)/ruff format uig_core uig_app pages app.py tests bench
-	$(BIN)/ruff check --fix uig_core uig_app pages app.py tests bench
+	$(BIN)/ruff format uig_core uig_app app_pages app.py tests bench
+	$(BIN)/ruff check --fix uig_core uig_app app_pages app.py tests bench
 
 bench: .venv
 	$(BIN)/python bench/quality.py

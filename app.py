@@ -12,15 +12,15 @@ def run() -> None:
         return
     pages = {
         "Explore": [
-            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-            st.Page("pages/upload.py", title="Upload logs", icon=":material/upload:"),
-            st.Page("pages/graph.py", title="Interest graph", icon=":material/hub:"),
-            st.Page("pages/portraits.py", title="User portraits", icon=":material/person:"),
+            st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("app_pages/upload.py", title="Upload logs", icon=":material/upload:"),
+            st.Page("app_pages/graph.py", title="Interest graph", icon=":material/hub:"),
+            st.Page("app_pages/portraits.py", title="User portraits", icon=":material/person:"),
         ],
         "Act": [
-            st.Page("pages/segments.py", title="Clusters & segments", icon=":material/groups:"),
-            st.Page("pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
-            st.Page("pages/quality.py", title="Model quality", icon=":material/analytics:"),
+            st.Page("app_pages/segments.py", title="Clusters & segments", icon=":material/groups:"),
+            st.Page("app_pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
+            st.Page("app_pages/quality.py", title="Model quality", icon=":material/analytics:"),
         ],
     }
     nav = st.navigation(pages, position="sidebar")

@@ -30,7 +30,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES_DIR = REPO / "pages"  # where app.py's st.Page files live
+PAGES_DIR = REPO / "app_pages"  # where app.py's st.Page files live
 CHROMIUM = os.environ.get("UIG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOSTILE_TITLE = "<script>alert(1)</script>"

@@ -24,7 +24,7 @@ def workspace(demo_workspace, tmp_path, monkeypatch) -> Path:
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / f"{name}.py"), default_timeout=300)
+    at = AppTest.from_file(str(REPO / "app_pages" / f"{name}.py"), default_timeout=300)
     at.session_state["uig_dataset"] = "demo"
     return at
 
@@ -81,7 +81,7 @@ def test_graph_page_escapes_hostile_titles(browser_workspace, monkeypatch):
     from conftest import HOSTILE_TITLE
 
     monkeypatch.setenv("UIG_WORKSPACE", str(browser_workspace))
-    at = AppTest.from_file(str(REPO / "pages" / "graph.py"), default_timeout=300)
+    at = AppTest.from_file(str(REPO / "app_pages" / "graph.py"), default_timeout=300)
     at.session_state["uig_dataset"] = "hostile"
     at.run()
     at.text_input(key="graph_search").input("alert(1)").run()

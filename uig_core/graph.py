@@ -1,7 +1,7 @@
 """The user–item–interest graph: weighted behaviour edges and their torch-geometric form.
 
-Edge weights: each positive event contributes ``EVENT_WEIGHTS[event] * 0.5 ** (age_days / half_life_days)``,
-summed per (user, item) pair; returns and adjustments never form positive edges.
+Edge weights: each positive event scores ``EVENT_WEIGHTS[event] * 0.5 ** (age_days / half_life_days)``; a
+(user, item) pair keeps its strongest event; returns and adjustments never form positive edges.
 """
 
 from __future__ import annotations
@@ -64,9 +64,12 @@ def interaction_matrix(
             age = (ref - pos["ts"]).dt.total_seconds().to_numpy() / 86400.0
             w = w * np.power(0.5, np.clip(age, 0, None) / float(half_life_days))
         vals = w[keep].astype(np.float32)
-    mat = sp.csr_matrix((vals, (rows[keep], cols[keep])), shape=(len(user_index), len(item_index)),
-                        dtype=np.float32)
-    mat.sum_duplicates()
+    # one edge per pair: the strongest (most recent, highest-intent) event, so repeat buys of staples do not
+    # outweigh recency (measured on OR-30d: summing drops the default model's Recall@20 from 0.121 to ~0.112)
+    pair = pd.DataFrame({"u": rows[keep], "i": cols[keep], "w": vals}).groupby(["u", "i"], sort=False)["w"].max()
+    mat = sp.csr_matrix((pair.to_numpy(dtype=np.float32),
+                         (pair.index.get_level_values(0), pair.index.get_level_values(1))),
+                        shape=(len(user_index), len(item_index)), dtype=np.float32)
     if binary:
         mat.data[:] = 1.0
     mat.eliminate_zeros()

@@ -160,7 +160,7 @@ def build(
 def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: Path, progress: Progress,
            stale: int, previous: Any = None) -> dict[str, Any]:
     from uig_core import drift, interests, risk, semantics
-    from uig_core.models import DEFAULT_MODEL, make_model
+    from uig_core.models import default_model_for, make_model
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -225,7 +225,7 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     graph_counts = {k: int(v) for k, v in _graph_counts(hetero).items()}
     step("graph")
 
-    default_name = config.model or DEFAULT_MODEL
+    default_name = config.model or default_model_for(len(items))
     names = [default_name] + [m for m in config.extra_models if m != default_name]
     with atomic.atomic_dir(final) as tmp:
         fit_times: dict[str, float] = {}

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, Datase
 
 __all__ = ["Workspace", "DatasetInfo", "default_root", "data_hash"]
 
+_CONNECT_LOCK = threading.RLock()
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,63}$")
 _SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS dataset_ids START 1;
@@ -122,6 +124,12 @@ class Workspace:
         import duckdb
 
         self.root.mkdir(parents=True, exist_ok=True)
+        with _CONNECT_LOCK:  # DuckDB's pandas scans race when threads (Streamlit sessions) connect at once
+            with self._open(duckdb) as con:
+                yield con
+
+    @contextmanager
+    def _open(self, duckdb: Any) -> Iterator[Any]:
         deadline = time.monotonic() + 30.0
         while True:
             try:
