@@ -122,25 +122,11 @@ def interaction_weights(
     Returns:
         ``(len(user_ids), len(item_ids))`` float32 CSR; events of unknown users or items are ignored.
     """
-    from uig_core.schema import EVENT_WEIGHTS, POSITIVE_EVENTS
+    from uig_core.graph import interaction_matrix  # one definition of edge weights for builds and evaluation
 
-    pos = events[events["event"].isin(POSITIVE_EVENTS)]
-    weights = dict(EVENT_WEIGHTS if event_weights is None else event_weights)
-    rows = user_ids.get_indexer(pos["user_id"].astype(str))
-    cols = item_ids.get_indexer(pos["item_id"].astype(str))
-    w = pos["event"].map(weights).fillna(0.0).to_numpy(dtype=np.float64)
-    if half_life_days:
-        ref = pd.Timestamp(now) if now is not None else pos["ts"].max()
-        age = (ref - pos["ts"]).dt.total_seconds().to_numpy() / 86400.0
-        w = w * np.power(0.5, np.clip(age, 0, None) / float(half_life_days))
-    keep = (rows >= 0) & (cols >= 0) & (w > 0)
-    frame = pd.DataFrame({"r": rows[keep], "c": cols[keep], "w": w[keep]})
-    top = frame.groupby(["r", "c"], sort=False)["w"].max().reset_index()
-    return sp.csr_matrix(
-        (top["w"].to_numpy(np.float32), (top["r"].to_numpy(), top["c"].to_numpy())),
-        shape=(len(user_ids), len(item_ids)),
-        dtype=np.float32,
-    )
+    return interaction_matrix(events, pd.Index(user_ids.astype(str)), pd.Index(item_ids.astype(str)),
+                              event_weights=event_weights, half_life_days=half_life_days,
+                              now=pd.Timestamp(now) if now is not None else None)
 
 
 def temporal_split(
