@@ -1,4 +1,4 @@
-"""UIG dashboard: a router over pages/ (run with `make run` or `uig app`)."""
+"""UIG dashboard: a router over app_pages/ (run with `make run` or `uig app`)."""
 
 import streamlit as st
 
@@ -7,6 +7,7 @@ from uig_app.theme import PAGE_CONFIG
 
 
 def run() -> None:
+    """Configure the page, gate on the password, then hand over to the chosen page."""
     st.set_page_config(**PAGE_CONFIG)
     if not password_gate():
         return

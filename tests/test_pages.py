@@ -77,7 +77,7 @@ def test_portrait_of_a_planted_drifter(demo_ws):
         errors.append(abs((pd.Timestamp(p["change_date"] or "1970-01-01") - pd.Timestamp(d["change_date"])).days))
     assert sum(e <= 21 for e in errors) >= 0.8 * len(errors)  # portraits date most planted changes right
     weeks = {t["week"] for t in data["timeline"]}
-    assert len(weeks) >= 4 and all(pd.Timestamp(w).dayofweek == 0 for w in weeks)  # weeks start on Monday
+    assert len(weeks) >= 4 and all(pd.Timestamp(w).day_of_week == 0 for w in weeks)  # weeks start on Monday
     data["interests"].clear()  # callers get a copy of the memoised result
     assert portrait(demo_ws, "demo", drifter["user_id"], recent=5)["interests"]
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from uig_core.bundle import Bundle
@@ -157,3 +158,16 @@ def test_item_without_text_takes_its_buyers_interest(tmp_path):
     assert meta["counts"]["items_without_text"] == 1
     items = Bundle.load(ws, "t").items.set_index("item_id")
     assert items.loc["x", "interest_id"] == items.loc["a", "interest_id"] != items.loc["c", "interest_id"]
+
+
+def test_graph_counts_match_the_torch_geometric_graph() -> None:
+    import scipy.sparse as sp
+
+    from uig_core.graph import describe, graph_counts, to_hetero_data
+
+    x = sp.csr_matrix(np.array([[1, 0, 2], [0, 1, 0]], dtype=np.float32))
+    labels = np.array([0, 1, -1])
+    profiles = np.array([[0.9, 0.04], [0.0, 1.0]], dtype=np.float32)
+    edges = pd.DataFrame({"source": [0], "target": [1], "weight": [0.5]})
+    assert graph_counts(x, labels, profiles, edges) == describe(to_hetero_data(x, labels, profiles, edges))
+    assert graph_counts(x, labels, profiles, edges)["user-interested_in-interest edges"] == 2

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
-
 from uig_core.graphview import NODE_COLORS  # one colour map for node types, shared with the HTML export
+
+PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
 
 __all__ = ["PAGE_CONFIG", "NODE_COLORS", "EVENT_COLORS", "interest_color"]
 EVENT_COLORS = {"view": "#9ecae9", "click": "#4C78A8", "cart": "#F58518", "purchase": "#54A24B",

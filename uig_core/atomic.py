@@ -17,23 +17,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_bytes", "write_json", "read_json", "save_npz", "load_npz", "write_parquet", "atomic_dir"]
+__all__ = [
+    "open_atomic", "write_bytes", "write_json", "read_json", "save_npz", "load_npz", "write_parquet", "atomic_dir",
+]
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+@contextmanager
+def open_atomic(path: str | Path) -> Iterator[Any]:
+    """Yield a binary file handle whose content replaces ``path`` atomically when the block ends cleanly."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with open_atomic(path) as fh:
+        fh.write(data)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -62,11 +71,8 @@ def _json_default(obj: Any) -> Any:
 
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
     """Save arrays to an ``.npz`` atomically (no pickled objects)."""
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    write_bytes(path, buf.getvalue())
+    with open_atomic(path) as fh:  # streamed: no in-memory copy of large arrays
+        np.savez(fh, **arrays)
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _ws(args: argparse.Namespace):  # noqa: ANN202 - lazy import keeps `uig --help` fast
     from uig_core.workspace import Workspace
 
-    return Workspace(args.workspace)
+    return Workspace(args.workspace, snapshot=True)  # one command: read the registry once, refresh on writes
 
 
 def _emit(args: argparse.Namespace, payload: Any, text: Callable[[], str]) -> None:
@@ -215,9 +215,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if "skipped" in m:
                 lines.append(f"{name:<14} skipped: {m['skipped']}")
                 continue
-            lines.append(f"{name:<14} {m.get(f'recall@{k}', float('nan')):>10.4f} {m.get(f'ndcg@{k}', float('nan')):>10.4f}"
-                         f" {m.get(f'hitrate@{k}', float('nan')):>8.4f} {m.get('coverage', float('nan')):>9.3f}"
-                         f" {m.get(f'cold_recall@{k}', float('nan')):>11.4f} {m.get('fit_seconds', float('nan')):>7.1f}")
+            nan = float("nan")
+            lines.append(f"{name:<14} {m.get(f'recall@{k}', nan):>10.4f} {m.get(f'ndcg@{k}', nan):>10.4f}"
+                         f" {m.get(f'hitrate@{k}', nan):>8.4f} {m.get('coverage', nan):>9.3f}"
+                         f" {m.get(f'cold_recall@{k}', nan):>11.4f} {m.get('fit_seconds', nan):>7.1f}")
         lines.append(f"default: {result['default']}")
         return "\n".join(lines)
 

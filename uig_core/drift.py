@@ -53,7 +53,7 @@ def _user_days(
     codes = interest_codes(events, item_interest)
     ts = pd.to_datetime(events["ts"]) if "ts" in events else pd.Series(pd.NaT, index=events.index)
     ok = (w > 0) & (codes >= 0) & ts.notna().to_numpy()
-    users, uidx = factorize_ids(events["user_id"].to_numpy()[ok])
+    users, uidx = factorize_ids(events["user_id"][ok])
     day = ts.to_numpy()[ok].astype("datetime64[D]").astype(np.int64)
     interest_ids, cidx = np.unique(codes[ok], return_inverse=True)
     k = len(interest_ids)

@@ -135,6 +135,29 @@ def to_hetero_data(
     return data
 
 
+def graph_counts(
+    interactions: sp.csr_matrix,
+    item_interest: np.ndarray,
+    profiles: np.ndarray,
+    interest_edges: pd.DataFrame,
+    *,
+    min_profile_share: float = 0.05,
+) -> dict[str, int]:
+    """The node and edge counts :func:`describe` gives for :func:`to_hetero_data`, without importing torch.
+
+    Builds report these counts; importing torch-geometric just to count would cost a build ~4 s.
+    """
+    n_users, n_items = interactions.shape
+    n_interests = profiles.shape[1] if profiles.ndim == 2 else int(item_interest.max()) + 1
+    out = {"user nodes": n_users, "item nodes": n_items, "interest nodes": n_interests,
+           "user-interacts-item edges": int(interactions.tocoo().nnz),
+           "item-belongs_to-interest edges": int((np.asarray(item_interest) >= 0).sum()),
+           "user-interested_in-interest edges": int((np.asarray(profiles) >= min_profile_share).sum())}
+    if len(interest_edges):
+        out["interest-co_occurs-interest edges"] = len(interest_edges)
+    return {k: int(v) for k, v in out.items()}
+
+
 def describe(data: Any) -> dict[str, int]:
     """Node and edge counts of a HeteroData graph, for reports."""
     out = {f"{t} nodes": int(data[t].num_nodes) for t in data.node_types}

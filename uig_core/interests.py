@@ -652,7 +652,10 @@ def event_weight_array(events: pd.DataFrame, event_weights: Mapping[str, float] 
 
 def factorize_ids(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(sorted unique ids as str, int64 code per value)``; hashing, so much faster than ``np.unique``."""
-    codes, uniques = pd.factorize(pd.Series(values).astype("string"), sort=True)
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if not isinstance(series.dtype, pd.StringDtype):  # an Arrow string column is factorized as it is (no copy)
+        series = series.astype("string")
+    codes, uniques = pd.factorize(series, sort=True)
     return np.asarray(uniques.astype(str), dtype=object), codes.astype(np.int64)
 
 
@@ -661,7 +664,7 @@ def interest_codes(events: pd.DataFrame, item_interest: pd.Series | Mapping[Any,
     s = item_interest if isinstance(item_interest, pd.Series) else pd.Series(dict(item_interest))
     s = pd.Series(s.to_numpy(), index=s.index.astype(str))
     s = s[~s.index.duplicated()]
-    items, idx = factorize_ids(events["item_id"].to_numpy())
+    items, idx = factorize_ids(events["item_id"])
     lookup = pd.to_numeric(s.reindex(items), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
     return lookup[idx] if len(idx) else np.zeros(0, dtype=np.int64)
 
@@ -700,7 +703,7 @@ def user_profiles(
         w = w * np.exp2(-age / float(half_life_days))
     codes = interest_codes(events, item_interest)
     ok = (w > 0) & (codes >= 0)
-    users, uidx = factorize_ids(events["user_id"].to_numpy()[ok])
+    users, uidx = factorize_ids(events["user_id"][ok])
     known = (
         pd.to_numeric(
             pd.Series(
@@ -818,7 +821,7 @@ def assign_textless_items(
     users = ev["user_id"].astype(str).to_numpy()
     pos = prof.index.get_indexer(users)
     ok = (pos >= 0) & (w > 0)
-    items, iidx = factorize_ids(ev["item_id"].to_numpy()[ok])
+    items, iidx = factorize_ids(ev["item_id"][ok])
     agg = sp.csr_matrix((w[ok], (iidx, pos[ok])), shape=(len(items), len(prof))) @ prof.to_numpy()
     best = prof.columns.to_numpy()[np.argmax(agg, axis=1)]
     has = agg.max(axis=1) > 0

@@ -36,6 +36,7 @@ class TerminalBar:
         self._last = 0
 
     def __call__(self, fraction: float, message: str) -> None:
+        """Move the bar to ``fraction`` (it never moves back) and show ``message``."""
         pos = int(min(max(fraction, 0.0), 1.0) * 1000)
         if pos > self._last:
             self._bar.update(pos - self._last)

@@ -79,7 +79,7 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
     """
     if rapid_seconds <= 0:
         raise ConfigError(f"The 'rapid_seconds' of anomaly_scores must be > 0. Got {rapid_seconds!r} instead.")
-    users, uidx = factorize_ids(events["user_id"].to_numpy())
+    users, uidx = factorize_ids(events["user_id"])
     n_users = len(users)
     if n_users == 0:
         cols = ["user_id", "anomaly_score", "anomaly_z", "anomaly_reason", "n_events", *FEATURES]
@@ -94,7 +94,7 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
     feats: dict[str, np.ndarray] = {"views_per_conversion": views / (1.0 + conv)}
 
     # repetition: most events on one (user, item) pair
-    _, iidx = factorize_ids(events["item_id"].to_numpy())
+    _, iidx = factorize_ids(events["item_id"])
     pair = uidx.astype(np.int64) * (int(iidx.max()) + 1) + iidx
     pairs, pcount = np.unique(pair, return_counts=True)
     max_item = np.zeros(n_users)

@@ -106,13 +106,18 @@ class Workspace:
 
     Args:
         root: Folder; created on first use. Default: ``$UIG_WORKSPACE`` or ``./uig_workspace``.
+        snapshot: Read the dataset registry once and reuse it until this object writes (each read otherwise
+            opens DuckDB, ~15-30 ms). For one short-lived command (the CLI), not for a long-lived app process,
+            which must see other processes' changes.
     """
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, *, snapshot: bool = False) -> None:
         self.root = Path(root) if root is not None else default_root()
         self.db_path = self.root / "uig.duckdb"
         self.artifacts = self.root / "artifacts"
+        self.snapshot = snapshot
         self._ready = False
+        self._registry: list[DatasetInfo] | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -124,9 +129,15 @@ class Workspace:
         import duckdb
 
         self.root.mkdir(parents=True, exist_ok=True)
-        with _CONNECT_LOCK:  # DuckDB's pandas scans race when threads (Streamlit sessions) connect at once
-            with self._open(duckdb) as con:
-                yield con
+        if write:
+            self._registry = None
+        try:
+            with _CONNECT_LOCK:  # DuckDB's pandas scans race when threads (Streamlit sessions) connect at once
+                with self._open(duckdb) as con:
+                    yield con
+        finally:
+            if write:
+                self._registry = None
 
     @contextmanager
     def _open(self, duckdb: Any) -> Iterator[Any]:
@@ -150,10 +161,15 @@ class Workspace:
     # ------------------------------------------------------------------ registry
     def datasets(self) -> list[DatasetInfo]:
         """All datasets, oldest first."""
+        if self.snapshot and self._registry is not None:
+            return list(self._registry)
         with self.connect() as con:
             rows = con.execute("SELECT * FROM datasets ORDER BY id").fetchall()
             cols = [d[0] for d in con.description]
-        return [self._info(dict(zip(cols, r, strict=True))) for r in rows]
+        infos = [self._info(dict(zip(cols, r, strict=True))) for r in rows]
+        if self.snapshot:
+            self._registry = infos
+        return list(infos)
 
     @staticmethod
     def _info(row: dict[str, Any]) -> DatasetInfo:
@@ -256,11 +272,15 @@ class Workspace:
                 con.register("incoming", batch)
                 con.execute(f"INSERT INTO {info.table} SELECT * FROM incoming")
                 con.unregister("incoming")
-                full = con.execute(f"SELECT * FROM {info.table}").df()
+                rows, users, items = con.execute(
+                    f"SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id) FROM {info.table}"
+                ).fetchone()
+                # The content hash of an appended dataset chains the batches (previous hash + batch hash):
+                # equal histories hash equal, and the full table need not be read back and hashed.
+                chained = hashlib.sha256(f"{info.data_hash}+{data_hash(batch)}".encode()).hexdigest()[:20]
                 con.execute(
                     "UPDATE datasets SET rows = ?, users = ?, items = ?, data_hash = ? WHERE id = ?",
-                    [len(full), int(full["user_id"].nunique()), int(full["item_id"].nunique()),
-                     data_hash(full), info.id],
+                    [int(rows), int(users), int(items), chained, info.id],
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -272,7 +292,8 @@ class Workspace:
         """All events of a dataset, in time order."""
         info = self.dataset(name)
         with self.connect() as con:
-            frame = con.execute(f"SELECT * FROM {info.table}").df()
+            # Through Arrow: ~8x faster than .df() here (0.06 s vs 0.45 s for OR's 330k rows), same dtypes.
+            frame = con.sql(f"SELECT * FROM {info.table}").to_arrow_table().to_pandas()
         frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
         for col in ("user_id", "item_id", "event"):
             frame[col] = frame[col].astype("string")

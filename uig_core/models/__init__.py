@@ -60,6 +60,6 @@ def make_model(name: str, **params: Any) -> Recommender:
     return MODELS[name](**params)
 
 
-def load_model(path: str | Path) -> Recommender:
-    """Load any saved model; the class is read from the folder's ``params.json``."""
-    return Recommender.load(path)
+def load_model(path: str | Path, *, warm_start: bool = False) -> Recommender:
+    """Load any saved model; the class is read from the folder's ``params.json`` (see ``Recommender.load``)."""
+    return Recommender.load(path, warm_start=warm_start)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from uig_core.errors import ConfigError
 from uig_core.models._params import Boolean, Interval, Options
 from uig_core.models._validation import holdout, recall_at_k
 from uig_core.models.base import Progress, Recommender
@@ -104,6 +105,34 @@ def fast_conv(base: type) -> type:
     return Fast
 
 
+def neighbour_fill(emb: np.ndarray, known: np.ndarray, x: sp.csr_matrix, *, seed: int = 0) -> np.ndarray:
+    """Fill the rows of new nodes with the mean of their known neighbours (small noise where there are none).
+
+    Args:
+        emb: ``(n_users + n_items, d)`` carried embeddings; rows where ``known`` is False are ignored.
+        known: ``(n_users + n_items,)`` bool.
+        x: ``(n_users, n_items)`` interactions of the new graph.
+        seed: Seed of the noise that breaks ties between new nodes with the same neighbours.
+    """
+    out = np.array(emb, dtype=np.float32, copy=True)
+    n_users = x.shape[0]
+    pattern = (x > 0).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    scale = float(np.std(out[known])) if known.any() else 0.1
+    for rows, adj, offset in ((np.flatnonzero(~known[:n_users]), pattern, n_users),
+                              (np.flatnonzero(~known[n_users:]), pattern.T.tocsr(), 0)):
+        if not len(rows):
+            continue
+        other_known = known[offset : offset + adj.shape[1]].astype(np.float32)
+        block = adj[rows] @ sp.diags(other_known)
+        counts = np.asarray(block.sum(axis=1)).ravel()
+        mean = np.asarray(block @ out[offset : offset + adj.shape[1]]) / np.maximum(counts, 1.0)[:, None]
+        noise = rng.normal(scale=0.1 * scale, size=mean.shape).astype(np.float32)
+        target = rows if offset else rows + n_users
+        out[target] = np.where(counts[:, None] > 0, mean, 0.0) + noise
+    return out
+
+
 class GraphRecommender(Recommender):
     """Base of the torch graph models: subclasses provide ``_encoder`` (a ``torch.nn.Module``).
 
@@ -118,6 +147,7 @@ class GraphRecommender(Recommender):
         epoch_seconds_: Mean wall time of one training epoch.
     """
 
+    _warm_start_uses_state = True
     _constraints = {
         "factors": Interval(int, 1, None),
         "layers": Interval(int, 0, None),
@@ -134,6 +164,7 @@ class GraphRecommender(Recommender):
         "patience": Interval(int, 1, None),
         "init": Options(("svd", "normal")),
         "random_state": Interval(int, 0, None),
+        "fine_tune_epochs": Interval(int, 1, None),
     }
 
     def __init__(
@@ -154,6 +185,7 @@ class GraphRecommender(Recommender):
         patience: int = 4,
         init: str = "svd",
         random_state: int = 0,
+        fine_tune_epochs: int = 3,
     ) -> None:
         self.factors = factors
         self.layers = layers
@@ -170,6 +202,7 @@ class GraphRecommender(Recommender):
         self.patience = patience
         self.init = init
         self.random_state = random_state
+        self.fine_tune_epochs = fine_tune_epochs
 
     # ---------------------------------------------------------------- subclass hooks
     @abstractmethod
@@ -220,15 +253,60 @@ class GraphRecommender(Recommender):
 
         self._check_features(item_features)
         torch.manual_seed(self.random_state)
-        gen = torch.Generator().manual_seed(self.random_state)
-        n_users, n_items = x.shape
         if self.validation > 0:
             tr, va = holdout(x, self.validation, seed=self.random_state, max_users=2000)
         else:
             tr, va = x, None
-        adj_train = self._adjacency(tr, item_features)
         init = self._spectral_init(self._graph_matrix(tr)) if self.init == "svd" else None
-        enc = self._encoder(n_users, n_items, item_features, init)
+        enc = self._encoder(x.shape[0], x.shape[1], item_features, init)
+        self._train(enc, x, tr, va, item_features, self.epochs, progress)
+
+    def _reindex(self, user_map: np.ndarray, item_map: np.ndarray) -> None:
+        """Map the ID embeddings onto the new users and items; new rows are filled in :meth:`_fine_tune`."""
+        emb = self.params_["embedding.weight"]
+        rows = np.concatenate([user_map, np.where(item_map >= 0, self.n_users_ + item_map, -1)])
+        carried = np.zeros((len(rows), emb.shape[1]), dtype=np.float32)
+        known = rows >= 0
+        carried[known] = emb[rows[known]]
+        params = {k: v for k, v in self.params_.items() if k not in ("embedding.weight", "features")}
+        self._warm_state = {"embedding": carried, "known": known, "params": params}
+        del self.user_factors_, self.item_factors_
+
+    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        """A few epochs from the previous weights; new users/items start at the mean of their neighbours."""
+        import torch
+
+        warm = getattr(self, "_warm_state", None)
+        if warm is None:  # fine-tuning in place on the same users and items
+            if x.shape != (self.n_users_, self.n_items_):
+                raise ConfigError(f"fine_tune got shape {x.shape}; the model has {(self.n_users_, self.n_items_)}. "
+                                  "Call reindex(user_map, item_map) first.")
+            warm = {"embedding": self.params_["embedding.weight"], "known": np.ones(sum(x.shape), dtype=bool),
+                    "params": {k: v for k, v in self.params_.items() if k not in ("embedding.weight", "features")}}
+        if len(warm["embedding"]) != sum(x.shape):
+            raise ConfigError(f"fine_tune got {x.shape[0]} users and {x.shape[1]} items; reindex() prepared "
+                              f"{len(warm['embedding'])} rows. Pass the matrix the maps were made for.")
+        self._check_features(item_features)
+        torch.manual_seed(self.random_state)
+        emb = neighbour_fill(warm["embedding"], warm["known"], self._graph_matrix(x), seed=self.random_state)
+        enc = self._encoder(x.shape[0], x.shape[1], item_features, None)
+        state = enc.state_dict()
+        state.update({k: torch.from_numpy(np.asarray(v)) for k, v in warm["params"].items() if k in state})
+        state["embedding.weight"] = torch.from_numpy(emb)
+        enc.load_state_dict(state)
+        previous_recall = getattr(self, "validation_recall_", None)
+        self._train(enc, x, x, None, item_features, self.fine_tune_epochs, progress)
+        self.validation_recall_ = previous_recall  # fine-tuning holds out nothing; keep the last measured figure
+        self._warm_state = None
+
+    def _train(self, enc: Any, x: sp.csr_matrix, tr: sp.csr_matrix, va: sp.csr_matrix | None,
+               item_features: np.ndarray | None, epochs: int, progress: Progress) -> None:
+        """Train ``enc`` on ``tr`` for up to ``epochs`` (early stopping on ``va``), then set the final factors."""
+        import torch
+
+        gen = torch.Generator().manual_seed(self.random_state)
+        n_items = x.shape[1]
+        adj_train = self._adjacency(tr, item_features)
         opt = torch.optim.Adam(enc.parameters(), lr=self.learning_rate)
         coo = tr.tocoo()
         pu = torch.from_numpy(coo.row.astype(np.int64))
@@ -238,7 +316,7 @@ class GraphRecommender(Recommender):
         best, best_state, best_epoch, bad = -1.0, None, 0, 0
         times = []
         epoch = 0
-        for epoch in range(1, self.epochs + 1):
+        for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             enc.train()
             perm = torch.randperm(n_pairs, generator=gen)
@@ -253,7 +331,7 @@ class GraphRecommender(Recommender):
                 opt.step()
                 total += float(loss.detach()) * len(idx)
             times.append(time.perf_counter() - t0)
-            msg = f"epoch {epoch}/{self.epochs}: loss {total / n_pairs:.4f}"
+            msg = f"epoch {epoch}/{epochs}: loss {total / n_pairs:.4f}"
             if va is not None:
                 enc.eval()
                 with torch.no_grad():
@@ -269,7 +347,7 @@ class GraphRecommender(Recommender):
             else:
                 self.history_.append({"epoch": epoch, "loss": total / n_pairs, "seconds": times[-1]})
                 best_epoch = epoch
-            progress(0.95 * epoch / self.epochs, msg)
+            progress(0.95 * epoch / epochs, msg)
             if va is not None and bad >= self.patience:
                 break
         if best_state is not None:
@@ -278,7 +356,7 @@ class GraphRecommender(Recommender):
         self.best_epoch_ = best_epoch
         self.epoch_seconds_ = float(np.mean(times)) if times else 0.0
         self.validation_recall_ = float(best) if va is not None else None
-        adj_full = self._adjacency(x, item_features) if va is not None else adj_train
+        adj_full = self._adjacency(x, item_features) if tr is not x else adj_train
         enc.eval()
         with torch.no_grad():
             self.user_factors_, self.item_factors_ = self._final(enc, adj_full)

@@ -92,6 +92,9 @@ class Recommender(ABC):
 
     name: ClassVar[str] = ""
     _constraints: ClassVar[dict[str, Any]] = {}
+    #: Whether a warm start (``reindex`` + ``fine_tune``) starts from the learned arrays (trained models) or
+    #: needs only the hyperparameters and scalars chosen before (closed-form models).
+    _warm_start_uses_state: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -157,6 +160,70 @@ class Recommender(ABC):
     @abstractmethod
     def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
         """Learn the model state from validated inputs."""
+
+    # ------------------------------------------------------------------ warm start (living graph)
+    def reindex(self, user_map: np.ndarray, item_map: np.ndarray) -> Recommender:
+        """Carry the learned state over to a new set of users and items, ready for :meth:`fine_tune`.
+
+        Args:
+            user_map: ``(n_new_users,)`` int: for each new user index, its index in this model, or -1 if new.
+            item_map: ``(n_new_items,)`` int: the same for items.
+
+        Returns:
+            self, re-indexed. Until :meth:`fine_tune` runs, queries raise :class:`NotFittedError` (the seen-item
+            masks belong to the old indices).
+        """
+        self._check_fitted("reindex")
+        user_map = np.asarray(user_map, dtype=np.int64).reshape(-1)
+        item_map = np.asarray(item_map, dtype=np.int64).reshape(-1)
+        for name, m, n in (("user_map", user_map, self.n_users_), ("item_map", item_map, self.n_items_)):
+            if len(m) and (m.min() < -1 or m.max() >= n):
+                raise ConfigError(f"{name} must hold indices in -1..{n - 1} (-1 = new). Got {m.min()}..{m.max()}.")
+        self._reindex(user_map, item_map)
+        del self.interactions_
+        self.warm_ = True
+        return self
+
+    def _reindex(self, user_map: np.ndarray, item_map: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Re-index learned per-user/per-item arrays (models without such state keep only their settings)."""
+
+    def fine_tune(
+        self,
+        interactions: sp.csr_matrix,
+        item_features: np.ndarray | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Recommender:
+        """Update the model on new interactions, starting from its current (re-indexed) state.
+
+        Trained models run a few epochs from their previous weights; closed-form models re-solve with the
+        hyperparameters chosen before (no new search). A model that was never fitted is simply fitted.
+
+        Args:
+            interactions: ``(n_users, n_items)`` CSR with the shape given to :meth:`reindex`.
+            item_features: As for :meth:`fit`.
+            progress: ``progress(fraction, message)`` callback.
+
+        Returns:
+            self
+        """
+        if not getattr(self, "warm_", False) and not hasattr(self, "interactions_"):
+            return self.fit(interactions, item_features, progress=progress)
+        self._validate_params()
+        x = check_interactions(interactions)
+        feats = check_item_features(item_features, x.shape[1])
+        report = progress or _noop
+        report(0.0, f"fine-tuning {self.name}")
+        self._fine_tune(x, feats, report)
+        self.interactions_ = x
+        self.n_users_, self.n_items_ = x.shape
+        self.warm_ = False
+        report(1.0, f"{self.name} updated")
+        return self
+
+    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        """Default warm update: refit (right for models whose fit is a cheap closed form)."""
+        self._fit(x, item_features, progress)
 
     @abstractmethod
     def _score(self, users: np.ndarray) -> np.ndarray:
@@ -343,8 +410,15 @@ class Recommender(ABC):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Recommender:
-        """Load a model saved by :meth:`save` (no pickle). ``Recommender.load`` picks the class from the file."""
+    def load(cls, path: str | Path, *, warm_start: bool = False) -> Recommender:
+        """Load a model saved by :meth:`save` (no pickle). ``Recommender.load`` picks the class from the file.
+
+        Args:
+            path: The model folder.
+            warm_start: Load only what :meth:`reindex` + :meth:`fine_tune` need. Models whose warm start uses
+                nothing but hyperparameters and learned scalars (EASE's λ) then skip their arrays (EASE's
+                ``n_items²`` weights); the result can only be re-indexed.
+        """
         path = Path(path)
         meta_path = path / _PARAMS_FILE
         if not meta_path.exists():
@@ -365,6 +439,13 @@ class Recommender(ABC):
             raise ConfigError(f"{path} holds a {name!r} model, not a {cls.name or cls.__name__!r} one.")
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.get("params", {}).items()}
         model = klass(**params)
+        if warm_start and not klass._warm_start_uses_state:
+            with np.load(path / _STATE_FILE, allow_pickle=False) as lazy:  # reads one small member
+                shape = tuple(int(v) for v in lazy["seen.shape"])
+            model.interactions_ = sp.csr_matrix(shape, dtype=np.float32)  # placeholder; reindex drops it
+            model.n_users_, model.n_items_ = shape
+            model._set_extra(meta.get("extra", {}))
+            return model
         arrays = atomic.load_npz(path / _STATE_FILE)
         shape = tuple(int(v) for v in arrays["seen.shape"])
         model.interactions_ = sp.csr_matrix(

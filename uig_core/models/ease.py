@@ -33,11 +33,17 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
         g = np.array(gram, dtype=np.float32, copy=True)
         g[np.diag_indices_from(g)] += np.float32(l2)
         p = np.linalg.inv(g)
-    else:
-        p = np.tril(p) + np.tril(p, -1).T
-    b = p / (-np.diag(p))[None, :]
-    np.fill_diagonal(b, 0.0)
-    return b.astype(np.float32, copy=False)
+        b = p / (-np.diag(p))[None, :]
+        np.fill_diagonal(b, 0.0)
+        return b.astype(np.float32, copy=False)
+    # spotri filled the lower triangle of a Fortran-ordered array: mirror it column by column (contiguous
+    # reads; ~40x faster than np.tril(p) + np.tril(p, -1).T, which builds masks and two full copies).
+    for j in range(p.shape[0] - 1):
+        p[j, j + 1 :] = p[j + 1 :, j]
+    p = p.T  # P is symmetric: its transpose is the same matrix, C-contiguous (what sparse @ dense wants)
+    p /= (-np.diag(p).copy())[None, :]
+    np.fill_diagonal(p, 0.0)
+    return p
 
 
 class EASE(Recommender):
@@ -133,6 +139,23 @@ class EASE(Recommender):
         gram = (m.T @ m).toarray().astype(np.float32)
         self.weights_ = ease_weights(gram, l2)
         self.l2_ = float(l2)
+
+    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
+        """Re-solve with the λ chosen at the last full fit: one inversion instead of a validation search."""
+        chosen = getattr(self, "l2_", None)
+        if self.l2 is not None or chosen is None:
+            self._fit(x, item_features, progress)
+            return
+        validation = getattr(self, "validation_", {})
+        self.l2 = chosen
+        try:
+            self._fit(x, item_features, progress)
+        finally:
+            self.l2 = None
+        self.validation_ = validation  # the evidence behind λ still comes from the last search
+
+    def _reindex(self, user_map: np.ndarray, item_map: np.ndarray) -> None:
+        self.__dict__.pop("weights_", None)  # item-item weights are re-solved on the new catalogue
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_, dtype=np.float32)

@@ -121,6 +121,7 @@ class LMGCN(GraphRecommender):
         patience: int = 4,
         init: str = "svd",
         random_state: int = 0,
+        fine_tune_epochs: int = 3,
         id_scale: float = 1.0,
         id_dropout: float = 0.0,
         text_neighbors: int = 10,
@@ -142,6 +143,7 @@ class LMGCN(GraphRecommender):
             patience=patience,
             init=init,
             random_state=random_state,
+            fine_tune_epochs=fine_tune_epochs,
         )
         self.id_scale = id_scale
         self.id_dropout = id_dropout
