@@ -13,7 +13,7 @@ Both are timed as whole commands (process start included). A third column re-run
 workspace with ``--force`` (embeddings then come from the cache: the best a full rebuild can do). After every
 step the build's default model is scored on the OR-30d test set (:func:`uig_core.build_eval.evaluate_build`).
 
-    python bench/incremental.py [--batches 4] [--json out.json] [--keep DIR]
+    python bench/incremental.py [--batches 4] [--repeat 3] [--json out.json] [--keep DIR]
 
 Skips (exit 0) when ``../shared/data/online_retail`` is absent. Not run by CI.
 """
@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,7 @@ def score(workspace: Path, split: Any) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per timing; the table shows medians (default 3)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
     args = ap.parse_args(argv)
@@ -105,24 +107,38 @@ def main(argv: list[str] | None = None) -> int:
                                    "incremental": score(inc_ws, split)}]
     print(f"base: {len(parts[0]):,} rows, ingest+build {t_base:.1f}s", file=sys.stderr, flush=True)
     for i in range(1, len(parts)):
-        t_inc = uig("ingest", str(files[i]), "--append-to", "or", workspace=inc_ws)
+        # Each timing is the median of --repeat runs; an incremental run starts from a copy of the workspace
+        # as it stood before the batch, so every run does the same work.
+        inc_times = []
+        for _ in range(args.repeat):
+            trial = root / "ws_trial"
+            shutil.rmtree(trial, ignore_errors=True)
+            shutil.copytree(inc_ws, trial)
+            inc_times.append(uig("ingest", str(files[i]), "--append-to", "or", workspace=trial))
+        shutil.rmtree(inc_ws)
+        trial.rename(inc_ws)
         inc = score(inc_ws, split)
         upto = root / f"upto{i}.csv"
         pd.concat(parts[: i + 1]).to_csv(upto, index=False)
-        full_ws = root / f"ws_full{i}"
-        shutil.rmtree(full_ws, ignore_errors=True)
-        t_full = uig("ingest", str(upto), "--name", "or", "--item-pattern", PATTERN, workspace=full_ws)
-        t_full += uig("build", "--dataset", "or", workspace=full_ws)
+        full_times, cached_times = [], []
+        for _ in range(args.repeat):
+            full_ws = root / f"ws_full{i}"
+            shutil.rmtree(full_ws, ignore_errors=True)
+            t_full = uig("ingest", str(upto), "--name", "or", "--item-pattern", PATTERN, workspace=full_ws)
+            full_times.append(t_full + uig("build", "--dataset", "or", workspace=full_ws))
+            cached_times.append(uig("build", "--dataset", "or", "--force", workspace=full_ws))
         full = score(full_ws, split)
-        t_cached = uig("build", "--dataset", "or", "--force", workspace=full_ws)
-        rows.append({"step": f"batch {i}", "rows": len(parts[i]), "incremental_s": round(t_inc, 1),
-                     "full_s": round(t_full, 1), "full_cached_s": round(t_cached, 1),
+        t_inc, t_full, t_cached = (statistics.median(t) for t in (inc_times, full_times, cached_times))
+        rows.append({"step": f"batch {i}", "rows": len(parts[i]), "incremental_s": round(t_inc, 2),
+                     "full_s": round(t_full, 2), "full_cached_s": round(t_cached, 2),
+                     "runs": {"incremental": inc_times, "full": full_times, "full_cached": cached_times},
                      "incremental": inc, "full": full})
         print(f"batch {i}: incremental {t_inc:.1f}s R@20 {inc['recall@20']:.4f} | full {t_full:.1f}s "
               f"(cached {t_cached:.1f}s) R@20 {full['recall@20']:.4f}", file=sys.stderr, flush=True)
         if not args.keep:
             shutil.rmtree(full_ws, ignore_errors=True)
-    print(report(rows, split))
+    command = "python bench/incremental.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(report(rows, split, command.strip()))
     if args.json:
         args.json.write_text(json.dumps({"steps": rows, "protocol": split.protocol}, indent=2, default=str))
     if not args.keep:
@@ -130,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def report(rows: list[dict[str, Any]], split: Any) -> str:
+def report(rows: list[dict[str, Any]], split: Any, command: str = "python bench/incremental.py") -> str:
     lines = [
         f"## Incremental update vs full rebuild — OR-30d training period, {platform.processor() or platform.machine()}"
         f", {os.cpu_count()} cores",
@@ -153,8 +169,8 @@ def report(rows: list[dict[str, Any]], split: Any) -> str:
             f"| {(inc - full) / full:+.1%} |"
         )
     lines += ["", f"Test set: {split.protocol['test_pairs']:,} pairs of {split.protocol['test_users']:,} users "
-              f"(cutoff {split.protocol['cutoff']}). Times are whole commands, process start included.",
-              "", "Command: `python bench/incremental.py`"]
+              f"(cutoff {split.protocol['cutoff']}). Times are medians of whole commands, process start included.",
+              "", f"Command: `{command}`"]
     return "\n".join(lines)
 
 

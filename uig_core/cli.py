@@ -143,10 +143,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_builds(args: argparse.Namespace) -> int:
     history = _ws(args).builds(args.dataset)
-    _emit(args, {"builds": history}, lambda: "\n".join(
-        f"{'*' if b['current'] else ' '} {b['build_id']}  {b['created'][:19]}  {b.get('events', 0):>9,} events  "
-        f"{b.get('default_model', '')}" + ("  (reused)" if b.get("reused") else "") for b in history)
-        or "no builds yet")
+    def line(b: dict[str, Any]) -> str:
+        quality = b.get("quality") or {}
+        added = f"+{b['rows_added']:,}" if b.get("rows_added") is not None else ""
+        figures = "  ".join(f"{label} {quality[key]:.4f}" for key, label in (
+            ("validation_recall@20", "validation R@20"), ("next_batch_recall@20", "next-batch R@20"))
+            if quality.get(key) is not None)
+        return (f"{'*' if b['current'] else ' '} {b['build_id']}  {b['created'][:19]}  {b.get('events', 0):>9,} "
+                f"events {added:>9}  {b.get('default_model', '')}" + ("  (reused)" if b.get("reused") else "")
+                + (f"  {figures}" if figures else ""))
+
+    _emit(args, {"builds": history}, lambda: "\n".join(line(b) for b in history) or "no builds yet")
     return 0
 
 

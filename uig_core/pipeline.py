@@ -160,6 +160,7 @@ def build(
 def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: Path, progress: Progress,
            stale: int, previous: Any = None) -> dict[str, Any]:
     from uig_core import drift, interests, risk, semantics
+    from uig_core.build_quality import next_batch_recall, validation_recall
     from uig_core.models import default_model_for, make_model
 
     timings: dict[str, float] = {}
@@ -251,6 +252,11 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
         extras = pool.submit(lambda: [(n, train(n, noop)) for n in names[1:]])
         trained = dict([(default_name, train(default_name, scaled(progress, 0.55, 0.9, f"training {default_name}: "))),
                         *extras.result()])
+    quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
+    previous_meta = _current_meta(ws, info) if previous is None else previous.meta
+    if previous is not None:
+        progress(0.93, "scoring the previous build on the new batch")
+        quality.update(next_batch_recall(previous, events) or {})
     with atomic.atomic_dir(final) as tmp:
         for name in names:
             trained[name].save(tmp / "models" / name)
@@ -287,6 +293,8 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
             "timings": timings,
             "stale_builds_removed": stale,
             "incremental_from": previous.build_id if previous is not None else None,
+            "rows_added": len(events) - int(previous_meta["counts"]["events"]) if previous_meta else None,
+            "quality": quality,
         }
         step("write")
         meta["timings"] = timings
@@ -366,10 +374,19 @@ def _takes_seed(name: str) -> bool:
     return True
 
 
+def _current_meta(ws: Workspace, info: Any) -> dict[str, Any] | None:
+    """The meta of the dataset's current build (what this build follows), or None."""
+    if info.current_build is None:
+        return None
+    path = ws.build_root(info) / info.current_build / "meta.json"
+    return atomic.read_json(path) if path.exists() else None
+
+
 def _history_entry(meta: dict[str, Any], *, reused: bool) -> dict[str, Any]:
     return {"events": meta["counts"]["events"], "users": meta["counts"]["users"], "items": meta["counts"]["items"],
             "default_model": meta["default_model"], "timings": meta.get("timings", {}), "reused": reused,
-            "quality": meta.get("quality")}
+            "rows_added": meta.get("rows_added"), "quality": meta.get("quality"),
+            "incremental_from": meta.get("incremental_from")}
 
 
 def build_path(ws: Workspace, dataset: str | None = None) -> Path:

@@ -422,23 +422,33 @@ def build_dataset(ws: Workspace, name: str, *, incremental: bool = False,
     return build(ws, name, progress=progress, incremental=incremental)
 
 
+#: Columns of :func:`build_history`. ``validation R@20``: the default model's own validation figure;
+#: ``next-batch R@20``: how well the build before predicted the purchases this update brought (see
+#: :mod:`uig_core.build_quality`).
+HISTORY_COLUMNS = ("current", "build_id", "created", "events", "rows added", "users", "items", "model", "kind",
+                   "validation R@20", "next-batch R@20", "seconds")
+
+
 def build_history(ws: Workspace, name: str) -> tuple[pd.DataFrame, str | None]:
     """The dataset's builds and the one a rollback would restore.
 
     Returns:
-        A frame, newest first: ``current, build_id, created, events, users, items, model, kind``; and the build
-        recorded before the current one (None when there is none).
+        A frame, newest first, with :data:`HISTORY_COLUMNS`; and the build recorded before the current one
+        (None when there is none).
     """
     builds = ws.builds(name)
     rows = []
     for b in reversed(builds):
         kind = "reused" if b.get("reused") else "incremental" if str(b["build_id"]).endswith("i") else "full"
+        quality = b.get("quality") or {}
         rows.append({"current": bool(b.get("current")), "build_id": b["build_id"],
                      "created": str(b.get("created", ""))[:19].replace("T", " "), "events": b.get("events"),
-                     "users": b.get("users"), "items": b.get("items"), "model": b.get("default_model"),
-                     "kind": kind})
-    frame = pd.DataFrame(rows, columns=["current", "build_id", "created", "events", "users", "items", "model",
-                                        "kind"])
+                     "rows added": b.get("rows_added"), "users": b.get("users"), "items": b.get("items"),
+                     "model": b.get("default_model"), "kind": kind,
+                     "validation R@20": quality.get("validation_recall@20"),
+                     "next-batch R@20": quality.get("next_batch_recall@20"),
+                     "seconds": round(sum((b.get("timings") or {}).values()), 1)})
+    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     return frame, _previous([b["build_id"] for b in builds], next((b["build_id"] for b in builds if b["current"]),
                                                                  None))
 
