@@ -48,28 +48,25 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
     from uig_core.evaluate import Split, clean_positives
 
     since = pd.Timestamp(previous.meta["time_range"][1])
-    positive, target = clean_positives(events)
+    positive, target = clean_positives(events[events["ts"] > since])  # only the new events can hold the truth
     if target == "purchase":
         positive = positive[positive["event"] == "purchase"]
-    first = positive.groupby(["user_id", "item_id"], sort=False, observed=True)["ts"].min().reset_index()
-    fresh = first[first["ts"] > since]
     users, items = previous.user_index, previous.item_index
-    rows = users.get_indexer(fresh["user_id"].astype(str))
-    cols = items.get_indexer(fresh["item_id"].astype(str))
+    rows = users.get_indexer(positive["user_id"].astype(str))
+    cols = items.get_indexer(positive["item_id"].astype(str))
     ok = (rows >= 0) & (cols >= 0)
     if not ok.any():
         return None
-    seen = previous.model().interactions_ if hasattr(previous.model(), "interactions_") else None
+    model = previous.model()
+    seen = model.interactions_
     test = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (rows[ok], cols[ok])), shape=(len(users), len(items)))
     test.sum_duplicates()
-    if seen is not None:  # a repeat of an item the user already had is not a prediction
-        test = test - test.multiply(seen > 0)
-        test.eliminate_zeros()
+    test = test - test.multiply(seen > 0)  # a pair the previous graph already had is not a prediction
+    test.eliminate_zeros()
     if test.nnz == 0:
         return None
     test.data[:] = 1.0
-    train = seen if seen is not None else sp.csr_matrix(test.shape, dtype=np.float32)
-    split = Split(train=train, test=test.tocsr(), user_ids=users, item_ids=items)
-    result = evaluate_build(previous.model(), users, items, split, k=k)
+    split = Split(train=seen, test=test.tocsr(), user_ids=users, item_ids=items)
+    result = evaluate_build(model, users, items, split, k=k)
     return {f"next_batch_recall@{k}": round(result[f"recall@{k}"], 4), "next_batch_users": result["users"],
             "next_batch_pairs": int(test.nnz)}

@@ -247,16 +247,18 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     # (Overlapping the models with the embedding step as well gained nothing on 2 cores: both are CPU-bound.)
     from concurrent.futures import ThreadPoolExecutor
 
+    # An update also scores the previous build on the purchases the batch brought (build_quality.py), likewise
+    # on a worker thread.
     progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
     with ThreadPoolExecutor(max_workers=1) as pool:
         extras = pool.submit(lambda: [(n, train(n, noop)) for n in names[1:]])
+        next_batch = pool.submit(next_batch_recall, previous, events) if previous is not None else None
         trained = dict([(default_name, train(default_name, scaled(progress, 0.55, 0.9, f"training {default_name}: "))),
                         *extras.result()])
-    quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
+        quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
+        if next_batch is not None:
+            quality.update(next_batch.result() or {})
     previous_meta = _current_meta(ws, info) if previous is None else previous.meta
-    if previous is not None:
-        progress(0.93, "scoring the previous build on the new batch")
-        quality.update(next_batch_recall(previous, events) or {})
     with atomic.atomic_dir(final) as tmp:
         for name in names:
             trained[name].save(tmp / "models" / name)

@@ -91,6 +91,9 @@ class LMGCN(GraphRecommender):
         text_neighbors: Item–item edges from each item to its most text-similar items (0: none), so that a
             cold item borrows the collaborative signal of its textual neighbours during propagation.
         text_weight: Weight of a text edge (times the cosine) relative to a user–item edge.
+        cold_threshold: Items with fewer training interactions than this are scored from text alone: their
+            barely trained ID embedding is left out at inference (DropoutNet's recipe; pair it with
+            ``id_dropout`` so the text projection learns to stand alone). 0 keeps every ID.
         Others: as :class:`~uig_core.models._gcn.GraphRecommender`.
     """
 
@@ -101,6 +104,7 @@ class LMGCN(GraphRecommender):
         "id_dropout": Interval(float, 0, 1, closed="left"),
         "text_neighbors": Interval(int, 0, None),
         "text_weight": Interval(float, 0, None),
+        "cold_threshold": Interval(int, 0, None),
     }
 
     def __init__(
@@ -126,6 +130,7 @@ class LMGCN(GraphRecommender):
         id_dropout: float = 0.0,
         text_neighbors: int = 10,
         text_weight: float = 3.0,
+        cold_threshold: int = 0,
     ) -> None:
         super().__init__(
             factors=factors,
@@ -149,6 +154,7 @@ class LMGCN(GraphRecommender):
         self.id_dropout = id_dropout
         self.text_neighbors = text_neighbors
         self.text_weight = text_weight
+        self.cold_threshold = cold_threshold
 
     def _check_features(self, item_features: np.ndarray | None) -> None:
         if item_features is None:
@@ -156,6 +162,30 @@ class LMGCN(GraphRecommender):
                 "lm_gcn needs item_features (the items' sentence-transformers embeddings, shape (n_items, d)); "
                 "pass them to fit() or use 'lightgcn' for an ID-only model."
             )
+
+    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Any) -> None:
+        self._item_degree = np.diff((x > 0).tocsc().indptr)
+        super()._fit(x, item_features, progress)
+
+    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Any) -> None:
+        self._item_degree = np.diff((x > 0).tocsc().indptr)
+        super()._fine_tune(x, item_features, progress)
+
+    def _final(self, enc: Any, adj: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Final factors; cold items (see ``cold_threshold``) without their ID embedding."""
+        import torch
+
+        degree = getattr(self, "_item_degree", None)
+        if self.cold_threshold <= 0 or degree is None or not (degree < self.cold_threshold).any():
+            return super()._final(enc, adj)
+        rows = torch.from_numpy(np.flatnonzero(degree < self.cold_threshold) + enc.n_users)
+        with torch.no_grad():
+            kept = enc.embedding.weight[rows].clone()
+            enc.embedding.weight[rows] = 0.0
+            try:
+                return super()._final(enc, adj)
+            finally:
+                enc.embedding.weight[rows] = kept
 
     def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> Any:
         return torch_adjacency(self._graph_matrix(x), text_knn(item_features, self.text_neighbors, self.text_weight))
