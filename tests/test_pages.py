@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import copy_workspace, page_app, table
+from malformed_cases import HOSTILE_FILES, PARTLY_BAD
 from streamlit.testing.v1 import AppTest
 
 from uig_core import atomic
@@ -298,17 +299,6 @@ def test_upload_refuses_files_above_the_limit(ws_copy, tmp_path, monkeypatch):
     assert "above this app's upload limit" in texts(at)
 
 
-HOSTILE_FILES = {
-    "empty": (b"", "empty"),
-    "header_only": (b"user_id,item_id,event,ts\n", "no data rows"),
-    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 40, "binary"),
-    "no_known_columns": (b"a,b,c\n1,2,3\n4,5,6\n", "Choose the column that holds 'user_id'"),
-    "missing_ids": (b"user_id,item_id\n,1\n2,\n", "no usable row"),
-    "bad_timestamps": (b"user_id,item_id,ts\nu1,i1,yesterday\nu2,i2,soon\n", "no usable row"),
-    "gzip_damaged": (b"\x1f\x8b\x08\x00" + b"\x00" * 20, "gzip"),
-}
-
-
 @pytest.mark.parametrize("case", list(HOSTILE_FILES))
 def test_upload_malformed_files_give_a_message(ws_copy, tmp_path, monkeypatch, case):
     content, needle = HOSTILE_FILES[case]
@@ -331,32 +321,6 @@ def _has_button(at: AppTest, key: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-GOOD = "".join(f"u{i},i{i % 4},view,2024-01-{1 + i % 28:02d}\n" for i in range(30))
-PARTLY_BAD = {  # case → (file content, rows accepted, a line the cleaning report must show or None)
-    "ragged_and_unclosed_quote": (("user_id,item_id,event,ts\n" + GOOD + "u1,i1,view,2024-01-02,extra,x\n"
-                                   'u2,"i2,view,2024-01-03\n').encode(), None, None),
-    "latin1_semicolon": (("user_id;item_id;title;ts\n" + "".join(
-        f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))).encode("latin-1"),
-        30, "not valid UTF-8"),
-    "tab_delimiter": (("user_id\titem_id\tevent\tts\n" + GOOD.replace(",", "\t")).encode(), 30, None),
-    "epoch_seconds": (("user_id,item_id,ts\n" + "".join(
-        f"u{i},i{i % 3},{1_700_000_000 + i * 60}\n" for i in range(30))).encode(), 30, None),
-    "epoch_ms": (("user_id,item_id,ts\n" + "".join(
-        f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))).encode(), 30, None),
-    "unknown_events": (("user_id,item_id,event,ts\n" + GOOD + "".join(
-        f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(), 30, None),
-    "exact_duplicates": (("user_id,item_id,event,ts\n" + GOOD + GOOD).encode(), 30, "30 exact duplicate rows removed"),
-    "one_user_floods_200k": (("user_id,item_id,event,ts\n" + GOOD + "".join(
-        f"bot,i{i % 50},view,2024-02-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}\n"
-        for i in range(200_000))).encode(), 200_030, None),
-    "50k_single_event_users": (("user_id,item_id,event,ts\n" + "".join(
-        f"u{i},i{i % 100},purchase,2024-03-{1 + i % 28:02d}\n" for i in range(50_000))).encode(), 50_000, None),
-    "200k_char_titles_and_emoji": (("user_id,item_id,title,ts\n" + "".join(
-        f"u{i},i{i % 3},{'日本語 العربية 😀 ' * (20_000 if i % 2 else 1)},2024-01-{1 + i % 28:02d}\n"
-        for i in range(30))).encode(), 30, "titles longer than 500 characters truncated"),
-}
 
 
 @pytest.mark.parametrize("case", list(PARTLY_BAD))

@@ -11,6 +11,7 @@ import gzip
 import io
 import re
 import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,8 +179,9 @@ def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
     try:
         with opener(path, "rb") as fh:
             data = fh.read()
-    except (OSError, EOFError) as err:
-        raise IngestError(f"{path.name}: the gzip stream is damaged ({err}).") from err
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: damage deep inside the deflate stream
+        raise IngestError(f"{path.name}: the gzip stream is damaged ({err}). Compress or export the log again."
+                          ) from err
     return _read_csv_bytes(data, report)
 
 
