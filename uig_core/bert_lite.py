@@ -81,8 +81,6 @@ class LiteBert:
         prefix = "bert." if any(k.startswith("bert.") for k in weights) else ""
         self.w = {k[len(prefix) :]: np.asarray(v, dtype=np.float32) for k, v in weights.items()
                   if k.startswith(prefix)}
-        for name in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2 and "embeddings" not in k]:
-            self.w[name] = np.ascontiguousarray(self.w[name].T)  # stored (out, in); keep (in, out) for x @ W
         self.layers = int(self.config["num_hidden_layers"])
         self.heads = int(self.config["num_attention_heads"])
         self.eps = float(self.config.get("layer_norm_eps", 1e-12))
@@ -140,8 +138,10 @@ class LiteBert:
             p = f"encoder.layer.{i}."
 
             def lin(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                # One 2-D GEMM over all tokens (a 3-D @ 2-D matmul would run one small GEMM per text).
-                out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"] + w[p + name + ".bias"]
+                # One 2-D GEMM over all tokens (a 3-D @ 2-D matmul would run one small GEMM per text). Weights are
+                # stored (out, in): the transposed view goes to BLAS as is, no copy (transposing 36 matrices up
+                # front cost 0.14 s per process).
+                out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"].T + w[p + name + ".bias"]
                 return out.reshape(*h.shape[:-1], -1)
 
             q, k, v = (lin(x, f"attention.self.{n}").reshape(b, t, self.heads, head).transpose(0, 2, 1, 3)

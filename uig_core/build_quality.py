@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from uig_core.columns import positions
+
 __all__ = ["validation_recall", "next_batch_recall"]
 
 
@@ -52,8 +54,8 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
     if target == "purchase":
         positive = positive[positive["event"] == "purchase"]
     users, items = previous.user_index, previous.item_index
-    rows = users.get_indexer(positive["user_id"].astype(str))
-    cols = items.get_indexer(positive["item_id"].astype(str))
+    rows = positions(users, positive["user_id"])
+    cols = positions(items, positive["item_id"])
     ok = (rows >= 0) & (cols >= 0)
     if not ok.any():
         return None

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from uig_core.columns import map_values, positions
 from uig_core.schema import EVENT_WEIGHTS, POSITIVE_EVENTS
 
 if TYPE_CHECKING:
@@ -52,13 +53,13 @@ def interaction_matrix(
     """
     pos = positive_events(events)
     weights = dict(EVENT_WEIGHTS if event_weights is None else event_weights)
-    rows = user_index.get_indexer(pos["user_id"])
-    cols = item_index.get_indexer(pos["item_id"])
+    rows = positions(user_index, pos["user_id"])
+    cols = positions(item_index, pos["item_id"])
     keep = (rows >= 0) & (cols >= 0)
     if binary:
         vals = np.ones(int(keep.sum()), dtype=np.float32)
     else:
-        w = pos["event"].map(weights).fillna(0.0).to_numpy(dtype=np.float64)
+        w = map_values(pos["event"], weights, 0.0)
         if half_life_days:
             ref = now if now is not None else pos["ts"].max()
             age = (ref - pos["ts"]).dt.total_seconds().to_numpy() / 86400.0

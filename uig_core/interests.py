@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from uig_core.columns import map_values
 from uig_core.errors import ConfigError
 from uig_core.schema import EVENT_WEIGHTS
 
@@ -647,7 +648,7 @@ def event_weight_array(events: pd.DataFrame, event_weights: Mapping[str, float] 
     weights.pop("return", None)  # returns are never positive evidence
     if "event" not in events:
         return np.full(len(events), float(weights.get("purchase", 1.0)))
-    return events["event"].astype("string").map(weights).astype("float64").fillna(0.0).to_numpy()
+    return map_values(events["event"], {str(k): float(v) for k, v in weights.items()}, 0.0)
 
 
 def factorize_ids(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core import atomic
+from uig_core.columns import map_values, positions
 from uig_core.errors import ConfigError
 from uig_core.graph import graph_counts, interaction_matrix
 from uig_core.progress import Progress, noop, scaled
@@ -159,9 +160,9 @@ def build(
 
 def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: Path, progress: Progress,
            stale: int, previous: Any = None) -> dict[str, Any]:
-    from uig_core import drift, interests, risk, semantics
+    from uig_core import drift, interests, semantics
     from uig_core.build_quality import next_batch_recall, validation_recall
-    from uig_core.models import default_model_for, make_model
+    from uig_core.models import default_model_for, make_model, model_class
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -180,81 +181,90 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     user_index = pd.Index(users["user_id"])
     step("load")
 
-    texts, has_text = semantics.item_texts(items)
-    embedder = semantics.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
-    emb = embedder.embed(texts, progress=scaled(progress, 0.02, 0.35, "embedding items: "))
-    step("embeddings")
-
-    progress(0.36, "finding interest points")
-    if previous is not None:
-        labels, fine_labels, table, centroids = carry_interests(previous, items["item_id"], emb, has_text)
-    else:
-        found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
-                                         seed=config.seed, has_text=has_text)
-        labels, fine_labels, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
-    if (labels < 0).any():  # ID-only items take the interest their users lean to
-        filled = interests.assign_textless_items(events, pd.Series(labels, index=item_index))
-        labels = filled.reindex(item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
-        fine_labels = np.where(fine_labels < 0, labels, fine_labels)
-        sizes = pd.Series(labels).value_counts()
-        coarse = table["level"] == "coarse"
-        table = table.assign(size=np.where(coarse, table["interest_id"].map(sizes).fillna(0), table["size"]))
-        table["size"] = table["size"].astype(int)
-    items["interest_id"] = labels
-    items["fine_interest_id"] = fine_labels
-    item_interest = pd.Series(labels, index=item_index)
-    profiles = interests.user_profiles(events, item_interest, event_weights=config.event_weights,
-                                       half_life_days=config.half_life_days)
-    profiles = profiles.reindex(index=user_index, columns=table.loc[table["level"] == "coarse", "interest_id"]
-                                if "level" in table else None).fillna(0.0)
-    co = interests.interest_cooccurrence(events, item_interest)
-    step("interests")
-
-    progress(0.45, "drift and anomaly scores")
-    dr = drift.drift_scores(events, item_interest)
-    rk = risk.anomaly_scores(events)
-    for extra in (dr, rk):  # the activity columns computed above win over same-named helper columns
-        extra = extra[["user_id"] + [c for c in extra.columns if c not in users.columns]]
-        users = users.merge(extra, on="user_id", how="left")
-    step("drift_risk")
-
-    progress(0.5, "building the graph")
-    train_matrix = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
-                                      half_life_days=config.half_life_days)
-    items["n_interactions"] = np.diff(train_matrix.tocsc().indptr)
-    counts_of_graph = graph_counts(train_matrix, labels, profiles.to_numpy(dtype=np.float32), co)
-    strongest = strongest_event_matrix(events, user_index, item_index)
-    step("graph")
-
     default_name = config.model or default_model_for(len(items))
     names = [default_name] + [m for m in config.extra_models if m != default_name]
     fit_times: dict[str, float] = {}
 
-    def train(name: str, report: Progress) -> Any:
+    def train(name: str, matrix: Any, features: np.ndarray | None, report: Progress) -> Any:
         t0 = time.perf_counter()
-        model = _warm_model(previous, name, items["item_id"], users["user_id"])
+        model = _warm_model(previous, name, item_index, user_index)
         if model is not None:
-            model.fine_tune(train_matrix, item_features=emb, progress=report)
+            model.fine_tune(matrix, item_features=features, progress=report)
         else:
             model = make_model(name, random_state=config.seed) if _takes_seed(name) else make_model(name)
-            model.fit(train_matrix, item_features=emb, progress=report)
-        fit_times[name] = round(time.perf_counter() - t0, 3)  # wall time; the baselines overlap the default
+            model.fit(matrix, item_features=features, progress=report)
+        fit_times[name] = round(time.perf_counter() - t0, 3)  # wall time; models overlap other steps
         return model
 
-    # The baselines train on a second thread while the default model trains here: their sparse products and
-    # the default's LAPACK/torch kernels release the GIL, so both cores work (models: 1.5 s -> 1.0 s on an
-    # incremental OR update). Only this thread reports progress: Streamlit's bar needs the script thread.
-    # (Overlapping the models with the embedding step as well gained nothing on 2 cores: both are CPU-bound.)
+    # Worker threads beside this one (2 cores). While this thread embeds, a worker builds what needs no
+    # embeddings: the interaction and strongest-event matrices and the anomaly scores; for an update another
+    # scores the previous build on the batch (build_quality.py). In a full build this thread then trains the
+    # default model, reporting progress (Streamlit's bar needs the script thread), while a worker trains the
+    # baselines. An update only fine-tunes briefly, so every model that reads no item text starts on a worker
+    # as soon as the graph is ready, overlapping the embedding and interest steps here.
     from concurrent.futures import ThreadPoolExecutor
 
-    # An update also scores the previous build on the purchases the batch brought (build_quality.py), likewise
-    # on a worker thread.
-    progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        extras = pool.submit(lambda: [(n, train(n, noop)) for n in names[1:]])
+    def early_train(name: str) -> Any:
+        return train(name, side.result()[0], None, noop)
+
+    with ThreadPoolExecutor(max_workers=2 if previous is not None else 1) as pool:
+        side = pool.submit(_side_inputs, events, user_index, item_index, config)
         next_batch = pool.submit(next_batch_recall, previous, events) if previous is not None else None
-        trained = dict([(default_name, train(default_name, scaled(progress, 0.55, 0.9, f"training {default_name}: "))),
-                        *extras.result()])
+        early = {n: pool.submit(early_train, n) for n in names
+                 if previous is not None and not model_class(n).uses_item_features}
+        texts, has_text = semantics.item_texts(items)
+        embedder = semantics.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
+        emb = embedder.embed(texts, progress=scaled(progress, 0.02, 0.35, "embedding items: "))
+        step("embeddings")
+
+        progress(0.36, "finding interest points")
+        if previous is not None:
+            labels, fine_labels, table, centroids = carry_interests(previous, items["item_id"], emb, has_text)
+        else:
+            found = interests.find_interests(items["item_id"].to_numpy(), texts, emb, k=config.n_interests,
+                                             seed=config.seed, has_text=has_text)
+            labels, fine_labels, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
+        if (labels < 0).any():  # ID-only items take the interest their users lean to
+            filled = interests.assign_textless_items(events, pd.Series(labels, index=item_index))
+            labels = filled.reindex(item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
+            fine_labels = np.where(fine_labels < 0, labels, fine_labels)
+            sizes = pd.Series(labels).value_counts()
+            coarse = table["level"] == "coarse"
+            table = table.assign(size=np.where(coarse, table["interest_id"].map(sizes).fillna(0), table["size"]))
+            table["size"] = table["size"].astype(int)
+        items["interest_id"] = labels
+        items["fine_interest_id"] = fine_labels
+        item_interest = pd.Series(labels, index=item_index)
+        profiles = interests.user_profiles(events, item_interest, event_weights=config.event_weights,
+                                           half_life_days=config.half_life_days)
+        profiles = profiles.reindex(index=user_index, columns=table.loc[table["level"] == "coarse", "interest_id"]
+                                    if "level" in table else None).fillna(0.0)
+        co = interests.interest_cooccurrence(events, item_interest)
+        step("interests")
+
+        progress(0.45, "drift and anomaly scores")
+        dr = drift.drift_scores(events, item_interest)
+        train_matrix, strongest, rk = side.result()
+        for extra in (dr, rk):  # the activity columns computed above win over same-named helper columns
+            extra = extra[["user_id"] + [c for c in extra.columns if c not in users.columns]]
+            users = users.merge(extra, on="user_id", how="left")
+        step("drift_risk")
+
+        progress(0.5, "building the graph")
+        items["n_interactions"] = np.diff(train_matrix.tocsc().indptr)
+        counts_of_graph = graph_counts(train_matrix, labels, profiles.to_numpy(dtype=np.float32), co)
+        step("graph")
+
+        progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
+        later = [n for n in names[1:] if n not in early]
+        extras = pool.submit(lambda: [(n, train(n, train_matrix, emb, noop)) for n in later])
+        trained: dict[str, Any] = {}
+        if default_name not in early:
+            report = scaled(progress, 0.55, 0.9, f"training {default_name}: ")
+            trained[default_name] = train(default_name, train_matrix, emb, report)
+        trained.update(extras.result())
+        trained.update({n: job.result() for n, job in early.items()})
+        trained = {n: trained[n] for n in names}
         quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
         if next_batch is not None:
             quality.update(next_batch.result() or {})
@@ -306,6 +316,16 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     return meta
 
 
+def _side_inputs(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index, config: BuildConfig
+                 ) -> tuple[Any, Any, pd.DataFrame]:
+    """What a build needs that does not depend on embeddings: ``(train matrix, strongest events, anomaly)``."""
+    from uig_core import risk
+
+    train_matrix = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
+                                      half_life_days=config.half_life_days)
+    return train_matrix, strongest_event_matrix(events, user_index, item_index), risk.anomaly_scores(events)
+
+
 def carry_interests(previous: Any, item_ids: pd.Series, emb: np.ndarray, has_text: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
     """Keep the previous build's interests: known items keep their labels, new items join the nearest centroid.
@@ -338,15 +358,15 @@ def carry_interests(previous: Any, item_ids: pd.Series, emb: np.ndarray, has_tex
     return labels, fine, table, centroids
 
 
-def _warm_model(previous: Any, name: str, item_ids: pd.Series, user_ids: pd.Series) -> Any:
+def _warm_model(previous: Any, name: str, item_ids: pd.Index, user_ids: pd.Index) -> Any:
     """The previous build's model, re-indexed to the new users and items, when it supports ``fine_tune``."""
     if previous is None or name not in previous.model_names:
         return None
     from uig_core.models import load_model
 
     model = load_model(previous.path / "models" / name, warm_start=True)
-    return model.reindex(previous.user_index.get_indexer(user_ids.astype(str)),
-                         previous.item_index.get_indexer(item_ids.astype(str)))
+    return model.reindex(positions(previous.user_index, user_ids.astype(str)),
+                         positions(previous.item_index, item_ids.astype(str)))
 
 
 def strongest_event_matrix(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index):
@@ -355,12 +375,12 @@ def strongest_event_matrix(events: pd.DataFrame, user_index: pd.Index, item_inde
 
     from uig_core.bundle import EVENT_CODES
 
-    rank = {v: k for k, v in EVENT_CODES.items()}
-    code = events["event"].map(rank)
-    ok = code.notna().to_numpy()
-    frame = pd.DataFrame({"u": user_index.get_indexer(events["user_id"][ok]),
-                          "i": item_index.get_indexer(events["item_id"][ok]),
-                          "c": code[ok].astype("int8").to_numpy()})
+    rank = {v: float(k) for k, v in EVENT_CODES.items()}
+    code = map_values(events["event"], rank)
+    ok = ~np.isnan(code)
+    frame = pd.DataFrame({"u": positions(user_index, events["user_id"])[ok],
+                          "i": positions(item_index, events["item_id"])[ok],
+                          "c": code[ok].astype("int8")})
     top = frame.groupby(["u", "i"], sort=False)["c"].max().reset_index()
     return sp.csr_matrix((top["c"].to_numpy(dtype=np.int8), (top["u"], top["i"])),
                          shape=(len(user_index), len(item_index)))

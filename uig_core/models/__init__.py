@@ -29,6 +29,7 @@ __all__ = [
     "LARGE_CATALOG_MODEL",
     "default_model_for",
     "make_model",
+    "model_class",
     "load_model",
 ]
 
@@ -48,6 +49,17 @@ def default_model_for(n_items: int, max_items: int = 25_000) -> str:
     return DEFAULT_MODEL if n_items <= max_items else LARGE_CATALOG_MODEL
 
 
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name``.
+
+    Raises:
+        ConfigError: Unknown name.
+    """
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
+    return MODELS[name]
+
+
 def make_model(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by registry name.
 
@@ -55,9 +67,7 @@ def make_model(name: str, **params: Any) -> Recommender:
         ConfigError: Unknown name.
         TypeError: A parameter the model does not take (as a Python call would).
     """
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
-    return MODELS[name](**params)
+    return model_class(name)(**params)
 
 
 def load_model(path: str | Path, *, warm_start: bool = False) -> Recommender:

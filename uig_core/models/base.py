@@ -95,6 +95,8 @@ class Recommender(ABC):
     #: Whether a warm start (``reindex`` + ``fine_tune``) starts from the learned arrays (trained models) or
     #: needs only the hyperparameters and scalars chosen before (closed-form models).
     _warm_start_uses_state: ClassVar[bool] = False
+    #: Whether ``fit`` reads ``item_features`` (a build can start the others before the embeddings are ready).
+    uses_item_features: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ parameters
     @classmethod

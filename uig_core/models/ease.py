@@ -36,14 +36,24 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
         b = p / (-np.diag(p))[None, :]
         np.fill_diagonal(b, 0.0)
         return b.astype(np.float32, copy=False)
-    # spotri filled the lower triangle of a Fortran-ordered array: mirror it column by column (contiguous
-    # reads; ~40x faster than np.tril(p) + np.tril(p, -1).T, which builds masks and two full copies).
-    for j in range(p.shape[0] - 1):
-        p[j, j + 1 :] = p[j + 1 :, j]
+    # spotri filled the lower triangle of a Fortran-ordered array: mirror it in blocks of 256 columns (each
+    # block's transpose stays in cache: 0.015 s for 3,600 items, vs 0.03-0.13 s column by column and far more
+    # for np.tril(p) + np.tril(p, -1).T, which builds masks and two full copies).
+    n = p.shape[0]
+    for j0 in range(0, n, 256):
+        j1 = min(j0 + 256, n)
+        block = p[j0:j1, j0:j1]
+        block[...] = np.tril(block) + np.tril(block, -1).T
+        p[j0:j1, j1:] = p[j1:, j0:j1].T
     p = p.T  # P is symmetric: its transpose is the same matrix, C-contiguous (what sparse @ dense wants)
     p /= (-np.diag(p).copy())[None, :]
     np.fill_diagonal(p, 0.0)
     return p
+
+
+def _gram(m: sp.csr_matrix) -> np.ndarray:
+    """Dense float32 ``mᵀm``; ``mᵀ`` is made CSR first (CSC @ CSR is ~1.6x slower in scipy)."""
+    return (m.T.tocsr() @ m).toarray().astype(np.float32, copy=False)
 
 
 class EASE(Recommender):
@@ -115,7 +125,7 @@ class EASE(Recommender):
             # whose visible items are folded in to predict their hidden ones.
             fit_users, fold_in, valid = user_holdout(m, seed=self.random_state)
             part = m[fit_users]
-            gram = (part.T @ part).toarray().astype(np.float32)
+            gram = _gram(part)
             grid = sorted(float(v) for v in self.l2_grid)
 
             def score_of(i: int) -> float:
@@ -136,7 +146,7 @@ class EASE(Recommender):
             while 0 <= i + step < len(grid) and score_of(i + step) > score_of(i):
                 i += step
             l2 = max(self.validation_, key=lambda lam: (self.validation_[lam], lam))
-        gram = (m.T @ m).toarray().astype(np.float32)
+        gram = _gram(m)
         self.weights_ = ease_weights(gram, l2)
         self.l2_ = float(l2)
 

@@ -98,6 +98,7 @@ class LMGCN(GraphRecommender):
     """
 
     name = "lm_gcn"
+    uses_item_features = True
     _constraints = {
         **GraphRecommender._constraints,
         "id_scale": Interval(float, 0, None),
