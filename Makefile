@@ -13,6 +13,7 @@ PORT ?= 8501
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q uig_core uig_app >/dev/null || true
 	touch $(STAMP)
 
 demo: .venv
