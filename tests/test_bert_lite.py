@@ -53,3 +53,31 @@ def test_refuses_other_pooling_and_architectures(folder, tmp_path) -> None:
     config.write_text(json.dumps({**json.loads(config.read_text()), "model_type": "xlm-roberta"}))
     assert not bert_lite.supports(copy)
     assert not bert_lite.supports(tmp_path / "missing")
+
+
+def test_erf_matches_scipy_to_float32_precision() -> None:
+    from scipy.special import erf
+
+    from uig_core.bert_lite import _erf
+
+    x = np.linspace(-12, 12, 200_001, dtype=np.float32)
+    got = _erf(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, erf(x), atol=1e-6)
+    assert _erf(np.float32(0.0)) == 0.0 and np.all(np.diff(got) >= -1e-6)  # odd, monotone
+
+
+def test_safetensors_map_equals_the_library_reader(tmp_path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from uig_core.bert_lite import _map_safetensors
+
+    rng = np.random.default_rng(0)
+    tensors = {"a": rng.normal(size=(3, 5)).astype(np.float32), "b.bias": np.arange(7, dtype=np.int64),
+               "h": rng.normal(size=(2, 2, 2)).astype(np.float16)}
+    save_file(tensors, str(tmp_path / "m.safetensors"), metadata={"format": "np"})
+    mapped, ref = _map_safetensors(tmp_path / "m.safetensors"), load_file(str(tmp_path / "m.safetensors"))
+    assert set(mapped) == set(ref)
+    for name in ref:
+        assert mapped[name].dtype == ref[name].dtype and mapped[name].shape == ref[name].shape
+        np.testing.assert_array_equal(mapped[name], ref[name])

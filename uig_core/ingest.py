@@ -267,9 +267,11 @@ def _parse_ts(raw: pd.Series, report: IngestReport, source: str) -> pd.Series:
         report.timestamp_format = "datetime"
     else:
         text = raw.astype("string").str.strip()
-        numeric = pd.to_numeric(text, errors="coerce")
-        share_numeric = numeric.notna().sum() / max(text.notna().sum(), 1)
+        # Test the shape in Arrow first: to_numeric on 66k date strings takes 0.085 s just to fail on each.
+        looks_numeric = text.str.fullmatch(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?").fillna(False)
+        share_numeric = looks_numeric.sum() / max(text.notna().sum(), 1)
         if share_numeric > 0.9:
+            numeric = pd.to_numeric(text, errors="coerce")
             mag = float(np.nanmedian(np.abs(numeric.to_numpy(dtype=float))))
             unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
             ts = pd.to_datetime(numeric, unit=unit, errors="coerce")
@@ -281,7 +283,7 @@ def _parse_ts(raw: pd.Series, report: IngestReport, source: str) -> pd.Series:
                 report.timestamp_format = "text"
                 if ts.isna().sum() > 0.05 * text.notna().sum():
                     ts = pd.to_datetime(text, errors="coerce", format="mixed")
-                report.timestamp_format = "text (mixed formats)"
+                    report.timestamp_format = "text (mixed formats)"
     if isinstance(ts.dtype, pd.DatetimeTZDtype):
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
     return ts.astype("datetime64[us]")
@@ -412,7 +414,11 @@ def clean_frame(
                 raise SchemaError(f"--event-map {value}={target}: '{target}' is not an event; use one of "
                                   f"{', '.join(EVENTS)}.")
             lookup[value] = target or auto_map_event(value) or ""
-        mapped = raw.map(lookup).fillna("")
+        # Through the factorized codes: Series.map on Arrow strings re-infers the result type and fails when
+        # every mapped value is "" (found by the fuzz test); this is also faster on long logs.
+        codes, uniques = pd.factorize(raw)
+        targets = np.array([lookup.get(u, "") for u in uniques] + [""], dtype=object)
+        mapped = pd.Series(targets[codes], index=raw.index, dtype="string")
         unknown = mapped == ""
         if unknown.any():
             values = raw[unknown].value_counts().head(5)
