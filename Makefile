@@ -46,6 +46,8 @@ bench: .venv
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/incremental.py
+	$(BIN)/python bench/cold.py
 
 clean:
 	rm -rf $(WORKSPACE) .pytest_cache
