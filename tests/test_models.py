@@ -278,3 +278,41 @@ def test_load_rejects_missing_and_foreign(tmp_path, data) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_model(path).name == "popularity"
+
+
+def test_positive_order_follows_the_weights() -> None:
+    import torch
+
+    from uig_core.models._gcn import positive_order
+
+    gen = torch.Generator().manual_seed(0)
+    weights = np.tile([0.0, 1.0, 3.0, 0.0], 2000)
+    order = positive_order(len(weights), weights, gen).numpy()
+    pattern = np.bincount(order % 4, minlength=4)
+    assert pattern[0] == 0 and pattern[3] == 0  # weight 0: never drawn
+    assert 2.6 < pattern[2] / pattern[1] < 3.4  # in proportion to the weights
+    perm = positive_order(10, None, gen).numpy()
+    assert sorted(perm) == list(range(10))  # no weights: one pass over every pair
+    assert sorted(positive_order(3, np.zeros(3), gen).numpy()) == [0, 1, 2]  # all-zero weights: same
+
+
+def test_weighted_positive_sampling_learns_the_recent_pairs() -> None:
+    """Planted: every user also has stale pairs (weight 1e-4) in the other block; drawing positives by weight
+    must tie users to their recent block more strongly than one uniform pass over all pairs does."""
+    x, _ = checkerboard(2)
+    dense = x.toarray()
+    rng = np.random.default_rng(3)
+    half_u, half_i = N_USERS // 2, N_ITEMS // 2
+    for u in range(N_USERS):
+        other = np.arange(half_i, N_ITEMS) if u < half_u else np.arange(half_i)
+        dense[u, rng.choice(other, size=6, replace=False)] = 1e-4
+    x = sp.csr_matrix(dense)
+
+    def margin(sampling: str) -> float:
+        model = make_model("lightgcn", epochs=30, factors=16, validation=0.0, positive_sampling=sampling,
+                           random_state=0).fit(x)
+        s = model.score(np.arange(N_USERS))
+        own = block_of_item(np.arange(N_ITEMS))[None, :] == block_of_user(np.arange(N_USERS))[:, None]
+        return float(s[own].mean() - s[~own].mean())
+
+    assert margin("weight") > margin("uniform") + 0.05

@@ -27,7 +27,7 @@ from uig_core.models._params import Boolean, Interval, Options
 from uig_core.models._validation import holdout, recall_at_k
 from uig_core.models.base import Progress, Recommender
 
-__all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm"]
+__all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm", "positive_order"]
 
 
 def normalized_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> sp.csr_matrix:
@@ -133,11 +133,30 @@ def neighbour_fill(emb: np.ndarray, known: np.ndarray, x: sp.csr_matrix, *, seed
     return out
 
 
+def positive_order(n_pairs: int, weights: np.ndarray | None, gen: Any) -> Any:
+    """One epoch's order of positive pairs.
+
+    A permutation of all pairs, or with ``weights`` ``n_pairs`` draws with replacement, each pair in proportion to
+    its weight (pairs of weight <= 0 are never drawn; all-zero weights fall back to the permutation).
+    """
+    import torch
+
+    if weights is not None and n_pairs:
+        w = torch.from_numpy(np.clip(np.asarray(weights, dtype=np.float64), 0, None))
+        if float(w.sum()) > 0:
+            return torch.multinomial(w, n_pairs, replacement=True, generator=gen)
+    return torch.randperm(n_pairs, generator=gen)
+
+
 class GraphRecommender(Recommender):
     """Base of the torch graph models: subclasses provide ``_encoder`` (a ``torch.nn.Module``).
 
     The encoder's ``forward(adj)`` returns ``(user_emb, item_emb)``. Scores are dot products of the final
-    factors (cosine when ``loss="softmax"``).
+    factors (cosine when ``loss="softmax"`` and ``similarity="cosine"``).
+
+    ``positive_sampling="weight"`` draws each epoch's positive pairs in proportion to their interaction weight
+    (the build's recency-decayed weights) instead of one pass over every pair: recent purchases are trained on
+    more often, so what sells now shapes the factors.
 
     Attributes:
         user_factors_: ``(n_users, factors)`` float32.
@@ -165,6 +184,7 @@ class GraphRecommender(Recommender):
         "init": Options(("svd", "normal")),
         "random_state": Interval(int, 0, None),
         "fine_tune_epochs": Interval(int, 1, None),
+        "positive_sampling": Options(("uniform", "weight")),
     }
 
     def __init__(
@@ -186,6 +206,7 @@ class GraphRecommender(Recommender):
         init: str = "svd",
         random_state: int = 0,
         fine_tune_epochs: int = 3,
+        positive_sampling: str = "uniform",
     ) -> None:
         self.factors = factors
         self.layers = layers
@@ -203,6 +224,7 @@ class GraphRecommender(Recommender):
         self.init = init
         self.random_state = random_state
         self.fine_tune_epochs = fine_tune_epochs
+        self.positive_sampling = positive_sampling
 
     # ---------------------------------------------------------------- subclass hooks
     @abstractmethod
@@ -312,6 +334,7 @@ class GraphRecommender(Recommender):
         pu = torch.from_numpy(coo.row.astype(np.int64))
         pi = torch.from_numpy(coo.col.astype(np.int64))
         n_pairs = len(pu)
+        weights = coo.data if self.positive_sampling == "weight" else None
         self.history_: list[dict[str, float]] = []
         best, best_state, best_epoch, bad = -1.0, None, 0, 0
         times = []
@@ -319,7 +342,7 @@ class GraphRecommender(Recommender):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             enc.train()
-            perm = torch.randperm(n_pairs, generator=gen)
+            perm = positive_order(n_pairs, weights, gen)
             total = 0.0
             for start in range(0, n_pairs, self.batch_size):
                 idx = perm[start : start + self.batch_size]

@@ -127,6 +127,7 @@ class LMGCN(GraphRecommender):
         init: str = "svd",
         random_state: int = 0,
         fine_tune_epochs: int = 3,
+        positive_sampling: str = "uniform",
         id_scale: float = 1.0,
         id_dropout: float = 0.0,
         text_neighbors: int = 10,
@@ -150,6 +151,7 @@ class LMGCN(GraphRecommender):
             init=init,
             random_state=random_state,
             fine_tune_epochs=fine_tune_epochs,
+            positive_sampling=positive_sampling,
         )
         self.id_scale = id_scale
         self.id_dropout = id_dropout
