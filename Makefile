@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= uig_workspace
 PORT ?= 8501
 
-.PHONY: .venv run test test-fast lint format bench demo chromium clean
+.PHONY: .venv run test test-fast lint format bench demo chromium clean screenshots
 
 .venv: $(STAMP)
 
@@ -30,6 +30,9 @@ chromium:
 
 test: .venv chromium
 	$(BIN)/python -m pytest -q -ra
+
+screenshots: .venv chromium
+	UIG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py
 
 test-fast: .venv
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

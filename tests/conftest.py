@@ -34,7 +34,9 @@ PAGES_DIR = REPO / "app_pages"  # where app.py's st.Page files live
 CHROMIUM = os.environ.get("UIG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOSTILE_TITLE = "<script>alert(1)</script>"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Page screenshots go to a temporary folder, so a test run leaves the checkout clean; `make screenshots` sets
+# UIG_SCREENSHOTS=docs/screenshots to refresh the ones the README shows.
+SCREENSHOTS = Path(os.environ.get("UIG_SCREENSHOTS") or Path(tempfile.gettempdir()) / "uig-screenshots").resolve()
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

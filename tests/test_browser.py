@@ -1,8 +1,8 @@
 """The dashboard in real Chromium (Playwright): what AppTest cannot see.
 
-Home stats, every page's main content (with a screenshot per page in docs/screenshots/), an upload + build of
-the demo CSV through the Upload page, the password gate, two browser sessions on different datasets, a segment CSV
-download, and hostile titles shown as text with no dialog fired.
+Home stats, every page's main content (with a screenshot per page; `make screenshots` refreshes docs/screenshots/),
+an upload + build of the demo CSV through the Upload page, the password gate, two browser sessions on different
+datasets, a segment CSV download, and hostile titles shown as text with no dialog fired.
 """
 
 from __future__ import annotations
