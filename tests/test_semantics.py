@@ -159,3 +159,19 @@ def test_real_model_cache_embeds_exactly_the_new_texts(tmp_path):
     sim = first @ first.T
     assert sim[1, 2] > sim[0, 1]
     assert semantics.DEFAULT_MODEL in rebuilt.model_id
+
+
+def test_item_texts_collapse_every_unicode_space_like_str_split() -> None:
+    """The column-wise cleaning must give the texts (and so the cache keys) the per-value definition gives."""
+    from uig_core.semantics import _clean
+
+    spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    items = pd.DataFrame({
+        "item_id": ["1", "2", "3", "4", None],
+        "title": [f"{spaces}Red{spaces}Mug{spaces}", "2", None, "Lamp", "<b>x</b>\u00a0 y"],
+        "category": ["Kitchen", None, f"Garden{spaces}Tools", "lamp", "Décor 🎉"],
+    })
+    texts, has = item_texts(items)
+    assert texts == ["Red Mug (Kitchen)", "", "Garden Tools", "Lamp", "<b>x</b> y (Décor 🎉)"]
+    assert has.tolist() == [True, False, True, True, True]
+    assert texts[0] == f"{_clean(items.title[0])} ({_clean(items.category[0])})"

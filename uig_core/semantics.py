@@ -51,6 +51,17 @@ def _clean(text: object) -> str:
     return " ".join(str(text).split())
 
 
+#: The characters ``str.split()`` splits on (``str.isspace``; none above U+3000), as an Arrow regex class: Arrow's
+#: regex ``\s`` is ASCII only. None of them needs escaping inside ``[...]``.
+_WHITESPACE = "[" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "]+"
+
+
+def _clean_column(values: pd.Series) -> pd.Series:
+    """:func:`_clean` for a whole column: whitespace runs collapsed to one space, ends stripped, NA → ""."""
+    out = values.astype("string").fillna("").str.replace(_WHITESPACE, " ", regex=True)
+    return out.str.replace("^ | $", "", regex=True).fillna("")
+
+
 def item_texts(items: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """Build the text embedded for each item: its title plus its category where present.
 
@@ -65,20 +76,19 @@ def item_texts(items: pd.DataFrame) -> tuple[list[str], np.ndarray]:
         False for the ID-only items.
     """
     n = len(items)
-    ids = items["item_id"].astype("string").fillna("") if "item_id" in items else pd.Series([""] * n)
+    # Column-wise in Arrow (a Python loop over rows took 0.07 s for 3,600 items and, during an update, fought the
+    # worker threads for the GIL: 0.6 s); only rows with both a title and a category loop, for the containment.
+    ids = _clean_column(items["item_id"]) if "item_id" in items else pd.Series([""] * n, dtype="string")
     title_col = "title" if "title" in items else ("item_title" if "item_title" in items else None)
-    titles = items[title_col].astype("string").fillna("") if title_col else pd.Series([""] * n, dtype="string")
-    cats = items["category"].astype("string").fillna("") if "category" in items else None
-    texts: list[str] = []
-    for i in range(n):
-        title = _clean(titles.iat[i])
-        if title == _clean(ids.iat[i]):
-            title = ""
-        cat = _clean(cats.iat[i]) if cats is not None else ""
-        if title and cat and cat.lower() not in title.lower():
-            texts.append(f"{title} ({cat})")
-        else:
-            texts.append(title or cat)
+    titles = _clean_column(items[title_col]) if title_col else pd.Series([""] * n, dtype="string")
+    titles = titles.mask(titles.to_numpy() == ids.to_numpy(), "")  # the id as a fallback title is no text
+    cats = _clean_column(items["category"]) if "category" in items else pd.Series([""] * n, dtype="string")
+    t = titles.to_numpy(dtype=object)
+    c = cats.to_numpy(dtype=object)
+    texts: list[str] = [title or cat for title, cat in zip(t, c, strict=True)]
+    for i in np.flatnonzero((titles.str.len() > 0).to_numpy() & (cats.str.len() > 0).to_numpy()):
+        if c[i].lower() not in t[i].lower():
+            texts[i] = f"{t[i]} ({c[i]})"
     has_text = np.fromiter((bool(t) for t in texts), dtype=bool, count=n)
     return texts, has_text
 
