@@ -29,8 +29,13 @@ def positions(index: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, lut[codes], -1).astype(np.int64, copy=False)
 
 
-def map_values(values: pd.Series, mapping: Mapping[Any, float], default: float = np.nan) -> np.ndarray:
-    """``(len(values),)`` float64 ``mapping[value]`` per row; ``default`` for missing or unmapped values."""
+def map_values(values: pd.Series, mapping: Mapping[Any, Any], default: Any = np.nan, *,
+               dtype: Any = np.float64) -> np.ndarray:
+    """``(len(values),)`` array of ``mapping[value]`` per row; ``default`` for missing or unmapped values.
+
+    The result has ``dtype`` (float64 unless asked otherwise). Unlike ``Series.map`` on Arrow strings, the type is
+    never re-inferred (``map`` fails when every mapped value is ``""``).
+    """
     codes, uniques = pd.factorize(values)
-    lut = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=np.float64)
+    lut = np.array([mapping.get(u, default) for u in uniques] + [default], dtype=dtype)
     return lut[codes]  # code -1 (missing) picks the trailing default

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uig_core.columns import map_values
 from uig_core.errors import IngestError, SchemaError
 from uig_core.schema import EVENTS, auto_map_columns, auto_map_event
 
@@ -414,11 +415,8 @@ def clean_frame(
                 raise SchemaError(f"--event-map {value}={target}: '{target}' is not an event; use one of "
                                   f"{', '.join(EVENTS)}.")
             lookup[value] = target or auto_map_event(value) or ""
-        # Through the factorized codes: Series.map on Arrow strings re-infers the result type and fails when
-        # every mapped value is "" (found by the fuzz test); this is also faster on long logs.
-        codes, uniques = pd.factorize(raw)
-        targets = np.array([lookup.get(u, "") for u in uniques] + [""], dtype=object)
-        mapped = pd.Series(targets[codes], index=raw.index, dtype="string")
+        # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
+        mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
         unknown = mapped == ""
         if unknown.any():
             values = raw[unknown].value_counts().head(5)
