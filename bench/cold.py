@@ -9,6 +9,11 @@ seeds and reports the mean and standard deviation of
 * ``recall@20`` — the whole protocol, for context.
 
     python bench/cold.py [--seeds 5] [--models lightgcn lm_gcn] [--params '{"lm_gcn": {...}}'] [--json out.json]
+                         [--validation] [--windows N]
+
+``--windows N`` repeats the protocol on N consecutive 30-day windows (each one's cutoff is 30 days before the
+previous one's, and the later events are dropped): about N times the cold pairs, so settings can be compared on
+more than one noisy month. The table then pools every window and seed, and lists each window's ratio.
 
 Models without a seed (``popularity``) run once. ``--models lightgcn lm_gcn popularity --params
 '{"popularity": {"use_weights": true}}'`` adds the recency-weighted popularity ranking as a reference: on OR-30d
@@ -45,10 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", action="store_true",
                     help="choose settings here, not on the test set: drop OR-30d's test month and hold out the "
                          "30 days before it (cutoff 2011-10-10) instead")
+    ap.add_argument("--windows", type=int, default=1,
+                    help="evaluate on this many consecutive 30-day windows, latest first (default 1)")
     args = ap.parse_args(argv)
     if not OR_CSV.exists():
         print(f"skipped: {OR_CSV} not found (shared data absent)")
         return 0
+    import pandas as pd
     import torch
 
     from uig_core.evaluate import evaluate_model, temporal_split
@@ -58,48 +66,63 @@ def main(argv: list[str] | None = None) -> int:
     params = json.loads(args.params)
     events = online_retail_events()
     if args.validation:
-        import pandas as pd
-
         events = events[events["ts"] < pd.Timestamp("2011-11-09")]  # the test month stays unseen
-    split = temporal_split(events)  # default cutoff: last event's midnight minus 30 days
-    split.item_features, _ = item_features(events, split.item_ids)
+    splits = []
+    for _ in range(max(1, args.windows)):
+        split = temporal_split(events)  # default cutoff: last event's midnight minus 30 days
+        split.item_features, _ = item_features(events, split.item_ids)
+        splits.append(split)
+        events = events[events["ts"] < pd.Timestamp(split.protocol["cutoff"])]  # the next window ends here
     runs: dict[str, list[dict[str, Any]]] = {}
     for name in args.models:
         seeded = "random_state" in inspect.signature(model_class(name)).parameters
-        for seed in range(args.seeds if seeded else 1):  # a model without a seed is deterministic: one run
-            t0 = time.perf_counter()
-            extra = {"random_state": seed} if seeded else {}
-            result = evaluate_model(make_model(name, **{**params.get(name, {}), **extra}), split)
-            result["seconds"] = time.perf_counter() - t0
-            runs.setdefault(name, []).append(result)
-            print(f"{name} seed {seed}: " + ", ".join(f"{m} {result[m]:.4f}" for m in METRICS), file=sys.stderr,
-                  flush=True)
+        for window, split in enumerate(splits):
+            for seed in range(args.seeds if seeded else 1):  # a model without a seed is deterministic: one run
+                t0 = time.perf_counter()
+                extra = {"random_state": seed} if seeded else {}
+                result = evaluate_model(make_model(name, **{**params.get(name, {}), **extra}), split)
+                result["seconds"] = time.perf_counter() - t0
+                result["window"] = window
+                runs.setdefault(name, []).append(result)
+                print(f"{name} window {window} seed {seed}: " + ", ".join(f"{m} {result[m]:.4f}" for m in METRICS),
+                      file=sys.stderr, flush=True)
     command = "python bench/cold.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(table(runs, split.protocol, command.strip()))
+    protocols = [split.protocol for split in splits]
+    print(table(runs, protocols, command.strip()))
     if args.json:
-        args.json.write_text(json.dumps({"protocol": split.protocol, "runs": runs}, indent=2, default=str))
+        args.json.write_text(json.dumps({"protocol": protocols[0], "windows": protocols, "runs": runs}, indent=2,
+                                        default=str))
     return 0
 
 
-def table(runs: dict[str, list[dict[str, Any]]], protocol: dict[str, Any], command: str) -> str:
+def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]], command: str) -> str:
+    def mean(name: str, metric: str, window: int | None = None) -> float:
+        return statistics.mean(r[metric] for r in runs[name] if window is None or r.get("window", 0) == window)
+
     def cell(name: str, metric: str) -> str:
         values = [r[metric] for r in runs[name]]
         sd = statistics.stdev(values) if len(values) > 1 else 0.0
         return f"{statistics.mean(values):.4f} ± {sd:.4f}"
 
-    lines = [f"## Cold-item slice, cutoff {protocol['cutoff']} ({protocol['cold_test_pairs']} cold test pairs), "
-             f"{max(len(r) for r in runs.values())} seeds (mean ± sd)", "",
+    windows = ", ".join(f"{p['cutoff']} ({p['cold_test_pairs']} cold test pairs)" for p in protocols)
+    lines = [f"## Cold-item slice, cutoff {windows}, {max(len(r) for r in runs.values()) // len(protocols)} seeds "
+             f"per window (mean ± sd over all runs)", "",
              "| model | " + " | ".join(METRICS) + " | fit+score s |", "|---|" + "---|" * (len(METRICS) + 1)]
     for name in runs:
         secs = statistics.median(r["seconds"] for r in runs[name])
         lines.append(f"| {name} ({len(runs[name])} run{'s' * (len(runs[name]) > 1)}) | "
                      + " | ".join(cell(name, m) for m in METRICS) + f" | {secs:.0f} |")
     if "lightgcn" in runs and len(runs) > 1:
-        base = statistics.mean(r["cold_only_recall@20"] for r in runs["lightgcn"])
+        metric = "cold_only_recall@20"
         for name in runs:
-            if name != "lightgcn" and base > 0:
-                ratio = statistics.mean(r["cold_only_recall@20"] for r in runs[name]) / base
-                lines.append(f"\n{name} / lightgcn, mean cold_only_recall@20: {ratio:.2f}x")
+            if name == "lightgcn" or mean("lightgcn", metric) <= 0:
+                continue
+            line = f"\n{name} / lightgcn, mean {metric}: {mean(name, metric) / mean('lightgcn', metric):.2f}x"
+            if len(protocols) > 1:
+                per = [mean(name, metric, w) / mean("lightgcn", metric, w) if mean("lightgcn", metric, w) > 0
+                       else float("nan") for w in range(len(protocols))]
+                line += " (per window, latest first: " + ", ".join(f"{v:.2f}x" for v in per) + ")"
+            lines.append(line)
     lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
 
