@@ -138,6 +138,8 @@ def _load_model(target: str, model_id: str, device: str | None, *, lite: bool = 
         if key not in _MODELS:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            # transformers' own "Loading weights" bar would interleave with our progress bar on stderr
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             if lite:
                 from uig_core import bert_lite
 
