@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--validation", action="store_true",
                     help="choose settings here, not on the test set: drop OR-30d's test month and hold out the "
-                         "30 days before it (cutoff 2011-10-10) instead")
+                         "30 days before it (cutoff 2011-10-09) instead")
     ap.add_argument("--windows", type=int, default=1,
                     help="evaluate on this many consecutive 30-day windows, latest first (default 1)")
     args = ap.parse_args(argv)
@@ -119,9 +119,11 @@ def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]]
                 continue
             line = f"\n{name} / lightgcn, mean {metric}: {mean(name, metric) / mean('lightgcn', metric):.2f}x"
             if len(protocols) > 1:
-                per = [mean(name, metric, w) / mean("lightgcn", metric, w) if mean("lightgcn", metric, w) > 0
-                       else float("nan") for w in range(len(protocols))]
-                line += " (per window, latest first: " + ", ".join(f"{v:.2f}x" for v in per) + ")"
+                per = []
+                for w in range(len(protocols)):
+                    base = mean("lightgcn", metric, w)
+                    per.append(f"{mean(name, metric, w) / base:.2f}x" if base > 0 else "n/a")
+                line += " (per window, latest first: " + ", ".join(per) + ")"
             lines.append(line)
     lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
