@@ -15,6 +15,13 @@ seeds and reports the mean and standard deviation of
 previous one's, and the later events are dropped): about N times the cold pairs, so settings can be compared on
 more than one noisy month. The table then pools every window and seed, and lists each window's ratio.
 
+``lm_gcn:shuffled-text`` is a control: ``lm_gcn`` trained on the same embeddings permuted across items, so every
+item keeps a fixed vector but not its own title's meaning. If the language model's cold-item lead came from
+the extra parameters rather than from what the titles say, the control would keep it.
+
+The ratio line carries a 95 % bootstrap interval: test users are resampled (paired across models, each user's
+recall averaged over the seeds first), so it shows how much of the ratio is the luck of a small slice.
+
 Models without a seed (``popularity``) run once. ``--models lightgcn lm_gcn popularity --params
 '{"popularity": {"use_weights": true}}'`` adds the recency-weighted popularity ranking as a reference: on OR-30d
 the cold items are mostly new arrivals, and how recently an item sold is the strongest single cold-item signal.
@@ -25,6 +32,7 @@ Skips (exit 0) when ``../shared/data/online_retail`` is absent. Not run by CI.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import statistics
@@ -44,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--models", nargs="+", default=["lightgcn", "lm_gcn"])
+    ap.add_argument("--models", nargs="+", default=["lightgcn", "lm_gcn"],
+                    help="model names; 'lm_gcn:shuffled-text' is lm_gcn on item embeddings permuted across items")
     ap.add_argument("--params", default="{}", help='JSON {"model": {param: value}} overrides')
     ap.add_argument("--json", type=Path)
     ap.add_argument("--validation", action="store_true",
@@ -56,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     if not OR_CSV.exists():
         print(f"skipped: {OR_CSV} not found (shared data absent)")
         return 0
+    import numpy as np
     import pandas as pd
     import torch
 
-    from uig_core.evaluate import evaluate_model, temporal_split
+    from uig_core.evaluate import cold_only_recalls, evaluate_model, temporal_split
     from uig_core.models import make_model, model_class
 
     torch.set_num_threads(2)
@@ -75,14 +85,24 @@ def main(argv: list[str] | None = None) -> int:
         events = events[events["ts"] < pd.Timestamp(split.protocol["cutoff"])]  # the next window ends here
     runs: dict[str, list[dict[str, Any]]] = {}
     for name in args.models:
-        seeded = "random_state" in inspect.signature(model_class(name)).parameters
+        base, _, control = name.partition(":")
+        if control not in ("", "shuffled-text"):
+            ap.error(f"unknown control {control!r} in {name!r}; the one control is 'shuffled-text'")
+        seeded = "random_state" in inspect.signature(model_class(base)).parameters
         for window, split in enumerate(splits):
+            if control and split.item_features is not None:  # same vectors, each on another item
+                order = np.random.default_rng(12345).permutation(len(split.item_features))
+                split = dataclasses.replace(split, item_features=split.item_features[order])
             for seed in range(args.seeds if seeded else 1):  # a model without a seed is deterministic: one run
                 t0 = time.perf_counter()
                 extra = {"random_state": seed} if seeded else {}
-                result = evaluate_model(make_model(name, **{**params.get(name, {}), **extra}), split)
+                model = make_model(base, **{**params.get(name, params.get(base, {})), **extra})
+                result = evaluate_model(model, split)
                 result["seconds"] = time.perf_counter() - t0
                 result["window"] = window
+                counts = np.diff((split.train > 0).tocsc().indptr)
+                result["cold_users"], result["cold_user_recalls"] = (
+                    a.tolist() for a in cold_only_recalls(model, split, counts))
                 runs.setdefault(name, []).append(result)
                 print(f"{name} window {window} seed {seed}: " + ", ".join(f"{m} {result[m]:.4f}" for m in METRICS),
                       file=sys.stderr, flush=True)
@@ -118,15 +138,44 @@ def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]]
             if name == "lightgcn" or mean("lightgcn", metric) <= 0:
                 continue
             line = f"\n{name} / lightgcn, mean {metric}: {mean(name, metric) / mean('lightgcn', metric):.2f}x"
+            low, high = bootstrap_ratio(runs[name], runs["lightgcn"])
+            line += f" (95 % bootstrap over test users: {low:.2f}x to {high:.2f}x)"
             if len(protocols) > 1:
                 per = []
                 for w in range(len(protocols)):
                     base = mean("lightgcn", metric, w)
                     per.append(f"{mean(name, metric, w) / base:.2f}x" if base > 0 else "n/a")
-                line += " (per window, latest first: " + ", ".join(per) + ")"
+                line += "; per window, latest first: " + ", ".join(per)
             lines.append(line)
     lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
+
+
+def bootstrap_ratio(runs: list[dict[str, Any]], base: list[dict[str, Any]], *, draws: int = 2000,
+                    seed: int = 0) -> tuple[float, float]:
+    """95 % interval of mean cold-only recall ratio ``runs / base``, resampling (window, user) pairs.
+
+    Each user's recall is first averaged over that model's seeds; both models see the same resampled users.
+    """
+    import numpy as np
+
+    def per_user(rs: list[dict[str, Any]]) -> dict[tuple[int, int], float]:
+        sums: dict[tuple[int, int], list[float]] = {}
+        for r in rs:
+            for u, rec in zip(r["cold_users"], r["cold_user_recalls"], strict=True):
+                sums.setdefault((r["window"], u), []).append(rec)
+        return {key: float(np.mean(v)) for key, v in sums.items()}
+
+    a, b = per_user(runs), per_user(base)
+    keys = sorted(set(a) & set(b))
+    if not keys:
+        return float("nan"), float("nan")
+    x = np.array([a[k] for k in keys])
+    y = np.array([b[k] for k in keys])
+    idx = np.random.default_rng(seed).integers(0, len(keys), size=(draws, len(keys)))
+    num, den = x[idx].mean(axis=1), y[idx].mean(axis=1)
+    ratios = num[den > 0] / den[den > 0]
+    return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
 
 
 if __name__ == "__main__":

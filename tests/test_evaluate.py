@@ -229,3 +229,33 @@ def test_evaluate_dataset_on_demo(demo_ws) -> None:
     ours, pop = result["models"][DEFAULT_MODEL], result["models"]["popularity"]
     assert ours["recall@20"] > pop["recall@20"]
     assert seen and max(seen) == pytest.approx(1.0)
+
+
+def test_cold_only_recalls_rank_only_cold_items_per_user() -> None:
+    """Popularity among cold items (train counts 1, 2, 3 for items 2, 3, 4) with k=1 always picks item 4."""
+    from uig_core.evaluate import Split, cold_only_metrics, cold_only_recalls
+
+    n_users, n_items = 8, 5
+    train = np.zeros((n_users, n_items), dtype=np.float32)
+    train[:, 0] = 1  # warm: 8 interactions
+    train[:6, 1] = 1  # warm: 6
+    train[0, 2] = 1  # cold: 1
+    train[[0, 1], 3] = 1  # cold: 2
+    train[[0, 1, 2], 4] = 1  # cold: 3
+    test = np.zeros_like(train)
+    test[3, 4] = 1  # hit: the cold top-1 for an unseen user
+    test[4, 2] = 1  # miss
+    test[5, [3, 4]] = 1  # half
+    test[6, 1] = 1  # only a warm test item: not in the slice
+    split = Split(sp.csr_matrix(train), sp.csr_matrix(test), pd.Index(range(n_users)), pd.Index(range(n_items)))
+    counts = train.sum(axis=0).astype(int)
+    model = make_model("popularity").fit(split.train)
+    users, recalls = cold_only_recalls(model, split, counts, k=1)
+    assert users.tolist() == [3, 4, 5]
+    assert recalls.tolist() == [1.0, 0.0, 0.5]
+    assert cold_only_metrics(model, split, counts, k=1)["cold_only_recall@1"] == pytest.approx(0.5)
+    # seen items are masked: user 1 saw the two most popular cold items, so its cold top-1 is item 2
+    test2 = np.zeros_like(train)
+    test2[1, 2] = 1
+    split2 = Split(sp.csr_matrix(train), sp.csr_matrix(test2), split.user_ids, split.item_ids)
+    assert cold_only_recalls(model, split2, counts, k=1)[1].tolist() == [1.0]

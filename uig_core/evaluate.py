@@ -327,6 +327,14 @@ def cold_only_metrics(
     For each test user with cold test items, the model ranks all cold train items (fewer than
     ``cold_threshold`` interactions) the user has not seen; Recall@K = cold hits / |cold test items|.
     """
+    _, recalls = cold_only_recalls(model, split, item_counts, k=k, cold_threshold=cold_threshold)
+    return {f"cold_only_recall@{k}": float(np.mean(recalls)) if len(recalls) else 0.0}
+
+
+def cold_only_recalls(
+    model: Recommender, split: Split, item_counts: np.ndarray, *, k: int = 20, cold_threshold: int = COLD_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per test user with cold test items: ``(users, recalls)`` of :func:`cold_only_metrics` (for bootstraps)."""
     cold = np.flatnonzero(np.asarray(item_counts) < cold_threshold)
     test = split.test
     is_cold = np.zeros(test.shape[1], dtype=bool)
@@ -335,17 +343,17 @@ def cold_only_metrics(
         [u for u in split.test_users if is_cold[test.indices[test.indptr[u] : test.indptr[u + 1]]].any()],
         dtype=np.int64,
     )
-    if len(users) == 0 or len(cold) == 0:
-        return {f"cold_only_recall@{k}": 0.0}
-    recalls = []
+    recalls = np.zeros(len(users), dtype=np.float64)
+    if len(cold) == 0:
+        return users[:0], recalls[:0]
     for start in range(0, len(users), _BATCH):
         batch = users[start : start + _BATCH]
         idx, _ = model.recommend(batch, k=k, filter_seen=True, items=cold)
         for row, u in enumerate(batch):
             truth = test.indices[test.indptr[u] : test.indptr[u + 1]]
             truth = truth[is_cold[truth]]
-            recalls.append(np.isin(truth, idx[row][idx[row] >= 0]).sum() / len(truth))
-    return {f"cold_only_recall@{k}": float(np.mean(recalls))}
+            recalls[start + row] = np.isin(truth, idx[row][idx[row] >= 0]).sum() / len(truth)
+    return users, recalls
 
 
 def gini(values: np.ndarray) -> float:
