@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.interests import event_weight_array, factorize_ids, interest_codes
+from uig_core.profiles import event_weight_array, factorize_ids, interest_codes
 
 __all__ = ["drift_scores", "window_profiles", "interest_timeline", "js_divergence"]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
-from uig_core.interests import factorize_ids
+from uig_core.profiles import factorize_ids
 
 __all__ = ["anomaly_scores", "FEATURES"]
 
