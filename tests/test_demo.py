@@ -53,6 +53,8 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "a" / EVENTS_FILE).read_bytes() != (tmp_path / "c" / EVENTS_FILE).read_bytes()
     assert not [p for p in (tmp_path / "a").iterdir() if p.name not in (EVENTS_FILE, GROUND_TRUTH_FILE)]
+    # committed, shared data files: readable by everyone, not mkstemp's private 0600
+    assert {(tmp_path / "a" / name).stat().st_mode & 0o777 for name in (EVENTS_FILE, GROUND_TRUTH_FILE)} == {0o644}
 
 
 def test_summary_and_columns(small) -> None:

@@ -23,8 +23,11 @@ __all__ = [
 
 
 @contextmanager
-def open_atomic(path: str | Path) -> Iterator[Any]:
-    """Yield a binary file handle whose content replaces ``path`` atomically when the block ends cleanly."""
+def open_atomic(path: str | Path, *, mode: int | None = None) -> Iterator[Any]:
+    """Yield a binary file handle whose content replaces ``path`` atomically when the block ends cleanly.
+
+    ``mode`` sets the file's permissions (``mkstemp`` creates 0600), e.g. 0o644 for files meant to be shared.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -33,6 +36,8 @@ def open_atomic(path: str | Path) -> Iterator[Any]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
