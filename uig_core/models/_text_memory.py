@@ -1,0 +1,60 @@
+"""Title memory: how close an item's title is to the titles a user already chose.
+
+``score(u, i) = max over j in history(u) of cos(t̃_i, t̃_j)``, where ``t̃`` are the title embeddings centred and
+whitened on their top principal directions. Raw sentence-transformers vectors are anisotropic (on Online Retail
+two random titles already have cosine ≈ 0.19, on e5 ≈ 0.85), so a plain cosine mostly measures "is a product
+title"; whitening spreads the vectors so that a near neighbour means a sibling product ("woodland large pink felt
+heart" for a buyer of "woodland small blue felt heart"). ``lm_gcn`` adds this term to its graph score; it is what
+reaches items with no interactions to learn from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["whitened_text", "title_memory"]
+
+_CHUNK = 1024  # history items compared at once: bounds memory to n_items × _CHUNK floats
+
+
+def whitened_text(features: np.ndarray, dims: int) -> np.ndarray:
+    """Unit-norm, whitened item vectors ``(n_items, k)`` with ``k = min(dims, d, n_items - 1)``.
+
+    Rows of ``features`` that are all zero (items without text) stay zero: they have no title to compare.
+    """
+    f = np.asarray(features, dtype=np.float32)
+    has_text = np.abs(f).sum(axis=1) > 0
+    out = np.zeros((len(f), max(1, min(dims, f.shape[1], int(has_text.sum()) - 1))), dtype=np.float32)
+    if has_text.sum() < 3:
+        return out
+    g = f[has_text] - f[has_text].mean(axis=0)
+    _, s, vt = np.linalg.svd(g, full_matrices=False)
+    k = out.shape[1]
+    keep = s[:k] > s[0] * 1e-6  # directions with no spread carry no information and would divide by ~0
+    w = (g @ vt[:k][keep].T) / s[:k][keep]
+    norms = np.linalg.norm(w, axis=1, keepdims=True)
+    out[np.flatnonzero(has_text), : int(keep.sum())] = w / np.where(norms > 0, norms, 1.0)
+    return out
+
+
+def title_memory(text: np.ndarray, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+    """``(len(users), n_items)`` float32: each item's highest cosine to one of the user's history items.
+
+    Args:
+        text: ``(n_items, k)`` unit rows from :func:`whitened_text`.
+        history: ``(n_users, n_items)`` CSR whose pattern is each user's items.
+        users: User indices.
+
+    Users without history (or whose items have no text) get 0 for every item.
+    """
+    out = np.zeros((len(users), text.shape[0]), dtype=np.float32)
+    for row, u in enumerate(np.asarray(users, dtype=np.int64)):
+        items = history.indices[history.indptr[u] : history.indptr[u + 1]]
+        if not len(items):
+            continue
+        best = np.full(text.shape[0], -np.inf, dtype=np.float32)
+        for start in range(0, len(items), _CHUNK):
+            np.maximum(best, (text @ text[items[start : start + _CHUNK]].T).max(axis=1), out=best)
+        out[row] = best
+    return out
