@@ -21,8 +21,9 @@ more than one noisy month. The table then pools every window and seed, and lists
 item keeps a fixed vector but not its own title's meaning. If the language model's cold-item lead came from
 the extra parameters rather than from what the titles say, the control would keep it.
 
-The ratio line carries a 95 % bootstrap interval: test users are resampled (paired across models, each user's
-recall averaged over the seeds first), so it shows how much of the ratio is the luck of a small slice.
+The ratio line carries a 95 % bootstrap interval: test users are resampled within each window (paired across
+models, each user's recall averaged over the seeds first), so it shows how much of the ratio is the luck of a
+small slice.
 
 Models without a seed (``popularity``) run once. ``--models lightgcn lm_gcn popularity --params
 '{"popularity": {"use_weights": true}}'`` adds the recency-weighted popularity ranking as a reference: on OR-30d
@@ -159,9 +160,10 @@ def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]]
 
 def bootstrap_ratio(runs: list[dict[str, Any]], base: list[dict[str, Any]], *, draws: int = 2000,
                     seed: int = 0) -> tuple[float, float]:
-    """95 % interval of mean cold-only recall ratio ``runs / base``, resampling (window, user) pairs.
+    """95 % interval of the mean cold-only recall ratio ``runs / base``, resampling test users.
 
-    Each user's recall is first averaged over that model's seeds; both models see the same resampled users.
+    Each user's recall is first averaged over that model's seeds; both models see the same resampled users. Users
+    are resampled within each window and the windows weigh equally, as in the table's ratio of means.
     """
     import numpy as np
 
@@ -176,10 +178,16 @@ def bootstrap_ratio(runs: list[dict[str, Any]], base: list[dict[str, Any]], *, d
     keys = sorted(set(a) & set(b))
     if not keys:
         return float("nan"), float("nan")
-    x = np.array([a[k] for k in keys])
-    y = np.array([b[k] for k in keys])
-    idx = np.random.default_rng(seed).integers(0, len(keys), size=(draws, len(keys)))
-    num, den = x[idx].mean(axis=1), y[idx].mean(axis=1)
+    rng = np.random.default_rng(seed)
+    num = np.zeros(draws)
+    den = np.zeros(draws)
+    windows = sorted({w for w, _ in keys})
+    for window in windows:
+        x = np.array([a[k] for k in keys if k[0] == window])
+        y = np.array([b[k] for k in keys if k[0] == window])
+        idx = rng.integers(0, len(x), size=(draws, len(x)))
+        num += x[idx].mean(axis=1) / len(windows)
+        den += y[idx].mean(axis=1) / len(windows)
     ratios = num[den > 0] / den[den > 0]
     return float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))
 
