@@ -2,7 +2,8 @@
 
 Layer 0 of an item is ``id_embedding[i] + W · text_embedding[i]``; users start from ID embeddings; then LightGCN
 propagation. An item with few or no interactions still sits next to items with similar text, so it gets a
-sensible score (the cold-item slice of the evaluation measures exactly this).
+sensible score (the cold-item slice of the evaluation measures exactly this). The score then adds a title memory
+(:mod:`~uig_core.models._text_memory`): how close the item's whitened title is to one the user already chose.
 """
 
 from __future__ import annotations
