@@ -15,10 +15,11 @@ Clustering (see :func:`find_interests`):
 
 Names come from c-TF-IDF over member titles (:mod:`uig_core.interest_names`), so names read like
 "christmas tree, decoration" or "greeting card, birthday", never "cluster 7". User profiles and interest
-co-occurrence live in :mod:`uig_core.profiles` (re-exported here).
+co-occurrence live in :mod:`uig_core.profiles`.
 
-Items without text (all-zero embedding rows) get interest ``-1`` here; :func:`assign_textless_items` can give
-them the interest of the users who interact with them (the ID-only path).
+Items without text (all-zero embedding rows) get interest ``-1`` here;
+:func:`uig_core.profiles.assign_textless_items` can give them the interest of the users who interact with them
+(the ID-only path).
 """
 
 from __future__ import annotations
@@ -34,28 +35,8 @@ import scipy.sparse as sp
 
 from uig_core.errors import ConfigError
 from uig_core.interest_names import name_clusters
-from uig_core.profiles import (
-    assign_textless_items,
-    event_weight_array,
-    factorize_ids,
-    interest_codes,
-    interest_cooccurrence,
-    profile_edges,
-    user_profiles,
-)
 
-__all__ = [
-    "InterestResult",
-    "find_interests",
-    "name_clusters",
-    "user_profiles",
-    "profile_edges",
-    "interest_cooccurrence",
-    "assign_textless_items",
-    "event_weight_array",
-    "factorize_ids",
-    "interest_codes",
-]
+__all__ = ["InterestResult", "find_interests", "name_clusters"]
 
 Progress = Callable[[float, str], None]
 

@@ -165,6 +165,7 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
     from uig_core import drift, interests, semantics
     from uig_core.build_quality import next_batch_recall, validation_recall
     from uig_core.models import default_model_for, make_model, model_class
+    from uig_core.profiles import assign_textless_items, interest_cooccurrence, user_profiles
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -230,7 +231,7 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
                                              seed=config.seed, has_text=has_text)
             labels, fine_labels, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
         if (labels < 0).any():  # ID-only items take the interest their users lean to
-            filled = interests.assign_textless_items(events, pd.Series(labels, index=item_index))
+            filled = assign_textless_items(events, pd.Series(labels, index=item_index))
             labels = filled.reindex(item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
             fine_labels = np.where(fine_labels < 0, labels, fine_labels)
             sizes = pd.Series(labels).value_counts()
@@ -240,11 +241,11 @@ def _build(ws: Workspace, info: Any, config: BuildConfig, build_id: str, final: 
         items["interest_id"] = labels
         items["fine_interest_id"] = fine_labels
         item_interest = pd.Series(labels, index=item_index)
-        profiles = interests.user_profiles(events, item_interest, event_weights=config.event_weights,
-                                           half_life_days=config.half_life_days)
+        profiles = user_profiles(events, item_interest, event_weights=config.event_weights,
+                                half_life_days=config.half_life_days)
         profiles = profiles.reindex(index=user_index, columns=table.loc[table["level"] == "coarse", "interest_id"]
                                     if "level" in table else None).fillna(0.0)
-        co = interests.interest_cooccurrence(events, item_interest)
+        co = interest_cooccurrence(events, item_interest)
         step("interests")
 
         progress(0.45, "drift and anomaly scores")
