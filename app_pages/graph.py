@@ -2,7 +2,7 @@
 
 The graph is a standalone pyvis page with vis-network inlined (no network access needed), shown with
 ``st.iframe``, which embeds an HTML string directly (as ``srcdoc``). The page holds no markup from the data:
-titles travel as escaped JSON and are drawn as text (see ``uig_core.graphview``).
+titles travel as escaped JSON and are drawn as text (see ``uig_core.graph_html``).
 """
 
 import re
@@ -10,7 +10,7 @@ import re
 import streamlit as st
 
 from uig_app import state
-from uig_core import graphview
+from uig_core import graph_html, graphview
 from uig_core.errors import UIGError
 
 CENTER = "graph_center"
@@ -28,14 +28,14 @@ def _neighbourhood(build_id: str, center: str, depth: int, node_types: tuple, ed
     nodes, edges = graphview.neighborhood(_bundle, center, depth=depth, node_types=node_types,
                                           edge_types=edge_types, min_weight=min_weight, max_nodes=max_nodes)
     heading = f"{info.name}: {depth}-hop neighbourhood of {nodes['id'].iat[0]}"
-    return nodes, edges, graphview.render_html(nodes, edges, height=640, heading=heading)
+    return nodes, edges, graph_html.render_html(nodes, edges, height=640, heading=heading)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _overview(build_id: str, min_weight: float, max_nodes: int, above_chance: bool, _bundle) -> tuple:
     nodes, edges = graphview.interest_overview(_bundle, min_weight=min_weight, max_nodes=max_nodes,
                                                min_lift=1.0 if above_chance else None)
-    return nodes, edges, graphview.render_html(nodes, edges, height=640, heading=f"{info.name}: interests")
+    return nodes, edges, graph_html.render_html(nodes, edges, height=640, heading=f"{info.name}: interests")
 
 
 def _default_center() -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from uig_core import atomic, graphview
+from uig_core import atomic, graph_html, graphview
 from uig_core.bundle import Bundle
 from uig_core.errors import ConfigError, UnknownId
 
@@ -144,7 +144,7 @@ def test_search(bundle):
 def test_default_center_and_label_thinning(bundle):
     assert graphview.default_center(bundle) == "user:u0"  # most purchases
     nodes, edges = graphview.neighborhood(bundle, "user:u0", depth=2)
-    data = node_data(graphview.render_html(nodes, edges, max_labels=3))
+    data = node_data(graph_html.render_html(nodes, edges, max_labels=3))
     labelled = {n["id"] for n in data if n["label"].strip()}
     assert labelled == {"user:u0", "interest:0", "interest:1"} and len(data) == len(nodes)
     assert all(n["title"] for n in data)  # every node keeps its tooltip
@@ -157,10 +157,10 @@ def node_data(page: str) -> list[dict]:
 
 def test_hostile_title_is_inert_text(bundle):
     nodes, edges = graphview.neighborhood(bundle, "user:u0", depth=2)
-    page = graphview.render_html(nodes, edges, heading=f"around {HOSTILE}")
+    page = graph_html.render_html(nodes, edges, heading=f"around {HOSTILE}")
     assert HOSTILE not in page and "alert(1)</script>" not in page
     # the same graph with a harmless title has exactly as many <script> elements: none comes from data
-    calm = graphview.render_html(nodes.assign(label="x", title="y"), edges, heading="around x")
+    calm = graph_html.render_html(nodes.assign(label="x", title="y"), edges, heading="around x")
     assert page.lower().count("<script") == calm.lower().count("<script")
     # the data decodes back to the literal title, which vis draws on a canvas / sets with innerText
     item = next(n for n in node_data(page) if n["id"] == "item:i1")
@@ -171,19 +171,19 @@ def test_hostile_title_is_inert_text(bundle):
 
 def test_href_in_a_title_does_not_switch_to_html_tooltips(tmp_path):
     b = Bundle(write_planted_build(tmp_path / "b", hostile='<img src=x onerror=alert(1) href="y">'))
-    page = graphview.render_html(*graphview.neighborhood(b, "item:i1", depth=1))
+    page = graph_html.render_html(*graphview.neighborhood(b, "item:i1", depth=1))
     assert "popup.innerHTML" not in page and "<img src=x" not in page
 
 
 def test_html_is_offline(bundle, tmp_path):
-    out = graphview.save_html(tmp_path / "g.html", *graphview.interest_overview(bundle))
+    out = graph_html.save_html(tmp_path / "g.html", *graphview.interest_overview(bundle))
     page = out.read_text(encoding="utf-8")
     assert "vis.Network" in page and "DataSet" in page and len(page) > 200_000  # vis-network inlined
     assert not re.search(r"<script[^>]*\ssrc=", page, re.I)
     assert not re.search(r"<link[^>]*https?://", page, re.I)
     assert "interest:0" in page and "interest:1" in page
     with pytest.raises(ConfigError, match=r"\.html"):
-        graphview.save_html(tmp_path / "g.txt", *graphview.interest_overview(bundle))
+        graph_html.save_html(tmp_path / "g.txt", *graphview.interest_overview(bundle))
 
 
 def test_overview_sizes_by_interest_size(bundle):

@@ -21,7 +21,7 @@ def _csv(value: str) -> list[str]:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """``uig graph``: write a neighbourhood (or the interest overview) as an offline HTML file."""
-    from uig_core import graphview
+    from uig_core import graph_html, graphview
     from uig_core.bundle import Bundle
     from uig_core.cli import _emit, _ws
 
@@ -39,7 +39,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             node_types=_csv(args.node_types), edge_types=_csv(args.edge_types))
         center = str(nodes["id"].iat[0])
         heading = f"{bundle.meta.get('dataset', '')}: {args.depth}-hop neighbourhood of {center}"
-    path = graphview.save_html(args.html, nodes, edges, heading=heading, height=args.height)
+    path = graph_html.save_html(args.html, nodes, edges, heading=heading, height=args.height)
     payload: dict[str, Any] = {
         "center": center, "html": str(path), "nodes": len(nodes), "edges": len(edges),
         "node_types": {str(k): int(v) for k, v in nodes["type"].value_counts().items()},
