@@ -263,6 +263,28 @@ def test_lm_gcn_scores_cold_items_by_text() -> None:
     assert s[: N_USERS // 2].mean() > s[N_USERS // 2 :].mean()
 
 
+def test_lm_gcn_cold_threshold_drops_only_cold_ids() -> None:
+    """``cold_threshold`` changes inference only: an item below it loses its ID, and with two layers the change
+    reaches its one buyer and that buyer's items, nothing further."""
+    x, feats = checkerboard(2)
+    x = x.tolil()
+    x[:, 0] = 0
+    x[3, 0] = 1.0  # item 0 keeps a single buyer (user 3): cold under a threshold of 5
+    x = x.tocsr()
+    counts = np.diff(x.tocsc().indptr)
+    assert counts[0] == 1 and (counts[1:] >= 5).all()
+    params = {"epochs": 5, "factors": 16, "validation": 0.0, "random_state": 4}
+    keep = make_model("lm_gcn", cold_threshold=0, **params).fit(x, item_features=feats)
+    drop = make_model("lm_gcn", cold_threshold=5, **params).fit(x, item_features=feats)
+    assert not np.allclose(keep.item_factors_[0], drop.item_factors_[0], atol=1e-3)
+    near_items = set(x[3].indices.tolist())
+    far_items = [j for j in range(N_ITEMS) if j not in near_items]
+    far_users = [u for u in range(N_USERS) if u != 3]
+    np.testing.assert_allclose(keep.item_factors_[far_items], drop.item_factors_[far_items], atol=1e-5)
+    np.testing.assert_allclose(keep.user_factors_[far_users], drop.user_factors_[far_users], atol=1e-5)
+    assert not np.allclose(keep.user_factors_[3], drop.user_factors_[3], atol=1e-5)
+
+
 def test_topk_breaks_ties_by_index() -> None:
     idx, sc = topk(np.array([[1.0, 3.0, 3.0, 2.0]], dtype=np.float32), 3)
     assert idx.tolist() == [[1, 2, 3]] and sc.tolist() == [[3.0, 3.0, 2.0]]

@@ -154,9 +154,13 @@ class GraphRecommender(Recommender):
     The encoder's ``forward(adj)`` returns ``(user_emb, item_emb)``. Scores are dot products of the final
     factors (cosine when ``loss="softmax"`` and ``similarity="cosine"``).
 
-    ``positive_sampling="weight"`` draws each epoch's positive pairs in proportion to their interaction weight
-    (the build's recency-decayed weights) instead of one pass over every pair: recent purchases are trained on
-    more often, so what sells now shapes the factors.
+    ``positive_sampling="weight"`` (the default) draws each epoch's positive pairs in proportion to their
+    interaction weight (the build's recency-decayed weights) instead of one pass over every pair: recent purchases
+    are trained on more often, so what sells now shapes the factors. On three 30-day validation windows before
+    OR-30d's test month (3 seeds each) it raised Recall@20 from 0.0880 to 0.0928 (LightGCN), 0.0874 to 0.0935
+    (residual GCN) and 0.1003 to 0.1085 (``lm_gcn``), and it doubled their cold-only Recall@20 (LightGCN 0.073 to
+    0.148): a new arrival's few sales are recent, so its ID is trained often. ``"uniform"`` is one pass over every
+    pair per epoch.
 
     Attributes:
         user_factors_: ``(n_users, factors)`` float32.
@@ -206,7 +210,7 @@ class GraphRecommender(Recommender):
         init: str = "svd",
         random_state: int = 0,
         fine_tune_epochs: int = 3,
-        positive_sampling: str = "uniform",
+        positive_sampling: str = "weight",
     ) -> None:
         self.factors = factors
         self.layers = layers

@@ -95,7 +95,9 @@ class LMGCN(GraphRecommender):
         text_weight: Weight of a text edge (times the cosine) relative to a user–item edge.
         cold_threshold: Items with fewer training interactions than this are scored from text alone: their
             barely trained ID embedding is left out at inference (DropoutNet's recipe; ``id_dropout`` makes the
-            text projection learn to stand alone, but did not help on OR). 0 keeps every ID.
+            text projection learn to stand alone, but did not help on OR). 0 (the default) keeps every ID: with
+            positives drawn by recency weight, a new arrival's few recent sales train its ID often, and that ID
+            says what sells now.
         text_memory: Weight of the title-memory term added to every score: the item's highest whitened-title
             cosine to one of the user's items (:mod:`~uig_core.models._text_memory`). 0 turns it off.
         text_memory_dims: Principal directions kept when whitening the title embeddings.
@@ -108,6 +110,10 @@ class LMGCN(GraphRecommender):
     the cold threshold (the earlier default) 0.147 (0.0886); ID-only LightGCN 0.073 (0.0880). The title memory
     (``text_memory=0.5`` on 128 whitened directions) then lifts the same windows to 0.198 (0.1003); weights 0.25
     and 1.0, and 64 or 256 directions, scored 0.187-0.197; raw (unwhitened) cosines only 0.180 (cold-only).
+    Drawing positives by their recency weight (``positive_sampling="weight"``, now the default of every graph
+    model) raises Recall@20 on the same windows to 0.1085 and, once cold items keep their IDs
+    (``cold_threshold=0``), cold-only Recall@20 to 0.243 (0.201 with the threshold at 5); ID-only LightGCN with
+    the same sampling reaches 0.148 (0.0928), twice its uniform-sampling figure.
     """
 
     name = "lm_gcn"
@@ -142,12 +148,12 @@ class LMGCN(GraphRecommender):
         init: str = "svd",
         random_state: int = 0,
         fine_tune_epochs: int = 3,
-        positive_sampling: str = "uniform",
+        positive_sampling: str = "weight",
         id_scale: float = 1.0,
         id_dropout: float = 0.0,
         text_neighbors: int = 0,
         text_weight: float = 3.0,
-        cold_threshold: int = 5,
+        cold_threshold: int = 0,
         text_memory: float = 0.5,
         text_memory_dims: int = 128,
     ) -> None:
