@@ -6,6 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from uig_app import state
+from uig_core import clusters as clu
 from uig_core import segments as seg
 from uig_core.errors import UIGError
 
@@ -18,8 +19,8 @@ CURRENT = "(current rules)"
 
 
 @st.cache_data(show_spinner="Clustering users…", max_entries=16)
-def _clusters(build_id: str, k: int | None, _bundle) -> seg.Clustering:
-    return seg.cluster_users(_bundle, k)
+def _clusters(build_id: str, k: int | None, _bundle) -> clu.Clustering:
+    return clu.cluster_users(_bundle, k)
 
 
 @st.cache_data(show_spinner="Collecting user features…", max_entries=16)
@@ -31,19 +32,19 @@ def _features(build_id: str, data_hash: str, k: int | None, _bundle, _info):
 
 @st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
 def _tsne(build_id: str, _bundle):
-    return seg.user_map(_bundle, "tsne")
+    return clu.user_map(_bundle, "tsne")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cluster_view(build_id: str, k: int | None, method: str, _features, _clusters, _bundle) -> tuple:
-    points = seg.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
+    points = clu.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
     fig = px.scatter(points, x="x", y="y", color="cluster", hover_name="user",
                      hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False,
                                  "cluster": True},
                      category_orders={"cluster": [str(c) for c in range(_clusters.k)]}, opacity=0.7, height=520)
     fig.update_traces(marker={"size": 5})
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
-    return fig, seg.describe_clusters(_features, _clusters.labels)
+    return fig, clu.describe_clusters(_features, _clusters.labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

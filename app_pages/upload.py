@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from uig_app import state
-from uig_core import upload
+from uig_core import builds, upload
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS
 
 st.title("Upload logs")
@@ -68,7 +68,7 @@ def create_clicked(result: object, source: str, options: dict) -> None:
 
 def rollback_clicked(name: str) -> None:
     try:
-        target = upload.rollback(ws, name)
+        target = builds.rollback(ws, name)
     except Exception as err:  # noqa: BLE001
         flash("error", str(err))
         return
@@ -138,7 +138,7 @@ def build(name: str, *, incremental: bool = False) -> None:
         shown["n"] = -1
         redraw(tracker)
         status.update(label=f"Build complete: {name}", state="complete", expanded=True)
-        st.text("\n".join(upload.build_lines(meta, ws)))
+        st.text("\n".join(builds.build_lines(meta, ws)))
     st.session_state["upload_built"] = name
 
 
@@ -318,7 +318,7 @@ if created and created in {d.name for d in infos}:
 
 st.divider()
 st.subheader("Datasets in this workspace")
-table = upload.datasets_table(infos)
+table = builds.datasets_table(infos)
 if table.empty:
     st.info("No dataset yet.")
     st.stop()
@@ -336,7 +336,7 @@ if m[4].button("Delete…", key="upload_delete"):
 if build_clicked:
     build(chosen_ds)
 if st.toggle("Show the build history", key="upload_show_history"):
-    history, before = upload.build_history(ws, chosen_ds)
+    history, before = builds.build_history(ws, chosen_ds)
     st.dataframe(history, hide_index=True, width="stretch", key="upload_history")
     st.button("Roll back to the previous build" + (f" ({before})" if before else ""), key="upload_rollback",
               disabled=before is None, on_click=rollback_clicked, args=(chosen_ds,))

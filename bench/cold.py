@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
-    from uig_core.evaluate import cold_only_recalls, evaluate_model, temporal_split
+    from uig_core.evaluate import evaluate_model
+    from uig_core.metrics import cold_only_recalls
     from uig_core.models import make_model, model_class
+    from uig_core.protocol import temporal_split
 
     torch.set_num_threads(2)
     params = json.loads(args.params)

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {OR_CSV} not found (shared data absent)")
         return 0
     from bench.quality import online_retail_events
-    from uig_core.evaluate import temporal_split
+    from uig_core.protocol import temporal_split
 
     # An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE=1 would
     # otherwise recompile uig_core in every timed process (~0.1 s each).

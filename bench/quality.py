@@ -173,8 +173,8 @@ def pyg_reference_epoch_seconds(split: Any, steps: int = 3) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from uig_core.evaluate import load_gowalla, temporal_split
     from uig_core.models import DEFAULT_MODEL, MODEL_NAMES
+    from uig_core.protocol import load_gowalla, temporal_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["or30d", "gowalla"], choices=["or30d", "gowalla"])

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_workspace
-from uig_core import upload
+from uig_core import builds
 from uig_core.bundle import Bundle
 from uig_core.cli import main
 from uig_core.pipeline import build
@@ -90,13 +90,26 @@ def test_model_is_warm_started_and_drift_refreshed(updated) -> None:
 
 def test_history_shows_rows_added_and_quality_and_rolls_back(updated) -> None:
     ws, base, batch, before, bundle = updated
-    history, previous = upload.build_history(ws, "shop")
+    history, previous = builds.build_history(ws, "shop")
     assert previous == before["build_id"]
     top = history.iloc[0]
     assert top["current"] and top["kind"] == "incremental" and top["rows added"] == len(batch)
     assert 0.0 < top["next-batch R@20"] <= 1.0  # the previous build predicted part of the batch
     assert history.iloc[1]["validation R@20"] > 0
-    restored = upload.rollback(ws, "shop")
+    restored = builds.rollback(ws, "shop")
     assert restored == before["build_id"] and ws.dataset("shop").current_build == restored
     assert Bundle.load(ws, "shop").build_id == restored
     assert not np.isnan(history["seconds"]).any()
+
+
+def test_cli_rollback_to_a_named_build_and_back(updated, capsys) -> None:
+    ws, base, batch, before, bundle = updated
+    root = str(ws.root)
+    assert main(["rollback", "--dataset", "shop", "--to", bundle.build_id, "--workspace", root]) == 0
+    assert ws.dataset("shop").current_build == bundle.build_id
+    assert main(["rollback", "--dataset", "shop", "--workspace", root]) == 0  # default: the build before
+    assert ws.dataset("shop").current_build == before["build_id"]
+    capsys.readouterr()
+    assert main(["rollback", "--dataset", "shop", "--workspace", root]) == 2  # the first build has none before it
+    assert "no earlier build" in capsys.readouterr().err
+    assert ws.dataset("shop").current_build == before["build_id"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uig_core import segments
+from uig_core import clusters, segments
 from uig_core.errors import ConfigError, ExportRefused
 
 
@@ -165,14 +165,14 @@ def test_clusters_recover_planted_groups():
     from sklearn.metrics import adjusted_rand_score
 
     bundle, group = planted_vectors()
-    result = segments.cluster_users(bundle, k_range=range(2, 7))
+    result = clusters.cluster_users(bundle, k_range=range(2, 7))
     assert result.k == 3 and set(result.scores) == {2, 3, 4, 5, 6}
     assert adjusted_rand_score(group, result.labels) > 0.95
     assert result.coords.shape == (120, 2)
-    fixed = segments.cluster_users(bundle, k=4)
+    fixed = clusters.cluster_users(bundle, k=4)
     assert fixed.k == 4 and fixed.scores == {} and np.bincount(fixed.labels)[0] == np.bincount(fixed.labels).max()
     with pytest.raises(ConfigError, match="'k'"):
-        segments.cluster_users(bundle, k=1)
+        clusters.cluster_users(bundle, k=1)
 
 
 def test_user_features_from_a_bundle_and_events():
@@ -190,15 +190,15 @@ def test_user_features_from_a_bundle_and_events():
     assert {"interest: tea", "interest: tea (7)", "anomaly_score", "cluster"} <= set(feats.columns)
     assert "_row" not in feats and segments.field_kinds(feats)["cluster"] == "category"
     assert members(feats, {"rules": [{"field": "anomaly_score", "op": ">", "value": 0.5}]}) == ["b"]
-    desc = segments.describe_clusters(feats, np.array([1, 0, 1]))
+    desc = clusters.describe_clusters(feats, np.array([1, 0, 1]))
     assert list(desc["users"]) == [1, 2] and desc["top interests"].iat[1].startswith("tea")
 
 
 def test_map_frame_escapes_hover_text():
     feats = pd.DataFrame({"user_id": ["<b>x</b>", "y"], "n_events": [1, 2], "spend": [0.0, 1.0],
                           "interest: <a href=x>tea</a>": [1.0, 0.5], "interest: b": [0.0, 0.6]})
-    clustering = segments.Clustering(labels=np.array([0, 1]), k=2, coords=np.arange(4.0).reshape(2, 2))
-    out = segments.map_frame(feats, clustering)
+    clustering = clusters.Clustering(labels=np.array([0, 1]), k=2, coords=np.arange(4.0).reshape(2, 2))
+    out = clusters.map_frame(feats, clustering)
     assert list(out["user"]) == ["&lt;b&gt;x&lt;/b&gt;", "y"]
     assert list(out["top_interest"]) == ["&lt;a href=x&gt;tea&lt;/a&gt;", "b"]
     assert list(out["x"]) == [0.0, 2.0] and list(out["cluster"]) == ["0", "1"]
@@ -220,7 +220,7 @@ def test_clusters_recover_demo_themes(demo_ws):
     keep = ids.isin(theme).to_numpy()
     planted = ids[keep].map(theme).to_numpy()
     for k in (None, 12):
-        labels = segments.cluster_users(bundle, k).labels[keep]
+        labels = clusters.cluster_users(bundle, k).labels[keep]
         ari = adjusted_rand_score(planted, labels)
         majority = pd.crosstab(labels, planted).max(axis=1).sum() / len(planted)
         print(f"k={k or 'auto'}: ARI {ari:.3f}, purity {majority:.3f}")

@@ -1,9 +1,9 @@
 """Score a *built* model on a held-out split whose users and items are indexed differently.
 
-A build indexes every user and item of its dataset (views, returns, ...); a :class:`~uig_core.evaluate.Split`
+A build indexes every user and item of its dataset (views, returns, ...); a :class:`~uig_core.protocol.Split`
 indexes the protocol's clean positives before the cutoff. This maps one onto the other so that any build —
 full or incremental — is measured with the exact protocol: candidates are the split's train items, each user's
-split-train items are masked, metrics come from :func:`~uig_core.evaluate.ranking_metrics`.
+split-train items are masked, metrics come from :func:`~uig_core.metrics.ranking_metrics`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uig_core.evaluate import Split, ranking_metrics
+from uig_core.metrics import ranking_metrics
 from uig_core.models.base import topk
+from uig_core.protocol import Split
 
 __all__ = ["evaluate_build"]
 
@@ -33,7 +34,7 @@ def evaluate_build(model: Any, user_ids: pd.Index, item_ids: pd.Index, split: Sp
         k: Cut-off.
 
     Returns:
-        :func:`~uig_core.evaluate.ranking_metrics` plus ``missing_users`` (test users the model does not know;
+        :func:`~uig_core.metrics.ranking_metrics` plus ``missing_users`` (test users the model does not know;
         they count as misses) and ``missing_items`` (split items the model does not know; never recommended).
     """
     users = split.test_users

@@ -47,7 +47,7 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
         no purchase of a known user and known item that is new to that user.
     """
     from uig_core.build_eval import evaluate_build
-    from uig_core.evaluate import Split, clean_positives
+    from uig_core.protocol import Split, clean_positives
 
     since = pd.Timestamp(previous.meta["time_range"][1])
     positive, target = clean_positives(events[events["ts"] > since])  # only the new events can hold the truth

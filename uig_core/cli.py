@@ -158,18 +158,11 @@ def cmd_builds(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    from uig_core.builds import rollback
+
     ws = _ws(args)
     info = ws.dataset(args.dataset)
-    history = [b["build_id"] for b in ws.builds(info.name)]
-    target = args.to
-    if target is None:
-        earlier = [b for b in history if b != info.current_build]
-        if info.current_build in history:
-            earlier = [b for b in history[: history.index(info.current_build)] if b != info.current_build]
-        if not earlier:
-            raise UIGError(f"dataset {info.name!r} has no earlier build to roll back to.")
-        target = earlier[-1]
-    ws.set_current_build(info.name, target)
+    target = rollback(ws, info.name, to=args.to)
     _emit(args, {"dataset": info.name, "current_build": target},
           lambda: f"dataset {info.name!r} now uses build {target}")
     return 0
