@@ -1,251 +1,34 @@
 """Read a CSV / CSV.GZ / Parquet behaviour log into the canonical events frame, with a cleaning report.
 
-Nothing is dropped silently: every skipped or relabelled row is counted in :class:`IngestReport`, with a few
-examples naming the row number (1-based data rows, header not counted) and the offending value.
+Nothing is dropped silently: every skipped or relabelled row is counted in the
+:class:`~uig_core.ingest_report.IngestReport`, with a few examples naming the row number (1-based data rows,
+header not counted) and the offending value. Reading the file itself (delimiter, encoding, gzip, Parquet) is
+:mod:`uig_core.log_reader`.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import re
 import warnings
-import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from uig_core.columns import map_values
 from uig_core.errors import IngestError, SchemaError
+from uig_core.ingest_report import EXAMPLES_PER_REASON, MAX_TITLE_CHARS, IngestReport, IngestResult
+from uig_core.log_reader import DEFAULT_MAX_BYTES, read_table
 from uig_core.schema import EVENTS, auto_map_columns, auto_map_event
 
-__all__ = ["IngestReport", "IngestResult", "read_log", "read_table", "MAX_TITLE_CHARS", "DEFAULT_MAX_BYTES"]
-
-MAX_TITLE_CHARS = 500
-DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
-_EXAMPLES = 3
-_DELIMITERS = (",", ";", "\t", "|")
+__all__ = ["read_log", "clean_frame", "pseudonymize"]
 
 Progress = Callable[[float, str], None]
 
 
-@dataclass
-class IngestReport:
-    """What the ingest read, kept, relabelled and skipped (and why)."""
-
-    file: str = ""
-    rows_read: int = 0
-    rows_accepted: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    returns: int = 0
-    nonpositive_price: int = 0
-    duplicates: int = 0
-    truncated_titles: int = 0
-    mapping: dict[str, str] = field(default_factory=dict)
-    extra_columns: list[str] = field(default_factory=list)
-    events: dict[str, int] = field(default_factory=dict)
-    encoding: str = ""
-    delimiter: str = ""
-    timestamp_format: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    def skip(self, reason: str, count: int, examples: list[str] | None = None) -> None:
-        """Count ``count`` rows skipped for ``reason`` and keep a few examples."""
-        if count <= 0:
-            return
-        self.skipped[reason] = self.skipped.get(reason, 0) + int(count)
-        kept = self.examples.setdefault(reason, [])
-        kept.extend((examples or [])[: _EXAMPLES - len(kept)])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {k: v for k, v in self.__dict__.items()}
-
-    def lines(self) -> list[str]:
-        """Human-readable summary, one finding per line."""
-        out = [f"{self.rows_read:,} rows read, {self.rows_accepted:,} accepted"]
-        if self.events:
-            out.append("events: " + ", ".join(f"{k} {v:,}" for k, v in self.events.items()))
-        for reason, n in self.skipped.items():
-            ex = "; ".join(self.examples.get(reason, []))
-            out.append(f"skipped {n:,} rows: {reason}" + (f" (e.g. {ex})" if ex else ""))
-        if self.returns:
-            out.append(f"{self.returns:,} rows with negative quantity kept as 'return' events (not positive edges)")
-        if self.nonpositive_price:
-            out.append(
-                f"{self.nonpositive_price:,} purchase rows with price <= 0 kept as 'adjustment' (not purchases)"
-            )
-        if self.duplicates:
-            out.append(f"{self.duplicates:,} exact duplicate rows removed")
-        if self.truncated_titles:
-            out.append(f"{self.truncated_titles:,} titles longer than {MAX_TITLE_CHARS} characters truncated")
-        out.extend(f"warning: {w}" for w in self.warnings)
-        return out
-
-
-@dataclass
-class IngestResult:
-    """The canonical events frame and its report."""
-
-    events: pd.DataFrame
-    report: IngestReport
-
-
-# ----------------------------------------------------------------------------------------------- reading
-
-
-def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
-    if not lines:
-        return ","
-    best, best_score = ",", -1.0
-    for d in _DELIMITERS:
-        counts = [next(csv.reader([ln], delimiter=d), []).__len__() - 1 for ln in lines[:20]]
-        if not counts or counts[0] == 0:
-            continue
-        consistent = sum(c == counts[0] for c in counts) / len(counts)
-        score = consistent * 1000 + counts[0]
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def _decode_head(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        if err.start > len(raw) - 4:  # a multi-byte char cut by the sample's end
-            return raw[: err.start].decode("utf-8")
-        raise
-
-
-def _drop_unclosed_quote(text: str, report: IngestReport) -> str:
-    """Skip the row whose quote never closes (it would otherwise swallow the rest of the file)."""
-    for _ in range(10):
-        if text.count('"') % 2 == 0:
-            return text
-        lines = text.split("\n")
-        open_at, inside = None, False
-        for i, line in enumerate(lines):
-            if line.count('"') % 2:
-                inside = not inside
-                open_at = i if inside else open_at
-        if not inside or not open_at:
-            return text
-        report.skip("unclosed quote", 1, [f"row {open_at} {lines[open_at][:60]!r}"])
-        del lines[open_at]
-        text = "\n".join(lines)
-    return text
-
-
-def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[pd.DataFrame, IngestReport]:
-    """Read a CSV, gzipped CSV or Parquet file into a frame of strings (Parquet keeps its types).
-
-    Raises:
-        IngestError: The file is missing, empty, too large, binary or has no data rows.
-    """
-    path = Path(path)
-    report = IngestReport(file=path.name)
-    if not path.exists():
-        raise IngestError(f"{path}: no such file. Check the path.")
-    if path.is_dir():
-        raise IngestError(f"{path} is a folder; give a CSV, CSV.GZ or Parquet file.")
-    size = path.stat().st_size
-    if size == 0:
-        raise IngestError(f"{path.name}: the file is empty (0 bytes). Export the log again with a header row.")
-    if size > max_bytes:
-        raise IngestError(
-            f"{path.name}: {size / 1e6:,.0f} MB is above the upload limit of {max_bytes / 1e6:,.0f} MB. "
-            "Split the log into batches and append them (uig ingest --append-to)."
-        )
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic == b"PAR1":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as err:  # pyarrow raises several types for corrupt files
-            raise IngestError(f"{path.name}: not a readable Parquet file ({err}).") from err
-        report.encoding, report.delimiter = "parquet", ""
-        report.rows_read = len(frame)
-        if frame.empty:
-            raise IngestError(f"{path.name}: the Parquet file has columns but no rows.")
-        return frame, report
-    opener = gzip.open if magic[:2] == b"\x1f\x8b" else open
-    try:
-        with opener(path, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError, zlib.error) as err:  # zlib.error: damage deep inside the deflate stream
-        raise IngestError(f"{path.name}: the gzip stream is damaged ({err}). Compress or export the log again."
-                          ) from err
-    return _read_csv_bytes(data, report)
-
-
-def _read_csv_bytes(data: bytes, report: IngestReport) -> tuple[pd.DataFrame, IngestReport]:
-    name = report.file
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.strip():
-        raise IngestError(f"{name}: the file holds only blank space. Export the log again with a header row.")
-    head = data[:65536]
-    if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) * 0.01:
-        raise IngestError(
-            f"{name}: this looks like a binary file, not a text CSV. Upload a CSV, CSV.GZ or Parquet log."
-        )
-    try:
-        _decode_head(head)
-        encoding = "utf-8"
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-    if encoding == "utf-8":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            encoding, text = "latin-1", data.decode("latin-1")
-    else:
-        text = data.decode("latin-1")
-    if encoding != "utf-8":
-        report.warnings.append(f"file is not valid UTF-8; read as {encoding}")
-    report.encoding = encoding
-    text = _drop_unclosed_quote(text, report)
-    delim = _sniff_delimiter(text[:65536])
-    report.delimiter = {"\t": "tab"}.get(delim, delim)
-
-    bad_rows: list[str] = []
-
-    def on_bad(fields: list[str]) -> None:
-        bad_rows.append(delim.join(fields)[:80])
-        return None
-
-    common = dict(sep=delim, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
-    try:
-        try:  # the fast C parser first; the Python one only to report ragged rows one by one
-            frame = pd.read_csv(io.StringIO(text), engine="c", on_bad_lines="error", **common)
-        except pd.errors.ParserError:
-            frame = pd.read_csv(io.StringIO(text), engine="python", on_bad_lines=on_bad, **common)
-    except pd.errors.EmptyDataError as err:
-        raise IngestError(f"{name}: no columns found. The first line must be a header row.") from err
-    except (pd.errors.ParserError, csv.Error) as err:
-        raise IngestError(f"{name}: the CSV cannot be parsed ({err}). Check for an unclosed quote.") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if bad_rows:
-        report.skip("wrong number of fields (ragged row)", len(bad_rows), [f"'{r}'" for r in bad_rows])
-    report.rows_read = len(frame) + len(bad_rows) + report.skipped.get("unclosed quote", 0)
-    if frame.empty:
-        raise IngestError(f"{name}: the file has a header ({', '.join(frame.columns[:8])}) but no data rows.")
-    return frame, report
-
-
-# ----------------------------------------------------------------------------------------------- cleaning
-
-
 def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str | None) -> list[str]:
-    idx = np.flatnonzero(np.asarray(mask))[:_EXAMPLES]
+    idx = np.flatnonzero(np.asarray(mask))[:EXAMPLES_PER_REASON]
     rows = frame["_row"].to_numpy()
     if column is None:
         return [f"row {rows[i]}" for i in idx]

@@ -33,7 +33,9 @@ import pandas as pd
 
 from uig_core import atomic
 from uig_core.errors import ConfigError, IngestError, SchemaError, UIGError
-from uig_core.ingest import IngestReport, IngestResult, clean_frame, read_table
+from uig_core.ingest import clean_frame
+from uig_core.ingest_report import IngestReport, IngestResult
+from uig_core.log_reader import read_table
 from uig_core.progress import Progress
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS, auto_map_columns, auto_map_event
 from uig_core.workspace import DatasetInfo, Workspace
