@@ -37,7 +37,7 @@ def interaction_matrix(
     now: pd.Timestamp | None = None,
     binary: bool = False,
 ) -> sp.csr_matrix:
-    """Sum event weights per (user, item) into a CSR matrix.
+    """Per (user, item), the strongest recency-decayed event weight, as a CSR matrix (see the note on the max below).
 
     Args:
         events: Canonical events frame.
