@@ -21,7 +21,9 @@ def run() -> None:
         "Act": [
             st.Page("app_pages/segments.py", title="Clusters & segments", icon=":material/groups:"),
             st.Page("app_pages/recommendations.py", title="Recommendations", icon=":material/recommend:"),
-            st.Page("app_pages/quality.py", title="Model quality", icon=":material/analytics:"),
+            st.Page(
+                "app_pages/model_quality.py", title="Model quality", icon=":material/analytics:", url_path="quality"
+            ),
         ],
     }
     nav = st.navigation(pages, position="sidebar")

@@ -2,7 +2,7 @@
 
 The graph is a standalone pyvis page with vis-network inlined (no network access needed), shown with
 ``st.iframe``, which embeds an HTML string directly (as ``srcdoc``). The page holds no markup from the data:
-titles travel as escaped JSON and are drawn as text (see ``uig_core.graph_html``).
+titles travel as escaped JSON and are drawn as text (see ``uig_core.graph.html``).
 """
 
 import re
@@ -10,8 +10,9 @@ import re
 import streamlit as st
 
 from uig_app import state
-from uig_core import graph_html, graphview
 from uig_core.errors import UIGError
+from uig_core.graph import html as graph_html
+from uig_core.graph import view as graphview
 
 CENTER = "graph_center"
 

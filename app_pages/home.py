@@ -3,7 +3,7 @@
 import streamlit as st
 
 from uig_app import state
-from uig_core.summary import home_summary
+from uig_core.queries.home import home_summary
 
 st.title("UIG · User Interest Graph")
 st.caption("Behaviour logs → item meaning from a language model → interest graph → GNN recommendations.")

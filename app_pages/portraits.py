@@ -8,9 +8,9 @@ import streamlit as st
 
 from uig_app import state
 from uig_app.theme import EVENT_COLORS, interest_color
-from uig_core.browse import USER_ORDERS, find_users
 from uig_core.errors import UIGError
-from uig_core.portrait import portrait
+from uig_core.queries.pickers import USER_ORDERS, find_users
+from uig_core.queries.portrait import portrait
 
 st.title("User portraits")
 

@@ -3,16 +3,8 @@
 import streamlit as st
 
 from uig_app import state
-from uig_core.browse import (
-    HIDE_OPTIONS,
-    audience_table,
-    categories,
-    compare_models,
-    find_items,
-    find_users,
-    item_labels,
-    recommendation_table,
-)
+from uig_core.queries.pickers import categories, find_items, find_users, item_labels
+from uig_core.queries.recommendations import HIDE_OPTIONS, audience_table, compare_models, recommendation_table
 
 st.title("Recommendations")
 

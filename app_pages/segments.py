@@ -6,9 +6,9 @@ import plotly.express as px
 import streamlit as st
 
 from uig_app import state
-from uig_core import clusters as clu
-from uig_core import segments as seg
 from uig_core.errors import UIGError
+from uig_core.queries import clusters as clu
+from uig_core.queries import segments as seg
 
 st.title("Clusters & segments")
 ready = state.require_bundle()

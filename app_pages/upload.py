@@ -12,7 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from uig_app import state
-from uig_core import builds, upload
+from uig_core.build import history as builds
+from uig_core.build.pipeline import build as run_build
+from uig_core.ingest import upload
+from uig_core.progress import StepTracker
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS
 
 st.title("Upload logs")
@@ -51,11 +54,12 @@ def create_clicked(result: object, source: str, options: dict) -> None:
     try:
         if st.session_state.get("upload_target") == "append":
             target = st.session_state.get("upload_append_to")
-            info = upload.append_to_dataset(ws, target, result)
+            info = ws.append_events(target, result.events)
             flash("success", f"Added {len(result.events):,} events to {info.name} (now {info.rows:,}). "
                              + ("Update its build to include them." if info.current_build else "Build it next."))
         else:
-            info = upload.create_dataset(ws, name, result, source=source, options=options)
+            info = ws.add_dataset(name, result.events, source=source, options=options,
+                                  report=result.report.to_dict())
             flash("success", f"Dataset {info.name} created: {info.rows:,} events, {info.users:,} users, "
                              f"{info.items:,} items. Build it next.")
     except Exception as err:  # noqa: BLE001 - shown at the page edge
@@ -116,7 +120,7 @@ def build(name: str, *, incremental: bool = False) -> None:
         steps = st.empty()
         shown = {"t": 0.0, "n": -1}  # last redraw time and finished-step count: redraw at most 4x a second
 
-        def redraw(tracker: upload.StepTracker) -> None:
+        def redraw(tracker: StepTracker) -> None:
             now = time.perf_counter()
             if now - shown["t"] < 0.25 and len(tracker.done) == shown["n"] and tracker.fraction < 1.0:
                 return
@@ -127,9 +131,9 @@ def build(name: str, *, incremental: bool = False) -> None:
                 lines.append(f"… {tracker.current}")
             steps.text("\n".join(lines))
 
-        tracker = upload.StepTracker(redraw)
+        tracker = StepTracker(redraw)
         try:
-            meta = upload.build_dataset(ws, name, incremental=incremental, progress=tracker)
+            meta = run_build(ws, name, incremental=incremental, progress=tracker)
         except Exception as err:  # noqa: BLE001 - shown at the page edge
             status.update(label=f"Build of {name} failed", state="error")
             state.show_error(err)

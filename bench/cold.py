@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
-    from uig_core.evaluate import evaluate_model
-    from uig_core.metrics import cold_only_recalls
+    from uig_core.evaluation.metrics import cold_only_recalls
+    from uig_core.evaluation.protocol import temporal_split
+    from uig_core.evaluation.run import evaluate_model
     from uig_core.models import make_model, model_class
-    from uig_core.protocol import temporal_split
 
     torch.set_num_threads(2)
     params = json.loads(args.params)

@@ -1,7 +1,8 @@
 """Embedding throughput of the default model on Online Retail product titles (items per second).
 
-For each batch size: ``--runs`` timed runs of a fresh, cache-less :class:`~uig_core.semantics.Embedder` over the
-same ``--n`` distinct titles (the model itself is loaded once and warmed up first); the table reports the median.
+For each batch size: ``--runs`` timed runs of a fresh, cache-less :class:`~uig_core.semantics.embeddings.Embedder`
+over the same ``--n`` distinct titles (the model itself is loaded once and warmed up first); the table reports the
+median.
 
     python bench/embed.py [--n 2000] [--batch-sizes 32 64 128] [--runs 3] [--device cpu]
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from uig_core.semantics import Embedder
+    from uig_core.semantics.embeddings import Embedder
 
     titles = load_titles(args.n)
     warm = Embedder(model=args.model, device=args.device)

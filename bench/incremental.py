@@ -11,7 +11,7 @@ and after each batch a *fresh* workspace rebuilds the same cumulative data from 
 
 Both are timed as whole commands (process start included). A third column re-runs the full build in that
 workspace with ``--force`` (embeddings then come from the cache: the best a full rebuild can do). After every
-step the build's default model is scored on the OR-30d test set (:func:`uig_core.build_eval.evaluate_build`).
+step the build's default model is scored on the OR-30d test set (:func:`uig_core.evaluation.on_build.evaluate_build`).
 
     python bench/incremental.py [--batches 4] [--repeat 3] [--json out.json] [--keep DIR]
 
@@ -66,9 +66,9 @@ def slices(raw: pd.DataFrame, n_batches: int) -> list[pd.DataFrame]:
 
 
 def score(workspace: Path, split: Any) -> dict[str, float]:
-    from uig_core.build_eval import evaluate_build
-    from uig_core.bundle import Bundle
-    from uig_core.workspace import Workspace
+    from uig_core.build.bundle import Bundle
+    from uig_core.evaluation.on_build import evaluate_build
+    from uig_core.store.workspace import Workspace
 
     bundle = Bundle.load(Workspace(workspace), "or")
     model = bundle.model()
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {OR_CSV} not found (shared data absent)")
         return 0
     from bench.quality import online_retail_events
-    from uig_core.protocol import temporal_split
+    from uig_core.evaluation.protocol import temporal_split
 
     # An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE=1 would
     # otherwise recompile uig_core in every timed process (~0.1 s each).

@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["home", "upload", "graph", "portraits", "segments", "recommendations", "quality"]
+PAGES = ["home", "upload", "graph", "portraits", "segments", "recommendations", "model_quality"]
 SWITCH_USER = {"portraits": "portrait_user", "recommendations": "rec_user"}
 
 
 def ensure_demo(root: Path) -> None:
-    from uig_core.cli import main
-    from uig_core.workspace import Workspace
+    from uig_core.cli.main import main
+    from uig_core.store.workspace import Workspace
 
     if (root / "uig.duckdb").exists() and any(d.name == "demo" and d.current_build
                                               for d in Workspace(root).datasets()):

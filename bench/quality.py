@@ -72,8 +72,8 @@ def online_retail_events() -> pd.DataFrame:
 def item_features(events: pd.DataFrame, item_ids: pd.Index) -> tuple[np.ndarray, float]:
     """Sentence-transformers embeddings of the items' texts (cached on disk by text); returns seconds spent."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from uig_core import semantics
-    from uig_core.pipeline import items_frame
+    from uig_core.semantics import embeddings as semantics
+    from uig_core.store.frames import items_frame
 
     t0 = time.perf_counter()
     items = items_frame(events)
@@ -84,7 +84,7 @@ def item_features(events: pd.DataFrame, item_ids: pd.Index) -> tuple[np.ndarray,
 
 
 def run(split: Any, names: list[str], params: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from uig_core.evaluate import evaluate_models
+    from uig_core.evaluation.run import evaluate_models
     from uig_core.models import make_model
 
     out: dict[str, Any] = {}
@@ -173,8 +173,8 @@ def pyg_reference_epoch_seconds(split: Any, steps: int = 3) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from uig_core.evaluation.protocol import load_gowalla, temporal_split
     from uig_core.models import DEFAULT_MODEL, MODEL_NAMES
-    from uig_core.protocol import load_gowalla, temporal_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["or30d", "gowalla"], choices=["or30d", "gowalla"])

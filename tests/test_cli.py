@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from uig_core.cli import main
+from uig_core.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real console entry point in a subprocess (process start included)."""
-    return subprocess.run([sys.executable, "-m", "uig_core.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "uig_core.cli.main", *args], capture_output=True, text=True,
                           cwd=cwd or REPO, timeout=600)
 
 

@@ -14,14 +14,14 @@ import sys
 import pytest
 from malformed_cases import CLI_NEEDLES, HOSTILE_FILES, PARTLY_BAD
 
-from uig_core.workspace import Workspace
+from uig_core.store.workspace import Workspace
 
 GOOD_LOG = "user_id,item_id,event,ts\nu1,i1,view,2024-01-01\nu2,i2,purchase,2024-01-02\n"
 
 
 def uig(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "uig_core.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "uig_core.cli.main", *args], capture_output=True, text=True, env=env,
                           timeout=300, check=False)
 
 

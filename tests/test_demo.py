@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import uig_core.demo as demo
-from uig_core.demo import (
+import uig_core.demo.generator as demo
+from uig_core.demo.generator import (
     CSV_COLUMNS,
     DEMO_DIR,
     END_DATE,
@@ -228,5 +228,5 @@ def test_committed_demo_data_matches_the_generator(tmp_path: Path) -> None:
         if name.endswith(".gz"):
             fresh, committed = gzip.decompress(fresh), gzip.decompress(committed)
         assert fresh == committed, (
-            f"demo_data/{name} is stale: regenerate it with uig_core.demo.ensure_demo_data(regenerate=True)"
+            f"demo_data/{name} is stale: regenerate it with uig_core.demo.generator.ensure_demo_data(regenerate=True)"
         )

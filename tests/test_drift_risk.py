@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uig_core.drift import drift_scores, interest_timeline, js_divergence, window_profiles
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.risk import FEATURES, anomaly_scores
+from uig_core.signals.drift import drift_scores, interest_timeline, js_divergence, window_profiles
+from uig_core.signals.risk import FEATURES, anomaly_scores
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo_data"
@@ -189,8 +189,8 @@ def test_demo_drifters_with_planted_themes(demo):
 
 @pytest.mark.slow
 def test_demo_drifters_with_found_interests(demo, tmp_path_factory):
-    from uig_core.interests import find_interests
-    from uig_core.semantics import Embedder, item_texts
+    from uig_core.semantics.embeddings import Embedder, item_texts
+    from uig_core.semantics.interests import find_interests
 
     ev, truth = demo
     items = (

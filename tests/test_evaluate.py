@@ -10,10 +10,10 @@ import pytest
 import scipy.sparse as sp
 
 from uig_core.errors import ConfigError
-from uig_core.evaluate import evaluate_all, evaluate_models
-from uig_core.metrics import gini, ranking_metrics
+from uig_core.evaluation.metrics import gini, ranking_metrics
+from uig_core.evaluation.protocol import interaction_weights, load_gowalla, temporal_split
+from uig_core.evaluation.run import evaluate_all, evaluate_models
 from uig_core.models import make_model
-from uig_core.protocol import interaction_weights, load_gowalla, temporal_split
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OR_CSV = DATA / "online_retail" / "online_retail.csv.gz"
@@ -211,7 +211,7 @@ def test_or30d_protocol_and_ease_reference() -> None:
 @pytest.mark.slow
 def test_evaluate_dataset_on_demo(demo_ws) -> None:
     """``uig evaluate``'s engine on the planted demo shop: the default model beats popularity."""
-    from uig_core.evaluate import evaluate_dataset
+    from uig_core.evaluation.run import evaluate_dataset
     from uig_core.models import DEFAULT_MODEL
 
     seen: list[float] = []
@@ -227,8 +227,8 @@ def test_evaluate_dataset_on_demo(demo_ws) -> None:
 
 def test_cold_only_recalls_rank_only_cold_items_per_user() -> None:
     """Popularity among cold items (train counts 1, 2, 3 for items 2, 3, 4) with k=1 always picks item 4."""
-    from uig_core.metrics import cold_only_metrics, cold_only_recalls
-    from uig_core.protocol import Split
+    from uig_core.evaluation.metrics import cold_only_metrics, cold_only_recalls
+    from uig_core.evaluation.protocol import Split
 
     n_users, n_items = 8, 5
     train = np.zeros((n_users, n_items), dtype=np.float32)

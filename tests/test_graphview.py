@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from uig_core import atomic, graph_html, graphview
-from uig_core.bundle import Bundle
+from uig_core import atomic
+from uig_core.build.bundle import Bundle
 from uig_core.errors import ConfigError, UnknownId
+from uig_core.graph import html as graph_html
+from uig_core.graph import view as graphview
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -198,7 +200,7 @@ def test_overview_sizes_by_interest_size(bundle):
 # ---------------------------------------------------------------------------------------------- CLI
 @pytest.fixture(scope="module")
 def planted_workspace(tmp_path_factory) -> Path:
-    from uig_core.workspace import Workspace
+    from uig_core.store.workspace import Workspace
 
     root = tmp_path_factory.mktemp("ws")
     ws = Workspace(root)
@@ -211,7 +213,7 @@ def planted_workspace(tmp_path_factory) -> Path:
 
 
 def test_cli_graph_writes_offline_html(planted_workspace, tmp_path, capsys):
-    from uig_core.cli import main
+    from uig_core.cli.main import main
 
     out = tmp_path / "around.html"
     code = main(["graph", "--workspace", str(planted_workspace), "--around", "u0", "--depth", "2",
@@ -224,7 +226,7 @@ def test_cli_graph_writes_offline_html(planted_workspace, tmp_path, capsys):
 
 
 def test_cli_graph_unknown_id_is_one_line(planted_workspace, tmp_path, capsys):
-    from uig_core.cli import main
+    from uig_core.cli.main import main
 
     code = main(["graph", "--workspace", str(planted_workspace), "--around", "user:ghost",
                  "--html", str(tmp_path / "x.html")])
@@ -233,7 +235,7 @@ def test_cli_graph_unknown_id_is_one_line(planted_workspace, tmp_path, capsys):
 
 
 def test_cli_graph_overview(planted_workspace, tmp_path, capsys):
-    from uig_core.cli import main
+    from uig_core.cli.main import main
 
     code = main(["graph", "--workspace", str(planted_workspace), "--overview", "--min-lift", "1",
                  "--html", str(tmp_path / "o.html"), "--json"])

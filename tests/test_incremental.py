@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_workspace
-from uig_core import builds
-from uig_core.bundle import Bundle
-from uig_core.cli import main
-from uig_core.pipeline import build
-from uig_core.workspace import Workspace
+from uig_core.build import history as builds
+from uig_core.build.bundle import Bundle
+from uig_core.build.pipeline import build
+from uig_core.cli.main import main
+from uig_core.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

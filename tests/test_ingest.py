@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from uig_core.errors import IngestError, SchemaError
-from uig_core.ingest import read_log
-from uig_core.ingest_report import MAX_TITLE_CHARS
+from uig_core.ingest.clean import read_log
+from uig_core.ingest.report import MAX_TITLE_CHARS
 from uig_core.schema import auto_map_columns, auto_map_event, parse_pairs
 
 OR_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"

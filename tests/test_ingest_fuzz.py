@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from uig_core.errors import UIGError
-from uig_core.ingest import read_log
+from uig_core.ingest.clean import read_log
 from uig_core.schema import EVENTS
 
 cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)

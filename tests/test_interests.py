@@ -13,10 +13,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from uig_core.errors import ConfigError
-from uig_core.interest_names import name_clusters
-from uig_core.interests import find_interests
-from uig_core.profiles import assign_textless_items, interest_cooccurrence, profile_edges, user_profiles
-from uig_core.semantics import Embedder, item_texts
+from uig_core.semantics.embeddings import Embedder, item_texts
+from uig_core.semantics.interests import find_interests
+from uig_core.semantics.names import name_clusters
+from uig_core.semantics.profiles import assign_textless_items, interest_cooccurrence, profile_edges, user_profiles
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo_data"

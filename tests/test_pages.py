@@ -13,9 +13,9 @@ from conftest import copy_workspace, page_app, table
 from malformed_cases import HOSTILE_FILES, PARTLY_BAD
 from streamlit.testing.v1 import AppTest
 
-from uig_core import atomic
-from uig_core.demo import DEMO_DIR, load_ground_truth
-from uig_core.workspace import Workspace
+from uig_core.demo.generator import DEMO_DIR, load_ground_truth
+from uig_core.evaluation.results import quality_path, save_quality
+from uig_core.store.workspace import Workspace
 
 
 def run_page(workspace: Path, monkeypatch: pytest.MonkeyPatch, page: str = "home",
@@ -61,7 +61,7 @@ def test_home_shows_demo_stats(demo_workspace, demo_ws, monkeypatch):
 def test_portrait_of_a_planted_drifter(demo_ws):
     import json
 
-    from uig_core.portrait import portrait
+    from uig_core.queries.portrait import portrait
 
     truth = load_ground_truth(DEMO_DIR)
     drifter = truth["drifters"][0]
@@ -84,8 +84,8 @@ def test_portrait_of_a_planted_drifter(demo_ws):
 
 
 def test_hide_purchased_keeps_viewed_items(demo_ws):
-    from uig_core.browse import recommendation_table
-    from uig_core.bundle import Bundle
+    from uig_core.build.bundle import Bundle
+    from uig_core.queries.recommendations import recommendation_table
 
     bundle = Bundle.load(demo_ws, "demo")
     user = str(bundle.users.sort_values("n_purchase", ascending=False)["user_id"].iat[0])
@@ -100,7 +100,7 @@ def test_hide_purchased_keeps_viewed_items(demo_ws):
 
 
 def test_step_tracker_times_each_step():
-    from uig_core.upload import StepTracker
+    from uig_core.progress import StepTracker
 
     seen = []
     tracker = StepTracker(lambda t: seen.append(t.fraction))
@@ -178,15 +178,14 @@ def test_recommendations_k_model_filters_compare_audience(demo_workspace, monkey
 
 
 def test_quality_shows_stored_figures(ws_copy, monkeypatch):
-    build = Workspace(ws_copy).build_dir("demo")
-    atomic.write_json(build / "quality.json", {
+    save_quality(Workspace(ws_copy), {
         "protocol": {"cutoff": "2026-10-01", "k": 20, "test_users": 900},
         "models": {"popularity": {"recall@20": 0.05, "ndcg@20": 0.03, "coverage": 0.01},
                    "lightgcn": {"recall@20": 0.21, "ndcg@20": 0.12, "coverage": 0.4},
                    "lm_gcn": {"skipped": "no item texts"}},
         "default": "lightgcn",
-    })
-    at = run_page(ws_copy, monkeypatch, "quality")
+    }, "demo")
+    at = run_page(ws_copy, monkeypatch, "model_quality")
     shown = table(at, "model", "note")
     assert list(shown["model"][:2]) == ["lightgcn", "popularity"]  # best first
     assert shown.loc[shown["model"] == "lm_gcn", "note"].item() == "no item texts"
@@ -196,18 +195,22 @@ def test_quality_shows_stored_figures(ws_copy, monkeypatch):
 
 
 def test_quality_offers_evaluation_when_missing(ws_copy, monkeypatch):
-    (Workspace(ws_copy).build_dir("demo") / "quality.json").unlink(missing_ok=True)
-    at = run_page(ws_copy, monkeypatch, "quality")
+    quality_path(Workspace(ws_copy), "demo").unlink(missing_ok=True)
+    at = run_page(ws_copy, monkeypatch, "model_quality")
     assert at.button(key="quality_run").label == "Run the evaluation"
 
 
 @pytest.mark.slow
 def test_quality_runs_evaluation(ws_copy, monkeypatch):
-    (Workspace(ws_copy).build_dir("demo") / "quality.json").unlink(missing_ok=True)
-    at = run_page(ws_copy, monkeypatch, "quality", timeout=900)
+    ws = Workspace(ws_copy)
+    quality_path(ws, "demo").unlink(missing_ok=True)
+    build_files = sorted(p.relative_to(ws.build_dir("demo")) for p in ws.build_dir("demo").rglob("*"))
+    at = run_page(ws_copy, monkeypatch, "model_quality", timeout=900)
     at.button(key="quality_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (Workspace(ws_copy).build_dir("demo") / "quality.json").exists()
+    assert quality_path(ws, "demo").exists()
+    # the evaluation lives beside the content-keyed build folder, which is never written to again
+    assert sorted(p.relative_to(ws.build_dir("demo")) for p in ws.build_dir("demo").rglob("*")) == build_files
     assert len(table(at, "model", "note")) >= 2
 
 

@@ -149,9 +149,9 @@ def _size(at: AppTest) -> int:
 
 
 def test_segment_csv_is_formula_safe(browser_workspace):
-    from uig_core import segments
-    from uig_core.bundle import Bundle
-    from uig_core.workspace import Workspace
+    from uig_core.build.bundle import Bundle
+    from uig_core.queries import segments
+    from uig_core.store.workspace import Workspace
 
     ws = Workspace(browser_workspace)
     bundle = Bundle.load(ws, "hostile")

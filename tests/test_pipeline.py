@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uig_core.bundle import Bundle
-from uig_core.demo import DEMO_DIR
+from uig_core.build.bundle import Bundle
+from uig_core.build.pipeline import build
+from uig_core.demo.generator import DEMO_DIR
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.ingest import read_log
-from uig_core.pipeline import build
-from uig_core.workspace import Workspace
+from uig_core.ingest.clean import read_log
+from uig_core.store.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,7 +100,7 @@ def test_item_audience_is_mostly_the_items_theme(bundle, truth):
 
 def test_cli_recommend_json(demo_ws):
     user = Bundle.load(demo_ws, "demo").users["user_id"].iloc[3]
-    out = subprocess.run([sys.executable, "-m", "uig_core.cli", "recommend", user, "--explain", "--json",
+    out = subprocess.run([sys.executable, "-m", "uig_core.cli.main", "recommend", user, "--explain", "--json",
                           "--workspace", str(demo_ws.root)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
@@ -114,7 +114,7 @@ def test_killed_build_leaves_previous_build_loadable(demo_ws, tmp_path):
     before = demo_ws.dataset("demo")
     rows_before = len(demo_ws.load_events("demo"))
     for delay in (1.0, 4.0, 8.0):
-        proc = subprocess.Popen([sys.executable, "-m", "uig_core.cli", "build", "--force", "--workspace",
+        proc = subprocess.Popen([sys.executable, "-m", "uig_core.cli.main", "build", "--force", "--workspace",
                                  str(demo_ws.root), "--dataset", "demo"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(delay)
@@ -163,7 +163,7 @@ def test_item_without_text_takes_its_buyers_interest(tmp_path):
 def test_graph_counts_match_the_torch_geometric_graph() -> None:
     import scipy.sparse as sp
 
-    from uig_core.graph import describe, graph_counts, to_hetero_data
+    from uig_core.graph.edges import describe, graph_counts, to_hetero_data
 
     x = sp.csr_matrix(np.array([[1, 0, 2], [0, 1, 0]], dtype=np.float32))
     labels = np.array([0, 1, -1])

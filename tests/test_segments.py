@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uig_core import clusters, segments
 from uig_core.errors import ConfigError, ExportRefused
+from uig_core.queries import clusters, segments
 
 
 @pytest.fixture()
@@ -209,8 +209,8 @@ def test_clusters_recover_demo_themes(demo_ws):
     """Clusters of the learned user vectors line up with the users' planted main theme."""
     from sklearn.metrics import adjusted_rand_score
 
-    from uig_core.bundle import Bundle
-    from uig_core.demo import DEMO_DIR, load_ground_truth
+    from uig_core.build.bundle import Bundle
+    from uig_core.demo.generator import DEMO_DIR, load_ground_truth
 
     bundle = Bundle.load(demo_ws, "demo")
     truth = load_ground_truth(DEMO_DIR)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uig_core import semantics
 from uig_core.errors import ConfigError
-from uig_core.semantics import Embedder, item_texts, text_hash
+from uig_core.semantics import embeddings as semantics
+from uig_core.semantics.embeddings import Embedder, item_texts, text_hash
 
 
 def fake_encoder(calls: list[list[str]]):
@@ -163,7 +163,7 @@ def test_real_model_cache_embeds_exactly_the_new_texts(tmp_path):
 
 def test_item_texts_collapse_every_unicode_space_like_str_split() -> None:
     """The column-wise cleaning must give the texts (and so the cache keys) the per-value definition gives."""
-    from uig_core.semantics import _clean
+    from uig_core.semantics.embeddings import _clean
 
     spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
     items = pd.DataFrame({

@@ -7,7 +7,7 @@ import pytest
 
 from uig_core import atomic
 from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, DatasetNotFound
-from uig_core.workspace import Workspace, data_hash
+from uig_core.store.workspace import Workspace, data_hash
 
 
 def events(n: int = 5, user: str = "u") -> pd.DataFrame:
@@ -58,7 +58,7 @@ def test_rename_delete_keep_others(tmp_path):
 
 
 def test_failed_add_leaves_nothing_behind(tmp_path, monkeypatch):
-    import uig_core.workspace as wsmod
+    import uig_core.store.workspace as wsmod
 
     ws = Workspace(tmp_path)
     ws.add_dataset("keep", events())

@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from uig_core.bundle import Bundle
+from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
-from uig_core.workspace import DatasetInfo, Workspace
+from uig_core.store.workspace import DatasetInfo, Workspace
 
 DATASET_KEY = "uig_dataset"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uig_core.graphview import NODE_COLORS  # one colour map for node types, shared with the HTML export
+from uig_core.graph.view import NODE_COLORS  # one colour map for node types, shared with the HTML export
 
 PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
 

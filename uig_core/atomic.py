@@ -6,6 +6,7 @@ A reader (or a build killed with ``kill -9``) therefore sees either the old file
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ import pandas as pd
 __all__ = [
     "open_atomic", "write_bytes", "write_json", "read_json", "save_npz", "load_npz", "write_parquet", "atomic_dir",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ the distinct values takes ~5 ms and leaves the GIL free for a build's other thre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["positions", "map_values"]
+
+log = logging.getLogger(__name__)
 
 
 def positions(index: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 __all__ = [
     "UIGError",
     "SchemaError",
@@ -15,6 +17,8 @@ __all__ = [
     "UnknownId",
     "ExportRefused",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class UIGError(Exception):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Progress", "noop", "scaled", "TerminalBar"]
+__all__ = ["Progress", "noop", "scaled", "TerminalBar", "StepTracker"]
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 
@@ -52,3 +57,41 @@ class TerminalBar:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StepTracker:
+    """Turn ``progress(fraction, message)`` calls into finished steps with wall times.
+
+    The step is the message up to its first ``:`` ("training lightgcn: epoch 3" → "training lightgcn"); a report
+    at fraction 1.0 closes the last step.
+    Pass an ``on_update(tracker)`` callable to redraw a progress display on every call.
+    """
+
+    def __init__(self, on_update: Any = None) -> None:
+        self.fraction = 0.0
+        self.message = ""
+        self.current: str | None = None
+        self.done: list[tuple[str, float]] = []
+        self._on_update = on_update
+        self._t0 = time.perf_counter()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        """Record one progress report."""
+        step = str(message).split(":", 1)[0].strip() or "working"
+        now = time.perf_counter()
+        if step != self.current:
+            if self.current is not None:
+                self.done.append((self.current, round(now - self._t0, 2)))
+            # A report at 100 % is the closing notice ("build complete"), not a step of its own.
+            self.current, self._t0 = (None if fraction >= 1.0 else step), now
+        self.fraction = min(max(float(fraction), self.fraction), 1.0)
+        self.message = str(message)
+        if self._on_update is not None:
+            self._on_update(self)
+
+    def finish(self) -> None:
+        """Close the running step."""
+        if self.current is not None:
+            self.done.append((self.current, round(time.perf_counter() - self._t0, 2)))
+            self.current = None
+        self.fraction = 1.0

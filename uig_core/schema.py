@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 
@@ -14,10 +15,13 @@ __all__ = [
     "EVENTS",
     "POSITIVE_EVENTS",
     "EVENT_WEIGHTS",
+    "EVENT_CODES",
     "auto_map_columns",
     "auto_map_event",
     "parse_pairs",
 ]
+
+log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS: tuple[str, ...] = ("user_id", "item_id")
 OPTIONAL_FIELDS: tuple[str, ...] = ("event", "ts", "item_title", "category", "price", "quantity", "order_id")
@@ -26,6 +30,8 @@ CANONICAL_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + OPTIONAL_FIELDS
 EVENTS: tuple[str, ...] = ("view", "click", "cart", "purchase", "return", "adjustment")
 POSITIVE_EVENTS: tuple[str, ...] = ("view", "click", "cart", "purchase")
 EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "click": 2.0, "cart": 4.0, "purchase": 8.0}
+#: Rank code of each positive event, strongest highest (the strongest-event matrix stores these codes).
+EVENT_CODES: dict[int, str] = {1: "view", 2: "click", 3: "cart", 4: "purchase"}
 
 # Normalised source-column names (lowercase, alphanumerics only) that map onto each canonical field.
 _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ __all__ = [
     "model_class",
     "load_model",
 ]
+
+log = logging.getLogger(__name__)
 
 MODELS: dict[str, type[Recommender]] = {
     cls.name: cls for cls in (Popularity, ItemKNN, EASE, RecencyEASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)

@@ -15,6 +15,7 @@ forward pass and samples one negative per positive):
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import abstractmethod
 from typing import Any
@@ -28,6 +29,8 @@ from uig_core.models._validation import holdout, recall_at_k
 from uig_core.models.base import Progress, Recommender
 
 __all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm", "positive_order"]
+
+log = logging.getLogger(__name__)
 
 
 def normalized_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> sp.csr_matrix:

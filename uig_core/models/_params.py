@@ -5,6 +5,7 @@ Example message: ``The 'l2' parameter of EASE must be a float in the range (0, i
 
 from __future__ import annotations
 
+import logging
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 from uig_core.errors import ConfigError
 
 __all__ = ["Interval", "Options", "Boolean", "FloatList", "check_param", "check_k"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,14 @@ reaches items with no interactions to learn from.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["whitened_text", "title_memory"]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 1024  # history items compared at once: bounds memory to n_items × _CHUNK floats
 

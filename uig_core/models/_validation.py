@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["holdout", "user_holdout", "recall_at_k"]
+
+log = logging.getLogger(__name__)
 
 
 def holdout(

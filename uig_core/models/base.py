@@ -12,6 +12,8 @@ Example:
 from __future__ import annotations
 
 import inspect
+import logging
+import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -27,10 +29,14 @@ from uig_core.models._params import check_k, check_param
 
 __all__ = ["Recommender", "Progress", "check_interactions", "check_item_features", "MODEL_FORMAT"]
 
+log = logging.getLogger(__name__)
+
 Progress = Callable[[float, str], None]
 MODEL_FORMAT = 1
 _PARAMS_FILE = "params.json"
 _STATE_FILE = "state.npz"
+#: Model name → class, filled as subclasses are defined (see ``Recommender.__init_subclass__``).
+_SAVED_CLASSES: dict[str, type[Recommender]] = {}
 _BATCH = 2048  # users scored at once in recommend(); bounds memory to BATCH × n_items floats
 
 
@@ -98,6 +104,12 @@ class Recommender(ABC):
     #: Whether ``fit`` reads ``item_features`` (a build can start the others before the embeddings are ready).
     uses_item_features: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every named subclass registers itself, so :meth:`load` finds a saved model's class by its name."""
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            _SAVED_CLASSES[cls.name] = cls
+
     # ------------------------------------------------------------------ parameters
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -153,7 +165,9 @@ class Recommender(ABC):
         feats = check_item_features(item_features, x.shape[1])
         report = progress or _noop
         report(0.0, f"fitting {self.name}")
+        start = time.perf_counter()
         self._fit(x, feats, report)
+        log.debug("%s fitted on %d x %d (%d pairs) in %.2f s", self.name, *x.shape, x.nnz, time.perf_counter() - start)
         self.interactions_ = x
         self.n_users_, self.n_items_ = x.shape
         report(1.0, f"{self.name} fitted")
@@ -431,12 +445,10 @@ class Recommender(ABC):
                 f"{path} was saved in model format {meta.get('format')}; this version reads "
                 f"format {MODEL_FORMAT}. Rebuild the model."
             )
-        from uig_core.models import MODELS
-
         name = meta.get("model")
-        if name not in MODELS:
-            raise ConfigError(f"{path} holds an unknown model {name!r}; known: {sorted(MODELS)}.")
-        klass = MODELS[name]
+        if name not in _SAVED_CLASSES:
+            raise ConfigError(f"{path} holds an unknown model {name!r}; known: {sorted(_SAVED_CLASSES)}.")
+        klass = _SAVED_CLASSES[name]
         if cls is not Recommender and not issubclass(klass, cls):
             raise ConfigError(f"{path} holds a {name!r} model, not a {cls.name or cls.__name__!r} one.")
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.get("params", {}).items()}

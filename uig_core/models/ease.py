@@ -6,6 +6,8 @@ on a validation split carved from the training matrix (a grid that includes 500)
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -15,6 +17,8 @@ from uig_core.models._validation import recall_at_k, user_holdout
 from uig_core.models.base import Progress, Recommender
 
 __all__ = ["EASE", "RecencyEASE", "ease_weights"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GRID = (50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0)
 

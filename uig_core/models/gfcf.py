@@ -13,6 +13,7 @@ No training: ``fit`` is one truncated SVD; scoring applies ``P̃`` as two sparse
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -23,6 +24,8 @@ from uig_core.models._params import Boolean, Interval
 from uig_core.models.base import Progress, Recommender
 
 __all__ = ["GraphFilter", "BSPM"]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 512  # users per scoring chunk (RK4 keeps ~5 dense n_items × chunk states)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -9,6 +11,8 @@ from uig_core.models._params import Boolean, Interval
 from uig_core.models.base import Progress, Recommender
 
 __all__ = ["ItemKNN"]
+
+log = logging.getLogger(__name__)
 
 _BLOCK = 1024  # item columns per block: bounds memory to n_items × BLOCK floats
 

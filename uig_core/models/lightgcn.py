@@ -6,6 +6,7 @@ normalised adjacency (see :mod:`uig_core.models._gcn` for why training is fast o
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -14,6 +15,8 @@ import numpy as np
 from uig_core.models._gcn import GraphRecommender, fast_conv
 
 __all__ = ["LightGCN", "lightgcn_module"]
+
+log = logging.getLogger(__name__)
 
 
 @cache

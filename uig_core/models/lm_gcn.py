@@ -8,6 +8,7 @@ sensible score (the cold-item slice of the evaluation measures exactly this). Th
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,8 @@ from uig_core.models._params import Interval
 from uig_core.models._text_memory import title_memory, whitened_text
 
 __all__ = ["LMGCN", "lm_gcn_module"]
+
+log = logging.getLogger(__name__)
 
 
 @cache

@@ -6,6 +6,7 @@ adjacency; the identity path keeps the ID embeddings and lets every layer learn 
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -14,6 +15,8 @@ import numpy as np
 from uig_core.models._gcn import GraphRecommender, fast_conv
 
 __all__ = ["ResidualGCN", "residual_gcn_module"]
+
+log = logging.getLogger(__name__)
 
 
 @cache

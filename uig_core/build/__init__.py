@@ -1,0 +1,16 @@
+"""Making and loading builds: the pipeline's steps, the one owner of the build folder, the history.
+
+Modules::
+
+    pipeline   build, run_build: the sequence of steps
+    steps      the data steps, each a function
+    training   Trainer, train_models: fitting the build's models
+    scheduler  Scheduler: the build's worker threads
+    layout     the build folder's file names and formats (every reader and the writer use it)
+    bundle     Bundle: a finished build loaded for queries
+    history    build_history, rollback, build_lines
+
+Import from the module that holds a name; this package imports nothing itself.
+"""
+
+__all__ = ["pipeline", "steps", "training", "scheduler", "layout", "bundle", "history"]

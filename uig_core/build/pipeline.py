@@ -1,0 +1,169 @@
+"""``build``: events → item meaning → interests → graph → models, written as one content-keyed build folder.
+
+:func:`build` decides whether a build is needed; :func:`run_build` is the sequence of steps, each a named
+function of :mod:`uig_core.build.steps` or :mod:`uig_core.build.training`, with the worker threads confined to
+:class:`~uig_core.build.scheduler.Scheduler`. The folder is written into a temporary folder through
+:mod:`uig_core.build.layout` and renamed into place, then recorded as the dataset's current build in one DuckDB
+transaction, so a build killed at any point leaves the previous build loadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uig_core import atomic
+from uig_core.build import layout, steps
+from uig_core.build.bundle import Bundle
+from uig_core.build.scheduler import Scheduler
+from uig_core.build.training import Trainer, train_models
+from uig_core.config import BuildConfig
+from uig_core.logs import StepTimer
+from uig_core.progress import Progress, noop, scaled
+from uig_core.store.workspace import DatasetInfo, Workspace
+
+__all__ = ["build", "run_build"]
+
+log = logging.getLogger(__name__)
+
+
+def build(
+    ws: Workspace,
+    dataset: str | None = None,
+    config: BuildConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+    incremental: bool = False,
+) -> dict[str, Any]:
+    """Build (or reuse) the dataset's interest graph and models, and make it the current build.
+
+    Args:
+        ws: The workspace.
+        dataset: Dataset name (default: the only one).
+        config: Build settings (default: :class:`BuildConfig` defaults, or the workspace's saved settings).
+        progress: ``progress(fraction, message)``.
+        force: Rebuild even when a build with the same data and config exists.
+        incremental: Start from the current build: items keep their interests (new items join the nearest
+            interest), only new texts are embedded, and models that support it are warm-started and fine-tuned
+            briefly instead of trained from scratch. Falls back to a full build when there is no current build.
+
+    Returns:
+        The build summary (also stored in the build folder), with per-step wall times.
+    """
+    info = ws.dataset(dataset)  # fails fast, before the heavy imports
+    progress = progress or noop
+    if config is None:
+        config = BuildConfig.from_dict(ws.settings().get("build", {}))
+    build_id = f"b{hashlib.sha256((info.data_hash + config.key()).encode()).hexdigest()[:12]}"
+    final = ws.build_root(info) / build_id
+    if layout.is_complete(final) and not force:
+        meta = layout.read_meta(final)
+        if info.current_build != build_id:
+            ws.record_build(info.name, build_id, _history_entry(meta, reused=True))
+        log.info("build %s reused (same data and settings)", build_id)
+        progress(1.0, "build reused (same data and settings)")
+        return {**meta, "reused": True}
+
+    previous = None
+    if incremental and info.current_build is not None:
+        previous = Bundle(ws.build_dir(info.name))
+        build_id = f"{build_id}i"  # an incremental build is a different artifact from a full one
+        final = ws.build_root(info) / build_id
+    with ws.build_lock(info) as stale:
+        meta = run_build(ws, info, config, build_id, final, progress, previous=previous, stale=stale)
+    ws.record_build(info.name, build_id, _history_entry(meta, reused=False))
+    progress(1.0, "build complete")
+    return meta
+
+
+def run_build(ws: Workspace, info: DatasetInfo, config: BuildConfig, build_id: str, final: Path,
+              progress: Progress, *, previous: Bundle | None = None, stale: int = 0) -> dict[str, Any]:
+    """Run every step of one build and write its folder at ``final``; returns the build summary."""
+    from uig_core.evaluation.on_build import next_batch_recall, validation_recall
+    from uig_core.models import default_model_for, model_class
+
+    timer = StepTimer(log)
+    progress(0.0, "loading events")
+    with timer("load"):
+        frames = steps.load_frames(ws, info)
+    default_name = config.model or default_model_for(len(frames.items))
+    names = [default_name] + [m for m in config.extra_models if m != default_name]
+    trainer = Trainer(config, previous, frames.item_index, frames.user_index)
+    with Scheduler(update=previous is not None) as scheduler:
+        side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
+        next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
+        early = {n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
+                 for n in names if previous is not None and not model_class(n).uses_item_features}
+        with timer("embeddings"):
+            meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
+        progress(0.36, "finding interest points")
+        with timer("interests"):
+            found = steps.find_item_interests(frames, meaning, config, previous)
+        progress(0.45, "drift and anomaly scores")
+        with timer("drift_risk"):
+            inputs = side.result()
+            users = steps.add_signals(frames, found.labels, inputs.anomaly)
+        progress(0.5, "building the graph")
+        with timer("graph"):
+            items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
+        progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
+        with timer("models"):
+            trained = train_models(trainer, scheduler, names, early, inputs.train_matrix, meaning.embeddings,
+                                   scaled(progress, 0.55, 0.9, f"training {default_name}: "))
+        quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
+        if next_batch is not None:
+            quality.update(next_batch.result() or {})
+    dim = meaning.embeddings.shape[1]
+    contents = layout.BuildContents(
+        meta={}, frames={"items": items, "users": users, "interests": found.table,
+                         "interest_edges": found.cooccurrence},
+        embeddings=meaning.embeddings,
+        centroids=found.centroids if found.centroids is not None else np.zeros((0, dim), dtype=np.float32),
+        profiles=found.profiles.to_numpy(dtype=np.float32),
+        profile_columns=np.asarray(found.profiles.columns, dtype=np.int64),
+        interactions=inputs.train_matrix, strongest=inputs.strongest, models=trained)
+    progress(0.96, "writing the build")
+    with atomic.atomic_dir(final) as tmp:
+        with timer("write"):
+            layout.write_data(tmp, contents)
+        previous_meta = _current_meta(ws, info) if previous is None else previous.meta
+        meta = {
+            "build_id": build_id, "dataset": info.name, "data_hash": info.data_hash,
+            "created": pd.Timestamp.now().isoformat(timespec="seconds"), "config": asdict(config),
+            "default_model": default_name, "models": names, "fit_seconds": trainer.fit_seconds,
+            "counts": {"users": len(users), "items": len(items), "events": len(frames.events),
+                       "interests": found.n_coarse, "edges": int(inputs.train_matrix.nnz),
+                       "items_without_text": int((~meaning.has_text).sum()),
+                       "newly_embedded": meaning.newly_embedded, **graph_counts},
+            "time_range": [frames.events["ts"].min().isoformat(), frames.events["ts"].max().isoformat()],
+            "timings": timer.timings,
+            "stale_builds_removed": stale,
+            "incremental_from": previous.build_id if previous is not None else None,
+            "rows_added": len(frames.events) - int(previous_meta["counts"]["events"]) if previous_meta else None,
+            "quality": quality,
+        }
+        meta = layout.write_meta(tmp, meta)
+    log.info("build %s written: %s", build_id, ", ".join(f"{k} {v:.2f}s" for k, v in timer.timings.items()))
+    return meta
+
+
+def _current_meta(ws: Workspace, info: DatasetInfo) -> dict[str, Any] | None:
+    """The summary of the dataset's current build (what this build follows), or None."""
+    if info.current_build is None:
+        return None
+    folder = ws.build_root(info) / info.current_build
+    return layout.read_meta(folder) if layout.is_complete(folder) else None
+
+
+def _history_entry(meta: dict[str, Any], *, reused: bool) -> dict[str, Any]:
+    return {"events": meta["counts"]["events"], "users": meta["counts"]["users"], "items": meta["counts"]["items"],
+            "default_model": meta["default_model"], "timings": meta.get("timings", {}), "reused": reused,
+            "rows_added": meta.get("rows_added"), "quality": meta.get("quality"),
+            "incremental_from": meta.get("incremental_from")}

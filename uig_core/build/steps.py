@@ -1,0 +1,208 @@
+"""The data steps of a build, each a function from its inputs to its outputs (see :mod:`uig_core.build.pipeline`).
+
+load → side inputs (matrices, anomaly; on a worker) → item meaning → interests and profiles → signals → graph.
+Model training is :mod:`uig_core.build.training`; writing the folder is :mod:`uig_core.build.layout`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from uig_core.config import BuildConfig
+from uig_core.graph.edges import graph_counts, interaction_matrix, strongest_event_matrix
+from uig_core.progress import Progress
+from uig_core.store.frames import items_frame, users_frame
+from uig_core.store.workspace import DatasetInfo, Workspace
+
+if TYPE_CHECKING:
+    from uig_core.build.bundle import Bundle
+
+__all__ = [
+    "Frames",
+    "SideInputs",
+    "ItemMeaning",
+    "Interests",
+    "load_frames",
+    "side_inputs",
+    "embed_items",
+    "find_item_interests",
+    "carry_interests",
+    "add_signals",
+    "graph_step",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Frames:
+    """A dataset's events and the item and user frames whose rows are the models' columns and rows."""
+
+    events: pd.DataFrame
+    items: pd.DataFrame
+    users: pd.DataFrame
+    item_index: pd.Index
+    user_index: pd.Index
+
+
+@dataclass
+class SideInputs:
+    """What needs no embeddings: the weighted training matrix, the strongest events and the anomaly scores."""
+
+    train_matrix: sp.csr_matrix
+    strongest: sp.csr_matrix
+    anomaly: pd.DataFrame
+
+
+@dataclass
+class ItemMeaning:
+    """Item texts and their embeddings (``(n_items, dim)``); ``newly_embedded`` counts cache misses."""
+
+    texts: list[str]
+    has_text: np.ndarray
+    embeddings: np.ndarray
+    newly_embedded: int
+
+
+@dataclass
+class Interests:
+    """Interest labels per item, the interest table, centroids, user profiles and interest co-occurrence."""
+
+    labels: np.ndarray
+    fine_labels: np.ndarray
+    table: pd.DataFrame
+    centroids: np.ndarray | None
+    profiles: pd.DataFrame
+    cooccurrence: pd.DataFrame
+
+    @property
+    def n_coarse(self) -> int:
+        """Number of coarse interests."""
+        table = self.table
+        return int((table["level"] == "coarse").sum()) if "level" in table else len(table)
+
+
+def load_frames(ws: Workspace, info: DatasetInfo) -> Frames:
+    """The dataset's events with one row per item and one per user."""
+    events = ws.load_events(info.name)
+    items, users = items_frame(events), users_frame(events)
+    log.debug("loaded %d events, %d users, %d items", len(events), len(users), len(items))
+    return Frames(events, items, users, pd.Index(items["item_id"]), pd.Index(users["user_id"]))
+
+
+def side_inputs(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index, config: BuildConfig
+                ) -> SideInputs:
+    """The training matrix, strongest-event matrix and anomaly scores (all independent of embeddings)."""
+    from uig_core.signals import risk
+
+    train_matrix = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
+                                      half_life_days=config.half_life_days)
+    return SideInputs(train_matrix, strongest_event_matrix(events, user_index, item_index),
+                      risk.anomaly_scores(events))
+
+
+def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progress: Progress) -> ItemMeaning:
+    """Embed every item's text (cached by content in the workspace)."""
+    from uig_core.semantics import embeddings
+
+    texts, has_text = embeddings.item_texts(items)
+    embedder = embeddings.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
+    emb = embedder.embed(texts, progress=progress)
+    return ItemMeaning(texts, has_text, emb, int(embedder.n_new_))
+
+
+def find_item_interests(frames: Frames, meaning: ItemMeaning, config: BuildConfig,
+                        previous: Bundle | None = None) -> Interests:
+    """Interest points of the items (carried over from ``previous`` for an update) and the users' profiles."""
+    from uig_core.semantics.interests import find_interests
+    from uig_core.semantics.profiles import interest_cooccurrence, user_profiles
+
+    if previous is not None:
+        labels, fine, table, centroids = carry_interests(previous, frames.items["item_id"], meaning.embeddings,
+                                                         meaning.has_text)
+    else:
+        found = find_interests(frames.items["item_id"].to_numpy(), meaning.texts, meaning.embeddings,
+                               k=config.n_interests, seed=config.seed, has_text=meaning.has_text)
+        labels, fine, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
+    if (labels < 0).any():
+        labels, fine, table = _fill_textless(frames, labels, fine, table)
+    item_interest = pd.Series(labels, index=frames.item_index)
+    profiles = user_profiles(frames.events, item_interest, event_weights=config.event_weights,
+                             half_life_days=config.half_life_days)
+    coarse = table.loc[table["level"] == "coarse", "interest_id"] if "level" in table else None
+    profiles = profiles.reindex(index=frames.user_index, columns=coarse).fillna(0.0)
+    co = interest_cooccurrence(frames.events, item_interest)
+    return Interests(labels, fine, table, centroids, profiles, co)
+
+
+def _fill_textless(frames: Frames, labels: np.ndarray, fine: np.ndarray, table: pd.DataFrame
+                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """ID-only items take the interest their users lean to; interest sizes follow."""
+    from uig_core.semantics.profiles import assign_textless_items
+
+    filled = assign_textless_items(frames.events, pd.Series(labels, index=frames.item_index))
+    labels = filled.reindex(frames.item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
+    fine = np.where(fine < 0, labels, fine)
+    sizes = pd.Series(labels).value_counts()
+    coarse = table["level"] == "coarse"
+    table = table.assign(size=np.where(coarse, table["interest_id"].map(sizes).fillna(0), table["size"]))
+    table["size"] = table["size"].astype(int)
+    return labels, fine, table
+
+
+def carry_interests(previous: Bundle, item_ids: pd.Series, emb: np.ndarray, has_text: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """Keep the previous build's interests: known items keep their labels, new items join the nearest centroid.
+
+    Returns:
+        ``(coarse labels, fine labels, interest table with refreshed sizes, centroids)``.
+    """
+    prev_items = previous.items.set_index("item_id")
+    table = previous.interests.copy()
+    centroids = previous.arrays.get("centroids")
+    coarse_ids = table.loc[table["level"] == "coarse", "interest_id"].to_numpy(dtype=np.int64)
+    labels = prev_items["interest_id"].reindex(item_ids).to_numpy()
+    fine = prev_items["fine_interest_id"].reindex(item_ids).to_numpy()
+    new = np.isnan(labels.astype(float))
+    labels = np.where(new, -1, labels).astype(np.int64)
+    fine = np.where(new, -1, fine).astype(np.int64)
+    todo = np.flatnonzero(new & has_text)
+    if len(todo) and centroids is not None and len(centroids):
+        sims = emb[todo] @ centroids[coarse_ids].T
+        labels[todo] = coarse_ids[np.argmax(sims, axis=1)]
+        parents = table.set_index("interest_id")["parent"]
+        for row, coarse in zip(todo, labels[todo], strict=True):
+            children = parents.index[parents.to_numpy() == coarse].to_numpy(dtype=np.int64)
+            fine[row] = children[np.argmax(emb[row] @ centroids[children].T)] if len(children) else coarse
+    sizes = pd.Series(labels).value_counts()
+    fine_sizes = pd.Series(fine).value_counts()
+    is_coarse = table["level"] == "coarse"
+    table["size"] = np.where(is_coarse, table["interest_id"].map(sizes), table["interest_id"].map(fine_sizes))
+    table["size"] = table["size"].fillna(0).astype(int)
+    return labels, fine, table, centroids
+
+
+def add_signals(frames: Frames, labels: np.ndarray, anomaly: pd.DataFrame) -> pd.DataFrame:
+    """The users frame with drift and anomaly columns (the activity columns already there win)."""
+    from uig_core.signals import drift
+
+    users = frames.users
+    dr = drift.drift_scores(frames.events, pd.Series(labels, index=frames.item_index))
+    for extra in (dr, anomaly):
+        extra = extra[["user_id"] + [c for c in extra.columns if c not in users.columns]]
+        users = users.merge(extra, on="user_id", how="left")
+    return users
+
+
+def graph_step(items: pd.DataFrame, found: Interests, train_matrix: sp.csr_matrix) -> tuple[pd.DataFrame, dict]:
+    """The items frame with interest and degree columns, and the graph's node and edge counts."""
+    items = items.assign(interest_id=found.labels, fine_interest_id=found.fine_labels,
+                         n_interactions=np.diff(train_matrix.tocsc().indptr))
+    counts = graph_counts(train_matrix, found.labels, found.profiles.to_numpy(dtype=np.float32), found.cooccurrence)
+    return items, counts

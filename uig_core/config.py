@@ -1,0 +1,57 @@
+"""Build settings: everything a build depends on besides the data, hashed into the build id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from uig_core.build.layout import FORMAT_VERSION
+from uig_core.errors import ConfigError
+from uig_core.schema import EVENT_WEIGHTS
+
+__all__ = ["BuildConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildConfig:
+    """Everything a build depends on besides the data; hashed into the build id.
+
+    Attributes:
+        embed_model: Sentence-transformers model (None: the bundled default).
+        n_interests: Number of coarse interests (None: chosen from the catalogue).
+        event_weights: Edge weight of each event type.
+        half_life_days: Recency half-life of edge weights.
+        model: Default model to train (None: the measured default for the catalogue size).
+        extra_models: Models trained beside the default.
+        seed: Random seed of every seeded step.
+    """
+
+    embed_model: str | None = None
+    n_interests: int | None = None
+    event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
+    half_life_days: float = 60.0
+    model: str | None = None
+    extra_models: tuple[str, ...] = ("popularity", "itemknn")
+    seed: int = 0
+
+    def key(self) -> str:
+        """Stable hash of the config and the build layout's version."""
+        blob = json.dumps({**asdict(self), "format": FORMAT_VERSION}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BuildConfig:
+        """Build a config from a dict, rejecting unknown keys with a clear message."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown build setting(s) {sorted(unknown)}; known: {sorted(known)}.")
+        values = dict(values)
+        if "extra_models" in values:
+            values["extra_models"] = tuple(values["extra_models"])
+        return cls(**values)

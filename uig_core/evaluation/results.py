@@ -1,0 +1,108 @@
+"""Stored evaluations of builds, and the tables the *Model quality* page and ``uig evaluate`` show.
+
+An evaluation is the same JSON as ``uig evaluate --json``::
+
+    {"protocol": {...}, "models": {"<name>": {"recall@20": ..., "ndcg@20": ..., ...}}, "default": "<name>"}
+
+:func:`run_evaluation` computes it with :func:`uig_core.evaluation.run.evaluate_dataset` and keeps it beside the
+build folders, keyed by build id (:func:`uig_core.build.layout.evaluation_path`): a finished build folder is never
+written to again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from uig_core import atomic
+from uig_core.build.layout import evaluation_path
+from uig_core.progress import Progress
+from uig_core.store.workspace import Workspace
+
+__all__ = ["quality_path", "load_quality", "save_quality", "run_evaluation", "quality_table", "quality_long",
+           "metric_names"]
+
+log = logging.getLogger(__name__)
+
+_ORDER = ("recall", "ndcg", "hitrate", "precision", "map", "mrr", "cold_recall", "coverage", "fit_seconds")
+
+
+def quality_path(ws: Workspace, dataset: str | None = None, build_id: str | None = None) -> Path:
+    """Where the evaluation of the dataset's current (or a given) build is kept."""
+    folder = ws.build_dir(dataset, build_id)  # raises NotBuilt for a dataset without builds
+    return evaluation_path(folder.parent, folder.name)
+
+
+def save_quality(ws: Workspace, result: dict[str, Any], dataset: str | None = None,
+                 build_id: str | None = None) -> Path:
+    """Keep an evaluation of the dataset's current (or a given) build; returns where it went."""
+    path = quality_path(ws, dataset, build_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(path, result)
+    return path
+
+
+def load_quality(ws: Workspace, dataset: str | None = None) -> dict[str, Any] | None:
+    """The stored evaluation of the dataset's current build, or None when it was never evaluated."""
+    path = quality_path(ws, dataset)
+    if not path.exists():
+        return None
+    return atomic.read_json(path)
+
+
+def run_evaluation(ws: Workspace, dataset: str | None = None, *, cutoff: str | None = None, k: int = 20,
+                   names: Iterable[str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Evaluate the models and baselines (default: every registered one) and keep the result in the build folder."""
+    from uig_core.evaluation.run import evaluate_dataset
+
+    build_id = ws.build_dir(dataset).name  # the build evaluated is the one current when the run starts
+    result = evaluate_dataset(ws, dataset, cutoff=cutoff, k=k, names=names, progress=progress)
+    save_quality(ws, result, dataset, build_id)
+    return result
+
+
+def _sort_key(metric: str) -> tuple[int, str]:
+    base = metric.split("@", 1)[0]
+    return (_ORDER.index(base) if base in _ORDER else len(_ORDER), metric)
+
+
+def metric_names(result: dict[str, Any]) -> list[str]:
+    """Numeric metrics present in the result, in a stable reading order (recall, ndcg, hitrate, …)."""
+    names: set[str] = set()
+    for m in result.get("models", {}).values():
+        names.update(k for k, v in m.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+    return sorted(names, key=_sort_key)
+
+
+def quality_table(result: dict[str, Any]) -> pd.DataFrame:
+    """One row per model: ``model, default, <metrics…>, note`` (note: why a model was skipped).
+
+    Rows are sorted by the first ranking metric (recall@k when present), best first; skipped models last.
+    """
+    metrics = metric_names(result)
+    default = result.get("default")
+    rows = []
+    for name, m in result.get("models", {}).items():
+        row: dict[str, Any] = {"model": str(name), "default": name == default}
+        for metric in metrics:
+            v = m.get(metric)
+            row[metric] = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+        row["note"] = str(m.get("skipped") or "")
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["model", "default", *metrics, "note"])
+    if metrics and len(frame):
+        frame = frame.sort_values(metrics[0], ascending=False, na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def quality_long(result: dict[str, Any], metrics: list[str] | None = None) -> pd.DataFrame:
+    """Long form ``model, metric, value`` for a grouped bar chart (skipped models and NaNs left out)."""
+    table = quality_table(result)
+    metrics = [m for m in (metrics or metric_names(result)) if m in table]
+    long = table.melt(id_vars=["model"], value_vars=metrics, var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)

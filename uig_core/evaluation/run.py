@@ -1,0 +1,173 @@
+"""Fit and score models on a split: ``uig evaluate``, the Model Quality page and the benchmarks.
+
+The split comes from :mod:`uig_core.evaluation.protocol` (OR-30d's temporal protocol, or Gowalla's own files);
+every model ranks **all** train items with the user's train items masked, and :mod:`uig_core.evaluation.metrics`
+scores the top-K lists (Recall, NDCG, HitRate, coverage, Gini, long-tail share, the cold-item slice).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from uig_core.errors import UIGError
+from uig_core.evaluation.metrics import cold_only_metrics, ranking_metrics
+from uig_core.evaluation.protocol import Split, temporal_split
+
+if TYPE_CHECKING:
+    from uig_core.models.base import Recommender
+    from uig_core.store.workspace import Workspace
+
+__all__ = ["evaluate_model", "evaluate_models", "evaluate_all", "evaluate_dataset"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+_BATCH = 1024
+
+
+def _noop(fraction: float, message: str) -> None:
+    """Ignore progress."""
+
+
+def evaluate_model(
+    model: Recommender, split: Split, *, k: int = 20, fit: bool = True, progress: Progress | None = None
+) -> dict[str, float]:
+    """Fit (unless ``fit=False``) and score one model on a split; adds ``fit_seconds`` and ``score_seconds``."""
+    report = progress or _noop
+    t0 = time.perf_counter()
+    if fit:
+        model.fit(split.train, item_features=split.item_features, progress=lambda f, m: report(0.8 * f, m))
+    fit_s = time.perf_counter() - t0
+    users = split.test_users
+    top = np.full((len(users), k), -1, dtype=np.int64)
+    t1 = time.perf_counter()
+    for start in range(0, len(users), _BATCH):
+        batch = users[start : start + _BATCH]
+        idx, _ = model.recommend(batch, k=k, filter_seen=True)
+        top[start : start + len(batch), : idx.shape[1]] = idx
+        report(0.8 + 0.2 * min(start + _BATCH, len(users)) / len(users), "ranking all items")
+    score_s = time.perf_counter() - t1
+    counts = np.diff((split.train > 0).tocsc().indptr)
+    out = ranking_metrics(top, split.test[users], counts, k=k)
+    out.update(cold_only_metrics(model, split, counts, k=k))
+    out["fit_seconds"] = round(fit_s, 3)
+    out["score_seconds"] = round(score_s, 3)
+    log.info("evaluated %s: recall@%d %.4f, fit %.1f s, scoring %.1f s", model.name, k, out.get(f"recall@{k}", 0.0),
+             fit_s, score_s)
+    return out
+
+
+def evaluate_models(
+    models: Mapping[str, Recommender],
+    split: Split,
+    k: int = 20,
+    progress: Progress | None = None,
+    *,
+    fit: bool = True,
+) -> dict[str, Any]:
+    """Fit and evaluate several models on one split.
+
+    A model whose ``fit`` raises a :class:`~uig_core.errors.UIGError` (e.g. EASE on a catalogue that is too big,
+    ``lm_gcn`` without item features) is reported as ``{"skipped": "<reason>"}`` instead of failing the run.
+
+    Returns:
+        ``{"protocol": {...}, "models": {name: {"recall@K": ..., ...}}, "default": name}``.
+    """
+    from uig_core.models import DEFAULT_MODEL
+
+    report = progress or _noop
+    results: dict[str, Any] = {}
+    names = list(models)
+    for i, name in enumerate(names):
+        lo, hi = i / len(names), (i + 1) / len(names)
+        report(lo, f"evaluating {name}")
+        try:
+            results[name] = evaluate_model(
+                models[name],
+                split,
+                k=k,
+                fit=fit,
+                progress=lambda f, m, lo=lo, hi=hi, name=name: report(lo + (hi - lo) * f, f"{name}: {m}"),
+            )
+        except UIGError as err:
+            results[name] = {"skipped": str(err)}
+    fitted = [n for n in names if "skipped" not in results[n]]
+    default = (
+        DEFAULT_MODEL
+        if DEFAULT_MODEL in fitted
+        else (max(fitted, key=lambda n: results[n][f"ndcg@{k}"]) if fitted else None)
+    )
+    report(1.0, "evaluation done")
+    return {"protocol": {**split.protocol, "k": k}, "models": results, "default": default}
+
+
+def evaluate_all(
+    split: Split,
+    *,
+    k: int = 20,
+    names: Iterable[str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Evaluate every registered model (or ``names``) with default parameters (overridden by ``params``)."""
+    from uig_core.models import MODEL_NAMES, make_model
+
+    params = params or {}
+    models = {}
+    for name in names or MODEL_NAMES:
+        p = dict(params.get(name, {}))
+        try:
+            models[name] = make_model(name, **{"random_state": random_state, **p})
+        except TypeError:
+            models[name] = make_model(name, **p)
+    return evaluate_models(models, split, k=k, progress=progress)
+
+
+def evaluate_dataset(
+    ws: Workspace,
+    dataset: str | None = None,
+    *,
+    cutoff: str | None = None,
+    k: int = 20,
+    names: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``uig evaluate``: the temporal protocol on a workspace dataset, every model and baseline.
+
+    Item features for the language-feature model come from the build's embedder (cached by text, so a built
+    dataset is not re-embedded). Edge weights follow the workspace's build settings.
+    """
+    from uig_core.config import BuildConfig
+
+    report = progress or _noop
+    info = ws.dataset(dataset)
+    config = BuildConfig.from_dict(ws.settings().get("build", {}))
+    report(0.0, "loading events")
+    events = ws.load_events(info.name)
+    split = temporal_split(events, cutoff, event_weights=config.event_weights, half_life_days=config.half_life_days)
+    report(0.05, "item embeddings")
+    split.item_features = _item_features(ws, events, split.item_ids, config)
+    result = evaluate_all(
+        split, k=k, names=names, random_state=config.seed, progress=lambda f, m: report(0.1 + 0.9 * f, m)
+    )
+    result["protocol"]["dataset"] = info.name
+    return result
+
+
+def _item_features(ws: Workspace, events: pd.DataFrame, item_ids: pd.Index, config: Any) -> np.ndarray | None:
+    from uig_core.semantics import embeddings as semantics
+    from uig_core.store.frames import items_frame
+
+    items = items_frame(events)
+    texts, _ = semantics.item_texts(items)
+    embedder = semantics.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
+    emb = embedder.embed(texts)
+    rows = pd.Index(items["item_id"].astype(str)).get_indexer(item_ids)
+    return np.asarray(emb, dtype=np.float32)[rows]

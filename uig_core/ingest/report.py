@@ -1,0 +1,83 @@
+"""What an ingest read, kept, relabelled and skipped: :class:`IngestReport`, and :class:`IngestResult`.
+
+Nothing is dropped silently: every skipped or relabelled row is counted, with a few examples naming the row number
+(1-based data rows, header not counted) and the offending value.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["IngestReport", "IngestResult", "MAX_TITLE_CHARS", "EXAMPLES_PER_REASON"]
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_CHARS = 500
+EXAMPLES_PER_REASON = 3  # examples kept per skip reason
+
+
+@dataclass
+class IngestReport:
+    """What the ingest read, kept, relabelled and skipped (and why)."""
+
+    file: str = ""
+    rows_read: int = 0
+    rows_accepted: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    returns: int = 0
+    nonpositive_price: int = 0
+    duplicates: int = 0
+    truncated_titles: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    encoding: str = ""
+    delimiter: str = ""
+    timestamp_format: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str, count: int, examples: list[str] | None = None) -> None:
+        """Count ``count`` rows skipped for ``reason`` and keep a few examples."""
+        if count <= 0:
+            return
+        self.skipped[reason] = self.skipped.get(reason, 0) + int(count)
+        kept = self.examples.setdefault(reason, [])
+        kept.extend((examples or [])[: EXAMPLES_PER_REASON - len(kept)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {k: v for k, v in self.__dict__.items()}
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one finding per line."""
+        out = [f"{self.rows_read:,} rows read, {self.rows_accepted:,} accepted"]
+        if self.events:
+            out.append("events: " + ", ".join(f"{k} {v:,}" for k, v in self.events.items()))
+        for reason, n in self.skipped.items():
+            ex = "; ".join(self.examples.get(reason, []))
+            out.append(f"skipped {n:,} rows: {reason}" + (f" (e.g. {ex})" if ex else ""))
+        if self.returns:
+            out.append(f"{self.returns:,} rows with negative quantity kept as 'return' events (not positive edges)")
+        if self.nonpositive_price:
+            out.append(
+                f"{self.nonpositive_price:,} purchase rows with price <= 0 kept as 'adjustment' (not purchases)"
+            )
+        if self.duplicates:
+            out.append(f"{self.duplicates:,} exact duplicate rows removed")
+        if self.truncated_titles:
+            out.append(f"{self.truncated_titles:,} titles longer than {MAX_TITLE_CHARS} characters truncated")
+        out.extend(f"warning: {w}" for w in self.warnings)
+        return out
+
+
+@dataclass
+class IngestResult:
+    """The canonical events frame and its report."""
+
+    events: pd.DataFrame
+    report: IngestReport

@@ -1,0 +1,56 @@
+"""Headline figures for the Home page and ``uig datasets``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from uig_core.build import layout
+from uig_core.evaluation.results import load_quality
+from uig_core.store.workspace import Workspace
+
+__all__ = ["home_summary"]
+
+log = logging.getLogger(__name__)
+
+
+def home_summary(ws: Workspace, name: str | None = None, *, top: int = 8) -> dict[str, Any]:
+    """Users, items, events by type, time range, interests found and model quality of a dataset.
+
+    Returns:
+        A dict with ``users, items, events, events_by_type (DataFrame), first, last, interests, top_interests
+        (DataFrame or None), build (dict or None), quality (dict or None)``.
+    """
+    ov = ws.overview(name)
+    out: dict[str, Any] = {
+        "users": ov["users"], "items": ov["items"], "events": ov["events"],
+        "events_by_type": pd.DataFrame(list(ov["events_by_type"].items()), columns=["event", "count"]),
+        "first": _fmt(ov["first"]), "last": _fmt(ov["last"]),
+        "interests": None, "top_interests": None, "build": None, "quality": None,
+    }
+    if not ov["built"]:
+        return out
+    path = ws.build_dir(ov["name"])
+    meta = layout.read_meta(path)
+    out["build"] = {k: meta.get(k) for k in ("build_id", "default_model", "created")}
+    interests = layout.read_frame(path, "interests")
+    if "level" in interests:
+        interests = interests[interests["level"] == "coarse"]
+    out["interests"] = len(interests)
+    out["top_interests"] = (interests.sort_values("size", ascending=False)[["name", "size"]].head(top)
+                            .reset_index(drop=True))
+    q = load_quality(ws, ov["name"])
+    if q is not None:
+        best = q.get("default")
+        metrics = q.get("models", {}).get(best, {})
+        if "recall@20" in metrics:
+            out["quality"] = {"model": best, "recall": metrics["recall@20"], "ndcg": metrics.get("ndcg@20")}
+    return out
+
+
+def _fmt(ts: Any) -> str:
+    if ts is None or pd.isna(ts):
+        return "—"
+    return pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M")

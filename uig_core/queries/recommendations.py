@@ -1,0 +1,126 @@
+"""The tables of the *Recommendations* page: a user's top-K with reasons, two models side by side, an item's audience.
+
+Everything here reads a loaded :class:`~uig_core.build.bundle.Bundle` and returns small frames, so the page only
+renders. Titles and ids come from uploaded logs: they are returned as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uig_core.build.bundle import Bundle
+from uig_core.errors import ConfigError
+
+__all__ = ["HIDE_OPTIONS", "recommendation_table", "compare_models", "audience_table"]
+
+log = logging.getLogger(__name__)
+
+HIDE_OPTIONS = {
+    "seen": "everything the user interacted with",
+    "purchased": "only what the user bought",
+    "nothing": "nothing",
+}
+
+
+def recommendation_table(
+    bundle: Bundle,
+    user_id: str,
+    k: int = 10,
+    *,
+    model: str | None = None,
+    category: str | None = None,
+    hide: str = "seen",
+    explain: bool = True,
+) -> pd.DataFrame:
+    """Top-k items for a user as a table: ``rank, item_id, title, reason, score, interest, category``.
+
+    Args:
+        bundle: The build.
+        user_id: The user.
+        k: How many items.
+        model: Model name (default: the build's default).
+        category: Only items of this category.
+        hide: What to leave out, one of :data:`HIDE_OPTIONS` (``seen``: every item the user interacted with;
+            ``purchased``: only items the user bought; ``nothing``).
+        explain: Add the reason behind each item.
+    """
+    if hide not in HIDE_OPTIONS:
+        raise ConfigError(f"hide={hide!r} is unknown; use one of {', '.join(HIDE_OPTIONS)}.")
+    if hide == "purchased" and bundle.strongest is not None:
+        bought = _purchased(bundle, user_id)
+        rows = bundle.recommend(user_id, k=int(k) + len(bought), model=model, explain=False,
+                                exclude_seen=False, category=category)
+        rows = [r for r in rows if r["item_id"] not in bought][: int(k)]
+        if explain and rows:
+            rows = _with_reasons(bundle, user_id, rows)
+    else:
+        rows = bundle.recommend(user_id, k=int(k), model=model, explain=explain,
+                                exclude_seen=hide != "nothing", category=category)
+    frame = pd.DataFrame(rows, columns=["item_id", "title", "reason", "score", "interest", "category"])
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _purchased(bundle: Bundle, user_id: str) -> set[str]:
+    row = bundle.user_row(user_id)
+    r = bundle.strongest[row]
+    codes = np.asarray(r.data)
+    return {str(bundle.items["item_id"].iat[j]) for j in np.asarray(r.indices)[codes >= 4]}
+
+
+def _with_reasons(bundle: Bundle, user_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from uig_core.queries.explain import explain_items
+
+    row = bundle.user_row(user_id)
+    idx = bundle.item_index.get_indexer([r["item_id"] for r in rows])
+    reasons = explain_items(
+        row, idx, interactions=bundle.interactions, item_ids=bundle.items["item_id"].to_numpy(),
+        titles=bundle.items["title"].astype(str).to_numpy(), item_interest=bundle.items["interest_id"].to_numpy(),
+        interest_names=bundle.interest_names, profile=bundle.profiles[row], profile_columns=bundle.profile_columns,
+        last_event=bundle._strongest_events(row),
+    )
+    seen = bundle._strongest_events(row)
+    out = []
+    for r, reason in zip(rows, reasons, strict=True):
+        if r["item_id"] in seen:  # shown again because only purchases are hidden
+            verb = {"view": "viewed", "click": "clicked", "cart": "added to cart"}.get(seen[r["item_id"]], "saw")
+            out.append({**r, "reason": f"{verb} it already, not bought yet", "reason_kind": "seen"})
+        else:
+            out.append({**r, "reason": reason.text, "reason_kind": reason.kind})
+    return out
+
+
+def compare_models(bundle: Bundle, user_id: str, models: tuple[str, str], k: int = 10, *,
+                   category: str | None = None, hide: str = "seen") -> dict[str, Any]:
+    """Two models' top-k for one user, side by side.
+
+    Returns:
+        ``{"left": DataFrame, "right": DataFrame, "shared": int, "shared_items": list[str]}``; each frame has
+        ``rank, item_id, title, score, shared`` (shared: the other model recommends it too).
+    """
+    tables = [recommendation_table(bundle, user_id, k, model=m, category=category, hide=hide, explain=False)
+              for m in models]
+    left, right = (t[["rank", "item_id", "title", "score"]].copy() for t in tables)
+    common = set(left["item_id"]) & set(right["item_id"])
+    left["shared"] = left["item_id"].isin(common)
+    right["shared"] = right["item_id"].isin(common)
+    return {"left": left, "right": right, "shared": len(common),
+            "shared_items": [i for i in left["item_id"] if i in common]}
+
+
+def audience_table(bundle: Bundle, item_id: str, k: int = 20, *, model: str | None = None,
+                   exclude_seen: bool = True) -> pd.DataFrame:
+    """Users most likely to want an item, with their main interest ("who should we show item Z to?")."""
+    frame = bundle.audience(item_id, k, model=model, exclude_seen=exclude_seen)
+    rows = bundle.user_index.get_indexer(frame["user_id"].astype(str))
+    prof = bundle.profiles[rows] if len(rows) else np.zeros((0, len(bundle.profile_columns)))
+    names = bundle.interest_names
+    top = [names.get(int(bundle.profile_columns[j])) if p.max(initial=0.0) > 0 else None
+           for p, j in zip(prof, prof.argmax(axis=1) if len(prof) else [], strict=True)]
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    frame["main_interest"] = top
+    return frame

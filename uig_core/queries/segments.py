@@ -1,0 +1,343 @@
+"""Segments: the user feature frame, a rule-based segment builder, lookalikes, saved segments and safe CSV export.
+
+Clusters and the user map live in :mod:`uig_core.queries.clusters`.
+
+A segment is a JSON-serialisable rule spec over the user feature frame (:func:`user_features`)::
+
+    {"combine": "and", "rules": [{"field": "interest: baking", "op": ">=", "value": 0.3},
+                                  {"field": "Country", "op": "in", "value": ["DE", "FR"]}]}
+
+An empty rule list selects every user. Exports refuse segments below a minimum size and never write a cell that
+a spreadsheet would run as a formula.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from uig_core import atomic
+from uig_core.errors import ConfigError, ExportRefused
+
+__all__ = [
+    "user_features", "field_kinds", "OPS",
+    "validate_spec", "evaluate_rules", "segment_members", "compare_segments", "lookalikes", "SegmentStore",
+    "export_csv", "refusal_message", "neutralize_cell", "min_export_size", "DEFAULT_MIN_EXPORT_SIZE", "INTEREST_PREFIX",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_EXPORT_SIZE = 10
+INTEREST_PREFIX = "interest: "
+OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "between", "in", "not in", "contains")
+_NUMERIC_OPS = {">", ">=", "<", "<=", "between"}
+_CANONICAL = {"user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# ---------------------------------------------------------------------------------------------- features
+def user_features(bundle: Any, events: pd.DataFrame | None = None,
+                  labels: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per user (bundle row order) holding every field a segment rule can use.
+
+    Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, orders,
+    spend, anomaly and drift scores…); ``recency_days`` and ``tenure_days``; ``interest: NAME`` profile shares;
+    ``cluster`` when ``labels`` is given; and each extra column of the events (e.g. ``Country``) as the user's
+    most frequent value.
+    """
+    users = bundle.users
+    out = pd.DataFrame({"user_id": users["user_id"].astype(str).to_numpy()})
+    for col in users.columns:
+        if col != "user_id" and (pd.api.types.is_numeric_dtype(users[col]) or pd.api.types.is_bool_dtype(users[col])):
+            out[col] = users[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    if "last_seen" in users:
+        last = pd.to_datetime(users["last_seen"])
+        out["recency_days"] = ((last.max() - last).dt.total_seconds() / 86400.0).round(1).to_numpy()
+        if "first_seen" in users:
+            out["tenure_days"] = ((last - pd.to_datetime(users["first_seen"])).dt.total_seconds()
+                                  / 86400.0).round(1).to_numpy()
+    names = bundle.interest_names if hasattr(bundle, "interest_names") else {}
+    seen: set[str] = set()
+    shares = {}
+    for c, t in enumerate(np.asarray(bundle.profile_columns).astype(int)):
+        name = f"{INTEREST_PREFIX}{names.get(int(t), t)}"
+        if name in seen:
+            name = f"{name} ({t})"
+        seen.add(name)
+        shares[name] = np.asarray(bundle.profiles[:, c], dtype=np.float64).round(4)
+    out = pd.concat([out, pd.DataFrame(shares)], axis=1)
+    if labels is not None:
+        out["cluster"] = np.asarray(labels, dtype=np.int64)
+    if events is not None:
+        for col in _extra_columns(events):
+            name = col if col not in out else f"extra_{col}"
+            out[name] = _most_frequent(events, col).reindex(out["user_id"]).to_numpy()
+    return out
+
+
+def _extra_columns(events: pd.DataFrame) -> list[str]:
+    return [c for c in events.columns if c not in _CANONICAL and not str(c).startswith("_")]
+
+
+def _most_frequent(events: pd.DataFrame, col: str) -> pd.Series:
+    """Each user's most frequent non-null value of ``col`` (ties: the first in value order)."""
+    vals = events[["user_id", col]].dropna()
+    vals = vals.assign(user_id=vals["user_id"].astype(str))
+    counts = vals.groupby(["user_id", col], observed=True, sort=True).size().reset_index(name="n")
+    counts = counts.sort_values(["user_id", "n"], ascending=[True, False], kind="stable")
+    return counts.drop_duplicates("user_id").set_index("user_id")[col]
+
+
+def field_kinds(features: pd.DataFrame) -> dict[str, str]:
+    """``number`` or ``category`` for every rule field (``cluster`` counts as a category)."""
+    out = {}
+    for col in features.columns:
+        if col == "user_id":
+            continue
+        numeric = pd.api.types.is_numeric_dtype(features[col]) and col != "cluster"
+        out[col] = "number" if numeric else "category"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- rules
+def validate_spec(spec: Mapping[str, Any], features: pd.DataFrame) -> dict[str, Any]:
+    """Check a rule spec against the feature frame and return it normalised (values coerced).
+
+    Raises:
+        ConfigError: Unknown field or operator, wrong value type, or a bad ``combine``.
+    """
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"a segment spec must be a mapping with 'combine' and 'rules'; got {type(spec).__name__}.")
+    combine = str(spec.get("combine", "and")).lower()
+    if combine not in ("and", "or"):
+        raise ConfigError(f"'combine' must be 'and' or 'or'; got {spec.get('combine')!r}.")
+    kinds = field_kinds(features)
+    rules = []
+    for n, rule in enumerate(spec.get("rules") or [], 1):
+        fld, op, value = rule.get("field"), rule.get("op"), rule.get("value")
+        if fld not in kinds:
+            near = [k for k in kinds if str(fld).lower() in k.lower()][:5]
+            raise ConfigError(f"rule {n}: field {fld!r} is not a user feature"
+                              + (f"; did you mean {', '.join(map(repr, near))}?" if near else "."))
+        if op not in OPS:
+            raise ConfigError(f"rule {n}: operator {op!r} is not known; use one of {', '.join(OPS)}.")
+        if kinds[fld] == "category" and op in _NUMERIC_OPS and fld != "cluster":
+            raise ConfigError(f"rule {n}: {fld!r} holds text; use ==, !=, in, not in or contains, not {op!r}.")
+        rules.append({"field": fld, "op": op, "value": _coerce(n, fld, op, value, kinds[fld], features[fld])})
+    return {"combine": combine, "rules": rules}
+
+
+def _coerce(n: int, fld: str, op: str, value: Any, kind: str, column: pd.Series) -> Any:
+    numeric = kind == "number" or pd.api.types.is_numeric_dtype(column)
+
+    def one(v: Any) -> Any:
+        if not numeric or op == "contains":
+            return str(v)
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"rule {n}: {fld!r} is numeric; {v!r} is not a number.") from None
+
+    if op == "between":
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise ConfigError(f"rule {n}: 'between' takes two values [low, high]; got {value!r}.")
+        lo, hi = one(value[0]), one(value[1])
+        return [min(lo, hi), max(lo, hi)]
+    if op in ("in", "not in"):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return [one(v) for v in values]
+    if isinstance(value, (list, tuple)):
+        raise ConfigError(f"rule {n}: {op!r} takes one value; got a list {value!r}.")
+    return one(value)
+
+
+def evaluate_rules(features: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarray:
+    """``(n_users,)`` bool mask of the users matching the spec (missing values never match)."""
+    spec = validate_spec(spec, features)
+    if not spec["rules"]:
+        return np.ones(len(features), dtype=bool)
+    masks = [_rule_mask(features[r["field"]], r["op"], r["value"]) for r in spec["rules"]]
+    combined = np.logical_and.reduce(masks) if spec["combine"] == "and" else np.logical_or.reduce(masks)
+    return np.asarray(combined, dtype=bool)
+
+
+def _rule_mask(col: pd.Series, op: str, value: Any) -> np.ndarray:
+    present = col.notna().to_numpy()
+    if op == "contains":
+        hit = col.astype("string").str.contains(str(value), case=False, regex=False).fillna(False)
+        return hit.to_numpy(dtype=bool) & present
+    if op in ("in", "not in"):
+        keys = col if pd.api.types.is_numeric_dtype(col) else col.astype("string")
+        hit = keys.isin(value).fillna(False).to_numpy(dtype=bool)
+        return (hit if op == "in" else ~hit) & present
+    keys = col.astype("float64") if pd.api.types.is_numeric_dtype(col) else col.astype("string")
+    if op == "between":
+        hit = (keys >= value[0]) & (keys <= value[1])
+    else:
+        hit = {"==": keys.__eq__, "!=": keys.__ne__, ">": keys.__gt__, ">=": keys.__ge__, "<": keys.__lt__,
+               "<=": keys.__le__}[op](value)
+    return pd.Series(hit).fillna(False).to_numpy(dtype=bool) & present
+
+
+def segment_members(features: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Index:
+    """User ids of the segment."""
+    return pd.Index(features["user_id"].to_numpy()[evaluate_rules(features, spec)], name="user_id")
+
+
+def compare_segments(features: pd.DataFrame, spec_a: Mapping[str, Any], spec_b: Mapping[str, Any], *,
+                     names: tuple[str, str] = ("A", "B"), top: int = 8) -> dict[str, Any]:
+    """Side-by-side view of two segments.
+
+    Returns:
+        ``sizes`` (dict: each size, overlap, Jaccard), ``means`` (frame: numeric feature × A, B, all users) and
+        ``interests`` (frame: the ``top`` interests by largest mean share in either segment).
+    """
+    a, b = evaluate_rules(features, spec_a), evaluate_rules(features, spec_b)
+    both, either = int((a & b).sum()), int((a | b).sum())
+    na, nb = names
+    sizes = {na: int(a.sum()), nb: int(b.sum()), "both": both, f"only {na}": int((a & ~b).sum()),
+             f"only {nb}": int((b & ~a).sum()), "jaccard": both / either if either else 0.0}
+    kinds = field_kinds(features)
+    numeric = [c for c, k in kinds.items() if k == "number" and not c.startswith(INTEREST_PREFIX)]
+    means = pd.DataFrame({"feature": numeric, na: features.loc[a, numeric].mean().to_numpy(),
+                          nb: features.loc[b, numeric].mean().to_numpy(),
+                          "all users": features[numeric].mean().to_numpy()})
+    icols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
+    ia, ib = features.loc[a, icols].mean(), features.loc[b, icols].mean()
+    order = pd.concat([ia, ib], axis=1).max(axis=1).sort_values(ascending=False).index[:top]
+    interests = pd.DataFrame({"interest": [c[len(INTEREST_PREFIX):] for c in order],
+                              na: ia.reindex(order).fillna(0.0).to_numpy(),
+                              nb: ib.reindex(order).fillna(0.0).to_numpy()})
+    return {"sizes": sizes, "means": means, "interests": interests}
+
+
+def lookalikes(bundle: Any, members: Iterable[str], n: int = 50) -> pd.DataFrame:
+    """The ``n`` non-members nearest (cosine) to the members' centroid in user-vector space.
+
+    Returns:
+        Frame ``user_id, similarity, n_events, n_purchase, spend`` (those present), most similar first.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"The 'n' parameter of lookalikes must be an int in [1, inf). Got {n!r} instead.")
+    index = pd.Index(bundle.users["user_id"].astype(str))
+    rows = index.get_indexer(pd.Index([str(m) for m in members]).unique())
+    rows = rows[rows >= 0]
+    if len(rows) == 0:
+        raise ConfigError("the segment is empty, so it has no centroid; widen the rules before expanding it.")
+    x = np.asarray(bundle.user_vectors, dtype=np.float32)
+    centroid = x[rows].mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    sims = x @ (centroid / norm if norm > 0 else centroid)
+    sims[rows] = -np.inf
+    top = np.argsort(-sims, kind="stable")[: int(n)]
+    top = top[np.isfinite(sims[top])]
+    cols = [c for c in ("n_events", "n_purchase", "spend") if c in bundle.users]
+    out = bundle.users.iloc[top][["user_id", *cols]].copy()
+    out.insert(1, "similarity", sims[top].astype(np.float64))
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- saving
+class SegmentStore:
+    """Named segment specs of one dataset, kept in ``<workspace>/segments/<dataset>.json`` (atomic writes)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, root: str | Path, dataset: str) -> None:
+        self.path = Path(root) / "segments" / f"{dataset}.json"
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every saved segment: ``name -> {"spec", "size", "saved"}``."""
+        if not self.path.exists():
+            return {}
+        return dict(atomic.read_json(self.path).get("segments", {}))
+
+    def get(self, name: str) -> dict[str, Any]:
+        """One saved segment's spec."""
+        saved = self.all()
+        if name not in saved:
+            raise ConfigError(f"no saved segment named {name!r}; saved: {', '.join(saved) or 'none'}.")
+        return saved[name]["spec"]
+
+    def save(self, name: str, spec: Mapping[str, Any], *, size: int | None = None) -> dict[str, Any]:
+        """Save (or replace) a segment under ``name``; returns the stored record."""
+        name = " ".join(str(name).split())
+        if not 1 <= len(name) <= 80 or re.search(r"[\x00-\x1f\x7f]", name):
+            raise ConfigError(f"segment name {name!r} is not allowed: use 1-80 printable characters.")
+        record = {"spec": {"combine": spec.get("combine", "and"), "rules": list(spec.get("rules") or [])},
+                  "size": size, "saved": pd.Timestamp.now().isoformat(timespec="seconds")}
+        with self._lock:
+            saved = self.all()
+            saved[name] = record
+            atomic.write_json(self.path, {"segments": saved})
+        return record
+
+    def delete(self, name: str) -> None:
+        """Remove a saved segment (no error when absent)."""
+        with self._lock:
+            saved = self.all()
+            if saved.pop(name, None) is not None:
+                atomic.write_json(self.path, {"segments": saved})
+
+
+# ---------------------------------------------------------------------------------------------- export
+def min_export_size(settings: Mapping[str, Any] | None = None) -> int:
+    """The minimum exportable segment size: the workspace setting ``min_export_size``, default 10."""
+    value = (settings or {}).get("min_export_size", DEFAULT_MIN_EXPORT_SIZE)
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"the workspace setting 'min_export_size' must be an int >= 1; got {value!r}.")
+    return value
+
+
+def refusal_message(size: int, min_size: int) -> str:
+    """Why a segment of ``size`` users may not be exported."""
+    return (f"the segment has {size:,} user(s); exports need at least {min_size:,} so that no small group of "
+            "people can be singled out. Widen the rules (or change the workspace setting 'min_export_size').")
+
+
+def neutralize_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``= + - @``, tab, CR first) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export_csv(features: pd.DataFrame, members: Iterable[str], *, min_size: int = DEFAULT_MIN_EXPORT_SIZE,
+               columns: Iterable[str] | None = None) -> bytes:
+    """The segment's rows as UTF-8 CSV bytes, refusing small segments and neutralising formulas.
+
+    Args:
+        features: :func:`user_features`.
+        members: User ids of the segment.
+        min_size: Smallest segment that may leave the tool.
+        columns: Columns to write after ``user_id`` (default: all).
+
+    Raises:
+        ExportRefused: Fewer than ``min_size`` users.
+    """
+    if not isinstance(min_size, (int, np.integer)) or min_size < 1:
+        raise ConfigError(f"The 'min_size' parameter of export_csv must be an int >= 1. Got {min_size!r} instead.")
+    wanted = set(map(str, members))
+    rows = features[features["user_id"].astype(str).isin(wanted)]
+    if len(rows) < min_size:
+        raise ExportRefused(refusal_message(len(rows), min_size))
+    cols = ["user_id", *[c for c in (columns if columns is not None else features.columns) if c != "user_id"]]
+    unknown = [c for c in cols if c not in features]
+    if unknown:
+        raise ConfigError(f"unknown export column(s) {unknown}.")
+    out = rows[cols].copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].astype(object).map(neutralize_cell)
+    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, lineterminator="\r\n")  # RFC 4180; a lone CR in a cell gets quoted too
+    return buf.getvalue().encode("utf-8")

@@ -1,0 +1,11 @@
+"""Where datasets live: the DuckDB workspace and the frames computed from a dataset's events.
+
+Modules::
+
+    workspace  Workspace, DatasetInfo: datasets, events, build registry, settings
+    frames     items_frame, users_frame
+
+Import from the module that holds a name; this package imports nothing itself.
+"""
+
+__all__ = ["workspace", "frames"]
