@@ -26,9 +26,11 @@ cols[1].metric("Items", f"{summary['items']:,}")
 cols[2].metric("Events", f"{summary['events']:,}")
 cols[3].metric("Interests found", summary["interests"] if summary["interests"] is not None else "—")
 quality = summary.get("quality")
-cols[4].metric(f"Recall@20 ({quality['model']})" if quality else "Recall@20",
-               f"{quality['recall']:.3f}" if quality else "—",
-               help="Temporal hold-out of the last 30 days; see Model quality.")
+cols[4].metric(
+    f"Recall@20 ({quality['model']})" if quality else "Recall@20",
+    f"{quality['recall']:.3f}" if quality else "—",
+    help="Temporal hold-out of the last 30 days; see Model quality.",
+)
 
 left, right = st.columns([1, 1])
 with left:
@@ -39,8 +41,9 @@ with right:
     st.write(f"{summary['first']} → {summary['last']}")
     if summary["build"]:
         b = summary["build"]
-        st.markdown(f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · "
-                    f"built {b['created']}")
+        st.markdown(
+            f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · built {b['created']}"
+        )
     else:
         st.warning("Not built yet: build it on **Upload logs** or run `uig build`.")
     if summary["top_interests"] is not None:

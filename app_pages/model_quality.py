@@ -19,6 +19,7 @@ ws = state.workspace()
 def _evaluate() -> None:
     bar = st.progress(0.0, text="starting the evaluation")
     with st.status("Evaluating every model on a temporal hold-out…", expanded=True) as status:
+
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=message[:120])
 
@@ -39,8 +40,10 @@ except Exception as err:  # noqa: BLE001 - shown at the page edge
     st.stop()
 
 if result is None:
-    st.info(f"Build `{bundle.build_id}` of **{info.name}** has not been evaluated yet. The evaluation trains "
-            "each model on the events before the cutoff and measures it on the 30 days after (a few minutes).")
+    st.info(
+        f"Build `{bundle.build_id}` of **{info.name}** has not been evaluated yet. The evaluation trains "
+        "each model on the events before the cutoff and measures it on the 30 days after (a few minutes)."
+    )
     if st.button("Run the evaluation", key="quality_run", type="primary"):
         _evaluate()
     st.stop()
@@ -52,19 +55,38 @@ ranking = [m for m in metrics if "@" in m]
 chosen = st.multiselect("Metrics to chart", metrics, default=ranking[:3] or metrics[:3], key="quality_metrics")
 
 table = quality_table(result)
-st.dataframe(table, hide_index=True, width="stretch", key="quality_table",
-             column_config={m: st.column_config.NumberColumn(format="%.4f") for m in metrics})
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="quality_table",
+    column_config={m: st.column_config.NumberColumn(format="%.4f") for m in metrics},
+)
 if result.get("default"):
     st.text(f"Default model of this build: {result['default']}")
 
 long = quality_long(result, chosen)
 if not long.empty:
     names = list(table["model"])
-    fig = go.Figure([go.Bar(name=m, x=list(long.loc[long["model"] == m, "metric"]),
-                            y=list(long.loc[long["model"] == m, "value"]), marker_color=interest_color(i))
-                     for i, m in enumerate(names) if (long["model"] == m).any()])
-    fig.update_layout(title="Models side by side", barmode="group", height=420,
-                      margin=dict(l=10, r=10, t=50, b=10), xaxis=dict(categoryorder="array", categoryarray=chosen))
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=m,
+                x=list(long.loc[long["model"] == m, "metric"]),
+                y=list(long.loc[long["model"] == m, "value"]),
+                marker_color=interest_color(i),
+            )
+            for i, m in enumerate(names)
+            if (long["model"] == m).any()
+        ]
+    )
+    fig.update_layout(
+        title="Models side by side",
+        barmode="group",
+        height=420,
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(categoryorder="array", categoryarray=chosen),
+    )
     st.plotly_chart(fig, key="quality_chart")
 
 if st.button("Evaluate again", key="quality_rerun"):

@@ -15,14 +15,16 @@ info, bundle = ready
 models = bundle.model_names
 SCORE = st.column_config.NumberColumn("score", format="%.4f")
 
+
 def _new_list(key: str) -> None:
     # A new search starts from the top of the new list.
     st.session_state.pop(key, None)
 
 
 c = st.columns([2, 3, 2, 1])
-query = c[0].text_input("Search user id", key="rec_search", placeholder="part of an id", on_change=_new_list,
-                        args=("rec_user",))
+query = c[0].text_input(
+    "Search user id", key="rec_search", placeholder="part of an id", on_change=_new_list, args=("rec_user",)
+)
 users = find_users(bundle, query, order="activity", limit=1000, include=st.session_state.get("rec_user"))
 if not users:
     st.info("No user id contains that text.")
@@ -35,8 +37,13 @@ k = c[3].number_input("k", min_value=1, max_value=100, value=10, step=1, key="re
 
 f = st.columns([2, 2])
 cats = categories(bundle)
-category = f[0].selectbox("Category", [None, *cats], key="rec_category",
-                          format_func=lambda v: "all categories" if v is None else v, disabled=not cats)
+category = f[0].selectbox(
+    "Category",
+    [None, *cats],
+    key="rec_category",
+    format_func=lambda v: "all categories" if v is None else v,
+    disabled=not cats,
+)
 hide = f[1].selectbox("Leave out", list(HIDE_OPTIONS), format_func=HIDE_OPTIONS.get, key="rec_hide")
 
 top, side, audience = st.tabs(["Top-K with reasons", "Compare two models", "Who should see an item?"])
@@ -51,8 +58,13 @@ with top:
             st.info("No item is left to recommend with these filters.")
         else:
             st.text(f"Top {len(table)} for user {user_id} from {model}")
-            st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
-                         column_config={"score": SCORE, "reason": st.column_config.TextColumn(width="large")})
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                key="rec_table",
+                column_config={"score": SCORE, "reason": st.column_config.TextColumn(width="large")},
+            )
 
 with side:
     if len(models) < 2:
@@ -68,16 +80,23 @@ with side:
         else:
             st.text(f"{cmp['shared']} of the top {int(k)} items are in both lists.")
             s = st.columns(2)
-            s[0].dataframe(cmp["left"], hide_index=True, width="stretch", key="rec_left",
-                           column_config={"score": SCORE})
-            s[1].dataframe(cmp["right"], hide_index=True, width="stretch", key="rec_right",
-                           column_config={"score": SCORE})
+            s[0].dataframe(
+                cmp["left"], hide_index=True, width="stretch", key="rec_left", column_config={"score": SCORE}
+            )
+            s[1].dataframe(
+                cmp["right"], hide_index=True, width="stretch", key="rec_right", column_config={"score": SCORE}
+            )
 
 with audience:
     st.caption("Ad targeting: the users the model expects to want an item, leaving out those who already have it.")
     a = st.columns([2, 4, 2, 1])
-    item_query = a[0].text_input("Search items", key="rec_item_search", placeholder="id or words of the title",
-                                 on_change=_new_list, args=("rec_item",))
+    item_query = a[0].text_input(
+        "Search items",
+        key="rec_item_search",
+        placeholder="id or words of the title",
+        on_change=_new_list,
+        args=("rec_item",),
+    )
     items = find_items(bundle, item_query, limit=1000, include=st.session_state.get("rec_item"))
     if not items:
         st.info("No item id or title contains that text.")
@@ -93,5 +112,10 @@ with audience:
         except Exception as err:  # noqa: BLE001 - shown at the page edge
             state.show_error(err)
         else:
-            st.dataframe(who, hide_index=True, width="stretch", key="rec_audience",
-                         column_config={"score": SCORE, "spend": st.column_config.NumberColumn(format="%.2f")})
+            st.dataframe(
+                who,
+                hide_index=True,
+                width="stretch",
+                key="rec_audience",
+                column_config={"score": SCORE, "spend": st.column_config.NumberColumn(format="%.2f")},
+            )

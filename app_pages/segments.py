@@ -38,10 +38,17 @@ def _tsne(build_id: str, _bundle):
 @st.cache_data(show_spinner=False, max_entries=16)
 def _cluster_view(build_id: str, k: int | None, method: str, _features, _clusters, _bundle) -> tuple:
     points = clu.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
-    fig = px.scatter(points, x="x", y="y", color="cluster", hover_name="user",
-                     hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False,
-                                 "cluster": True},
-                     category_orders={"cluster": [str(c) for c in range(_clusters.k)]}, opacity=0.7, height=520)
+    fig = px.scatter(
+        points,
+        x="x",
+        y="y",
+        color="cluster",
+        hover_name="user",
+        hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False, "cluster": True},
+        category_orders={"cluster": [str(c) for c in range(_clusters.k)]},
+        opacity=0.7,
+        height=520,
+    )
     fig.update_traces(marker={"size": 5})
     fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
     return fig, clu.describe_clusters(_features, _clusters.labels)
@@ -54,14 +61,23 @@ def _compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features) 
 
 # ---------------------------------------------------------------------------------------------- clusters
 top = st.columns([1.2, 1, 2, 1.5])
-auto = top[0].toggle("Automatic k", value=True, key="seg_auto_k",
-                     help="Keep the number of clusters k (2–15) with the best silhouette score.")
+auto = top[0].toggle(
+    "Automatic k",
+    value=True,
+    key="seg_auto_k",
+    help="Keep the number of clusters k (2–15) with the best silhouette score.",
+)
 k_set = top[1].number_input("k", 2, 40, 8, key="seg_k", disabled=auto)
 k = None if auto else int(k_set)
-method = top[2].radio("Map", ["pca", "tsne"], key="seg_map_method", horizontal=True,
-                      format_func={"pca": "PCA (instant)", "tsne": "t-SNE (slow, cached)"}.get,
-                      help="PCA projects the user vectors in milliseconds; t-SNE separates clusters better but "
-                           "takes about a minute for 3,000 users on two cores (once per build).")
+method = top[2].radio(
+    "Map",
+    ["pca", "tsne"],
+    key="seg_map_method",
+    horizontal=True,
+    format_func={"pca": "PCA (instant)", "tsne": "t-SNE (slow, cached)"}.get,
+    help="PCA projects the user vectors in milliseconds; t-SNE separates clusters better but "
+    "takes about a minute for 3,000 users on two cores (once per build).",
+)
 try:
     clusters = _clusters(bundle.build_id, k, bundle)
     features = _features(bundle.build_id, info.data_hash, k, bundle, info)
@@ -74,15 +90,23 @@ store = seg.SegmentStore(state.workspace().root, info.name)
 tab_clusters, tab_builder, tab_compare = st.tabs(["Clusters", "Segment builder", "Compare segments"])
 
 with tab_clusters:
-    st.caption(f"{clusters.k} clusters of {len(features):,} users from the learned user vectors (k-means); map: "
-               f"{'t-SNE' if method == 'tsne' else 'PCA'} of the same vectors."
-               + (f" Silhouette by k: {', '.join(f'{c}: {s:.2f}' for c, s in clusters.scores.items())}."
-                  if clusters.scores else ""))
+    st.caption(
+        f"{clusters.k} clusters of {len(features):,} users from the learned user vectors (k-means); map: "
+        f"{'t-SNE' if method == 'tsne' else 'PCA'} of the same vectors."
+        + (
+            f" Silhouette by k: {', '.join(f'{c}: {s:.2f}' for c, s in clusters.scores.items())}."
+            if clusters.scores
+            else ""
+        )
+    )
     fig, described = _cluster_view(bundle.build_id, k, method, features, clusters, bundle)
     st.plotly_chart(fig, key="seg_map")
-    st.dataframe(described, hide_index=True, key="seg_clusters_table",
-                 column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0,
-                                                                         max_value=1)})
+    st.dataframe(
+        described,
+        hide_index=True,
+        key="seg_clusters_table",
+        column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)},
+    )
 
 
 # ---------------------------------------------------------------------------------------------- builder
@@ -110,7 +134,8 @@ def _load_saved() -> None:
         st.session_state[f"seg_op_{rid}"] = rule["op"]
         value = rule["value"]
         st.session_state[f"seg_val_{rid}_{rule['field']}_{rule['op']}"] = (
-            tuple(value) if rule["op"] == "between" else value)
+            tuple(value) if rule["op"] == "between" else value
+        )
     st.session_state["seg_name"] = name
     st.session_state["seg_load"] = None
 
@@ -119,11 +144,13 @@ def _rule_row(rid: int) -> dict | None:
     cols = st.columns([3, 1.3, 3, 0.6])
     fields = list(kinds)
     if st.session_state.get(f"seg_field_{rid}") not in fields:
-        st.session_state[f"seg_field_{rid}"] = next((f for f in fields if f.startswith(seg.INTEREST_PREFIX)),
-                                                    fields[0])
+        st.session_state[f"seg_field_{rid}"] = next((f for f in fields if f.startswith(seg.INTEREST_PREFIX)), fields[0])
     field = cols[0].selectbox("Field", fields, key=f"seg_field_{rid}", label_visibility="collapsed")
-    ops = ([">=", ">", "<=", "<", "between", "==", "!="] if kinds[field] == "number"
-           else ["in", "not in", "==", "!=", "contains"])
+    ops = (
+        [">=", ">", "<=", "<", "between", "==", "!="]
+        if kinds[field] == "number"
+        else ["in", "not in", "==", "!=", "contains"]
+    )
     if st.session_state.get(f"seg_op_{rid}") not in ops:
         st.session_state[f"seg_op_{rid}"] = ops[0]
     op = cols[1].selectbox("Operator", ops, key=f"seg_op_{rid}", label_visibility="collapsed")
@@ -141,8 +168,9 @@ def _rule_row(rid: int) -> dict | None:
             if vkey not in st.session_state:  # "holds the interest" reads better than a median of mostly zeros
                 st.session_state[vkey] = 0.3 if share else float(column.median(skipna=True) or 0.0)
             whole = bool(column.dropna().eq(column.dropna().round()).all())
-            value = cols[2].number_input("Value", key=vkey, step=0.05 if share else 1.0 if whole else 0.1,
-                                         label_visibility="collapsed")
+            value = cols[2].number_input(
+                "Value", key=vkey, step=0.05 if share else 1.0 if whole else 0.1, label_visibility="collapsed"
+            )
     else:
         choices = sorted(column.dropna().astype(str).unique().tolist())[:500]
         if op in ("in", "not in"):
@@ -161,8 +189,9 @@ with tab_builder:
     st.session_state.setdefault("seg_combine", "AND")
     combine = head[0].segmented_control("Combine rules with", ["AND", "OR"], key="seg_combine", required=True)
     head[1].button("Add rule", key="seg_add", on_click=_add_rule, icon=":material/add:")
-    head[2].selectbox("Load a saved segment", list(saved), index=None, key="seg_load", on_change=_load_saved,
-                      placeholder="choose…")
+    head[2].selectbox(
+        "Load a saved segment", list(saved), index=None, key="seg_load", on_change=_load_saved, placeholder="choose…"
+    )
     rules = [_rule_row(rid) for rid in st.session_state.get("seg_rule_ids", [])]
     spec = {"combine": str(combine or "AND").lower(), "rules": rules}
     if not rules:
@@ -173,8 +202,11 @@ with tab_builder:
         state.show_error(err)
         members = None
     if members is not None:
-        st.metric("Segment size", f"{len(members):,} users",
-                  help=f"{len(members) / max(len(features), 1):.1%} of all {len(features):,} users")
+        st.metric(
+            "Segment size",
+            f"{len(members):,} users",
+            help=f"{len(members) / max(len(features), 1):.1%} of all {len(features):,} users",
+        )
         s1, s2, s3 = st.columns([2, 1, 2])
         name = s1.text_input("Segment name", key="seg_name", placeholder="e.g. weekend bakers")
         if s2.button("Save segment", key="seg_save", disabled=not name.strip()):
@@ -186,16 +218,27 @@ with tab_builder:
         min_size = seg.min_export_size(state.workspace().settings())
         refused = len(members) < min_size
         # The CSV is written only when the button is clicked (a callable), keeping reruns fast.
-        s3.download_button("Download CSV", lambda: seg.export_csv(features, members, min_size=min_size),
-                           file_name=f"segment_{len(members)}_users.csv", mime="text/csv", key="seg_download",
-                           disabled=refused, help=f"Exports need at least {min_size} users; cells are formula-safe.")
+        s3.download_button(
+            "Download CSV",
+            lambda: seg.export_csv(features, members, min_size=min_size),
+            file_name=f"segment_{len(members)}_users.csv",
+            mime="text/csv",
+            key="seg_download",
+            disabled=refused,
+            help=f"Exports need at least {min_size} users; cells are formula-safe.",
+        )
         if refused:
             s3.caption(seg.refusal_message(len(members), min_size))
 
         st.subheader("Lookalikes")
-        n_look = st.number_input("How many lookalikes", 1, 1000, 50, key="seg_look_n",
-                                 help="Users nearest to the segment's centroid in the learned vector space, "
-                                      "members excluded.")
+        n_look = st.number_input(
+            "How many lookalikes",
+            1,
+            1000,
+            50,
+            key="seg_look_n",
+            help="Users nearest to the segment's centroid in the learned vector space, members excluded.",
+        )
         if 0 < len(members) < len(features):
             try:
                 st.dataframe(seg.lookalikes(bundle, members, n=int(n_look)), hide_index=True, key="seg_lookalikes")
@@ -216,8 +259,13 @@ with tab_compare:
         st.caption("Save a segment in the builder to compare it with the current rules.")
     spec_of = {CURRENT: spec, **{n: r["spec"] for n, r in saved.items()}}
     try:
-        out = _compare(bundle.build_id, k, json.dumps(spec_of[a_name], sort_keys=True),
-                       json.dumps(spec_of[b_name], sort_keys=True), features)
+        out = _compare(
+            bundle.build_id,
+            k,
+            json.dumps(spec_of[a_name], sort_keys=True),
+            json.dumps(spec_of[b_name], sort_keys=True),
+            features,
+        )
     except UIGError as err:
         state.show_error(err)
     else:
@@ -229,10 +277,24 @@ with tab_compare:
         m[3].metric("Only A / only B", f"{sizes['only A']:,} / {sizes['only B']:,}")
         m[4].metric("Overlap (Jaccard)", f"{sizes['jaccard']:.0%}")
         long = out["interests"].melt(id_vars="interest", var_name="segment", value_name="mean share")
-        fig = px.bar(long, x="mean share", y="interest", color="segment", barmode="group", orientation="h",
-                     height=80 + 34 * len(out["interests"]))
-        fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), yaxis={"autorange": "reversed", "title": None},
-                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None})
+        fig = px.bar(
+            long,
+            x="mean share",
+            y="interest",
+            color="segment",
+            barmode="group",
+            orientation="h",
+            height=80 + 34 * len(out["interests"]),
+        )
+        fig.update_layout(
+            margin=dict(l=10, r=10, t=30, b=10),
+            yaxis={"autorange": "reversed", "title": None},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
+        )
         st.plotly_chart(fig, key="seg_cmp_chart")
-        st.dataframe(out["means"], hide_index=True, key="seg_cmp_means",
-                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("A", "B", "all users")})
+        st.dataframe(
+            out["means"],
+            hide_index=True,
+            key="seg_cmp_means",
+            column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("A", "B", "all users")},
+        )

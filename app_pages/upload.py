@@ -21,11 +21,17 @@ from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS
 st.title("Upload logs")
 ws = state.workspace()
 MAP_PREFIX, EV_PREFIX = "upload_map_", "upload_ev_"
-FIELD_HELP = {"user_id": "who acted (required)", "item_id": "what they acted on (required)",
-              "event": "view / click / cart / purchase; none: every row is a purchase",
-              "ts": "when; text dates or epoch seconds/milliseconds", "item_title": "product title or description",
-              "category": "product category", "price": "unit price", "quantity": "units; negative = return",
-              "order_id": "order or invoice number"}
+FIELD_HELP = {
+    "user_id": "who acted (required)",
+    "item_id": "what they acted on (required)",
+    "event": "view / click / cart / purchase; none: every row is a purchase",
+    "ts": "when; text dates or epoch seconds/milliseconds",
+    "item_title": "product title or description",
+    "category": "product category",
+    "price": "unit price",
+    "quantity": "units; negative = return",
+    "order_id": "order or invoice number",
+}
 
 
 def md(text: object) -> str:
@@ -55,13 +61,18 @@ def create_clicked(result: object, source: str, options: dict) -> None:
         if st.session_state.get("upload_target") == "append":
             target = st.session_state.get("upload_append_to")
             info = ws.append_events(target, result.events)
-            flash("success", f"Added {len(result.events):,} events to {info.name} (now {info.rows:,}). "
-                             + ("Update its build to include them." if info.current_build else "Build it next."))
+            flash(
+                "success",
+                f"Added {len(result.events):,} events to {info.name} (now {info.rows:,}). "
+                + ("Update its build to include them." if info.current_build else "Build it next."),
+            )
         else:
-            info = ws.add_dataset(name, result.events, source=source, options=options,
-                                  report=result.report.to_dict())
-            flash("success", f"Dataset {info.name} created: {info.rows:,} events, {info.users:,} users, "
-                             f"{info.items:,} items. Build it next.")
+            info = ws.add_dataset(name, result.events, source=source, options=options, report=result.report.to_dict())
+            flash(
+                "success",
+                f"Dataset {info.name} created: {info.rows:,} events, {info.users:,} users, "
+                f"{info.items:,} items. Build it next.",
+            )
     except Exception as err:  # noqa: BLE001 - shown at the page edge
         flash("error", str(err))
         return
@@ -165,12 +176,21 @@ def source_section() -> upload.LogPreview | None:
     except Exception as err:  # noqa: BLE001
         state.show_error(err)
         return None
-    source = st.radio("Source", ["file", "path"], horizontal=True, key="upload_source",
-                      format_func={"file": "Upload a file", "path": "Path on the server"}.get)
+    source = st.radio(
+        "Source",
+        ["file", "path"],
+        horizontal=True,
+        key="upload_source",
+        format_func={"file": "Upload a file", "path": "Path on the server"}.get,
+    )
     try:
         if source == "file":
-            file = st.file_uploader(f"CSV, CSV.GZ or Parquet log (up to {limit / 1e6:,.0f} MB)", key="upload_file",
-                                    type=list(upload.UPLOAD_TYPES), max_upload_size=max(1, math.ceil(limit / 1e6)))
+            file = st.file_uploader(
+                f"CSV, CSV.GZ or Parquet log (up to {limit / 1e6:,.0f} MB)",
+                key="upload_file",
+                type=list(upload.UPLOAD_TYPES),
+                max_upload_size=max(1, math.ceil(limit / 1e6)),
+            )
             if file is None:
                 return None
             upload.check_size(file.size, file.name, limit)
@@ -180,8 +200,11 @@ def source_section() -> upload.LogPreview | None:
                 st.session_state["upload_staged"] = staged
             path = staged[1]
         else:
-            text = st.text_input("Path of a CSV, CSV.GZ or Parquet file on the server", key="upload_path",
-                                 placeholder="/data/shop_events.csv.gz")
+            text = st.text_input(
+                "Path of a CSV, CSV.GZ or Parquet file on the server",
+                key="upload_path",
+                placeholder="/data/shop_events.csv.gz",
+            )
             if not text.strip():
                 return None
             path = upload.resolve_path(text, max_bytes=limit)
@@ -203,8 +226,10 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict, dict, str | None]
     st.dataframe(preview.head(20), hide_index=True, width="stretch", key="upload_preview")
 
     st.subheader("Columns")
-    st.caption("Guessed from the column names; change any of them. Columns left unmapped are kept as extra "
-               "columns (e.g. Country) and can be used in segments.")
+    st.caption(
+        "Guessed from the column names; change any of them. Columns left unmapped are kept as extra "
+        "columns (e.g. Country) and can be used in segments."
+    )
     chosen: dict[str, str | None] = {}
     grid = st.columns(3)
     for i, fld in enumerate(CANONICAL_FIELDS):
@@ -213,8 +238,9 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict, dict, str | None]
         if key not in st.session_state:
             st.session_state[key] = preview.suggested.get(fld)
         label = f"{fld}{' *' if fld in REQUIRED_FIELDS else ''}"
-        chosen[fld] = grid[i % 3].selectbox(label, options, key=key, help=FIELD_HELP.get(fld),
-                                            format_func=lambda c: "— none —" if c is None else str(c))
+        chosen[fld] = grid[i % 3].selectbox(
+            label, options, key=key, help=FIELD_HELP.get(fld), format_func=lambda c: "— none —" if c is None else str(c)
+        )
 
     event_map: dict[str, str] = {}
     values = upload.event_values(preview, chosen.get("event"))
@@ -223,24 +249,41 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict, dict, str | None]
         unknown = values[values["suggested"].isna()]
         st.subheader("Event values")
         if len(known):
-            st.text("Recognised: " + ", ".join(f"{v} → {e} ({n:,})" for v, e, n in
-                                                 zip(known["value"], known["suggested"], known["rows"], strict=True)))
+            st.text(
+                "Recognised: "
+                + ", ".join(
+                    f"{v} → {e} ({n:,})"
+                    for v, e, n in zip(known["value"], known["suggested"], known["rows"], strict=True)
+                )
+            )
         if len(unknown):
-            st.caption("These values are not known events. Map each one, or leave it skipped (its rows are "
-                       "counted in the report).")
+            st.caption(
+                "These values are not known events. Map each one, or leave it skipped (its rows are "
+                "counted in the report)."
+            )
             grid = st.columns(3)
             for i, (value, n) in enumerate(zip(unknown["value"], unknown["rows"], strict=True)):
                 key = EV_PREFIX + hashlib.sha1(f"{chosen['event']}\0{value}".encode()).hexdigest()[:10]
-                target = grid[i % 3].selectbox(f"{md(value)} ({n:,} rows)", [None, *EVENTS], key=key,
-                                               format_func=lambda e: "skip these rows" if e is None else e)
+                target = grid[i % 3].selectbox(
+                    f"{md(value)} ({n:,} rows)",
+                    [None, *EVENTS],
+                    key=key,
+                    format_func=lambda e: "skip these rows" if e is None else e,
+                )
                 if target:
                     event_map[str(value)] = target
 
     with st.expander("More options"):
-        pattern = st.text_input("Keep only items whose id matches (regular expression)", key="upload_item_pattern",
-                                placeholder=r"e.g. ^\d{5}[A-Za-z]{0,2}$ drops postage and fee codes")
-        st.checkbox("Pseudonymise user ids (keyed hash; the key stays in the workspace)", key="upload_pseudo",
-                    value=bool(ws.settings().get("pseudonymize", False)))
+        pattern = st.text_input(
+            "Keep only items whose id matches (regular expression)",
+            key="upload_item_pattern",
+            placeholder=r"e.g. ^\d{5}[A-Za-z]{0,2}$ drops postage and fee codes",
+        )
+        st.checkbox(
+            "Pseudonymise user ids (keyed hash; the key stays in the workspace)",
+            key="upload_pseudo",
+            value=bool(ws.settings().get("pseudonymize", False)),
+        )
     return chosen, event_map, pattern.strip() or None
 
 
@@ -258,9 +301,17 @@ def report_section(result: object) -> None:
     c[3].metric("Duplicates removed", f"{rep.duplicates:,}")
     if rep.skipped:
         st.markdown("**Rejected rows, by reason**")
-        st.dataframe(pd.DataFrame([{"reason": r, "rows": n, "examples": "; ".join(rep.examples.get(r, []))}
-                                   for r, n in rep.skipped.items()]),
-                     hide_index=True, width="stretch", key="upload_rejected")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"reason": r, "rows": n, "examples": "; ".join(rep.examples.get(r, []))}
+                    for r, n in rep.skipped.items()
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key="upload_rejected",
+        )
     notes = [line for line in rep.lines()[1:] if not line.startswith("skipped ")]
     if notes:
         st.text("\n".join(notes))
@@ -269,24 +320,39 @@ def report_section(result: object) -> None:
         st.dataframe(result.events.head(10), hide_index=True, width="stretch", key="upload_cleaned")
 
 
-def create_section(result: object, preview: upload.LogPreview, chosen: dict, event_map: dict,
-                   pattern: str | None) -> None:
+def create_section(
+    result: object, preview: upload.LogPreview, chosen: dict, event_map: dict, pattern: str | None
+) -> None:
     st.subheader("Dataset")
     names = [d.name for d in state.datasets()]
     target = "new"
     if names:
-        target = st.radio("Add as", ["new", "append"], horizontal=True, key="upload_target",
-                          format_func={"new": "a new dataset", "append": "a batch of an existing dataset"}.get)
+        target = st.radio(
+            "Add as",
+            ["new", "append"],
+            horizontal=True,
+            key="upload_target",
+            format_func={"new": "a new dataset", "append": "a batch of an existing dataset"}.get,
+        )
     if target == "append":
         st.selectbox("Dataset", names, key="upload_append_to")
     else:
         if "upload_name" not in st.session_state:
             st.session_state["upload_name"] = upload.suggest_name(ws, preview.path.name)
         st.text_input("Dataset name", key="upload_name", max_chars=64)
-    options = {"map": {c: f for f, c in chosen.items() if c}, "event_map": event_map, "item_pattern": pattern,
-               "pseudonymize": bool(st.session_state.get("upload_pseudo"))}
-    st.button("Create dataset" if target == "new" else "Add the batch", key="upload_create", type="primary",
-              on_click=create_clicked, args=(result, str(preview.path), options))
+    options = {
+        "map": {c: f for f, c in chosen.items() if c},
+        "event_map": event_map,
+        "item_pattern": pattern,
+        "pseudonymize": bool(st.session_state.get("upload_pseudo")),
+    }
+    st.button(
+        "Create dataset" if target == "new" else "Add the batch",
+        key="upload_create",
+        type="primary",
+        on_click=create_clicked,
+        args=(result, str(preview.path), options),
+    )
 
 
 def upload_flow() -> None:
@@ -297,8 +363,7 @@ def upload_flow() -> None:
     key = ws.pseudonymize_key() if st.session_state.get("upload_pseudo") else None
     try:
         with st.spinner("Validating…"):
-            result = upload.validate(preview, chosen, event_map=event_map, item_pattern=pattern,
-                                     pseudonymize_key=key)
+            result = upload.validate(preview, chosen, event_map=event_map, item_pattern=pattern, pseudonymize_key=key)
     except Exception as err:  # noqa: BLE001 - shown at the page edge
         state.show_error(err)
         return
@@ -315,9 +380,13 @@ created = st.session_state.get("upload_created")
 if created and created in {d.name for d in infos}:
     incremental = bool(st.session_state.get("upload_incremental"))
     label = f"Update the build of {created}" if incremental else f"Build {created}"
-    if st.button(label, key="upload_build", type="primary",
-                 help="Embeddings, interests, graph and models; an update keeps the interests and warm-starts "
-                      "the models from the current build."):
+    if st.button(
+        label,
+        key="upload_build",
+        type="primary",
+        help="Embeddings, interests, graph and models; an update keeps the interests and warm-starts "
+        "the models from the current build.",
+    ):
         build(created, incremental=incremental)
 
 st.divider()
@@ -342,14 +411,20 @@ if build_clicked:
 if st.toggle("Show the build history", key="upload_show_history"):
     history, before = builds.build_history(ws, chosen_ds)
     st.dataframe(history, hide_index=True, width="stretch", key="upload_history")
-    st.button("Roll back to the previous build" + (f" ({before})" if before else ""), key="upload_rollback",
-              disabled=before is None, on_click=rollback_clicked, args=(chosen_ds,))
+    st.button(
+        "Roll back to the previous build" + (f" ({before})" if before else ""),
+        key="upload_rollback",
+        disabled=before is None,
+        on_click=rollback_clicked,
+        args=(chosen_ds,),
+    )
 pending = st.session_state.get("upload_confirm_delete")
 if pending and pending in names:
     st.warning(f"Delete dataset {pending}? Its events and builds are removed; this cannot be undone.")
     y, n, _ = st.columns([1, 1, 4])
-    y.button(f"Yes, delete {pending}", key="upload_delete_yes", type="primary", on_click=delete_confirmed,
-             args=(pending,))
+    y.button(
+        f"Yes, delete {pending}", key="upload_delete_yes", type="primary", on_click=delete_confirmed, args=(pending,)
+    )
     if n.button("Cancel", key="upload_delete_no"):
         st.session_state.pop("upload_confirm_delete", None)
         st.rerun()

@@ -55,18 +55,33 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--models", nargs="+", default=["lightgcn", "lm_gcn"],
-                    help="model names; 'lm_gcn:shuffled-text' is lm_gcn on item embeddings permuted across items")
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["lightgcn", "lm_gcn"],
+        help="model names; 'lm_gcn:shuffled-text' is lm_gcn on item embeddings permuted across items",
+    )
     ap.add_argument("--params", default="{}", help='JSON {"model": {param: value}} overrides')
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--validation", action="store_true",
-                    help="choose settings here, not on the test set: drop OR-30d's test month and hold out the "
-                         "30 days before it (cutoff 2011-10-09) instead")
-    ap.add_argument("--windows", type=int, default=1,
-                    help="evaluate on this many consecutive 30-day windows, latest first (default 1)")
-    ap.add_argument("--skip-windows", type=int, default=0,
-                    help="start this many 30-day windows further back (e.g. --validation --skip-windows 3: windows "
-                         "no setting was chosen on)")
+    ap.add_argument(
+        "--validation",
+        action="store_true",
+        help="choose settings here, not on the test set: drop OR-30d's test month and hold out the "
+        "30 days before it (cutoff 2011-10-09) instead",
+    )
+    ap.add_argument(
+        "--windows",
+        type=int,
+        default=1,
+        help="evaluate on this many consecutive 30-day windows, latest first (default 1)",
+    )
+    ap.add_argument(
+        "--skip-windows",
+        type=int,
+        default=0,
+        help="start this many 30-day windows further back (e.g. --validation --skip-windows 3: windows "
+        "no setting was chosen on)",
+    )
     args = ap.parse_args(argv)
     if not OR_CSV.exists():
         print(f"skipped: {OR_CSV} not found (shared data absent)")
@@ -111,16 +126,21 @@ def main(argv: list[str] | None = None) -> int:
                 result["window"] = window
                 counts = np.diff((split.train > 0).tocsc().indptr)
                 result["cold_users"], result["cold_user_recalls"] = (
-                    a.tolist() for a in cold_only_recalls(model, split, counts))
+                    a.tolist() for a in cold_only_recalls(model, split, counts)
+                )
                 runs.setdefault(name, []).append(result)
-                print(f"{name} window {window} seed {seed}: " + ", ".join(f"{m} {result[m]:.4f}" for m in METRICS),
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{name} window {window} seed {seed}: " + ", ".join(f"{m} {result[m]:.4f}" for m in METRICS),
+                    file=sys.stderr,
+                    flush=True,
+                )
     command = "python bench/cold.py " + " ".join(argv if argv is not None else sys.argv[1:])
     protocols = [split.protocol for split in splits]
     print(table(runs, protocols, command.strip()))
     if args.json:
-        args.json.write_text(json.dumps({"protocol": protocols[0], "windows": protocols, "runs": runs}, indent=2,
-                                        default=str))
+        args.json.write_text(
+            json.dumps({"protocol": protocols[0], "windows": protocols, "runs": runs}, indent=2, default=str)
+        )
     return 0
 
 
@@ -134,13 +154,20 @@ def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]]
         return f"{statistics.mean(values):.4f} ± {sd:.4f}"
 
     windows = ", ".join(f"{p['cutoff']} ({p['cold_test_pairs']} cold test pairs)" for p in protocols)
-    lines = [f"## Cold-item slice, cutoff {windows}, {max(len(r) for r in runs.values()) // len(protocols)} seeds "
-             f"per window (mean ± sd over all runs)", "",
-             "| model | " + " | ".join(METRICS) + " | fit+score s |", "|---|" + "---|" * (len(METRICS) + 1)]
+    lines = [
+        f"## Cold-item slice, cutoff {windows}, {max(len(r) for r in runs.values()) // len(protocols)} seeds "
+        f"per window (mean ± sd over all runs)",
+        "",
+        "| model | " + " | ".join(METRICS) + " | fit+score s |",
+        "|---|" + "---|" * (len(METRICS) + 1),
+    ]
     for name in runs:
         secs = statistics.median(r["seconds"] for r in runs[name])
-        lines.append(f"| {name} ({len(runs[name])} run{'s' * (len(runs[name]) > 1)}) | "
-                     + " | ".join(cell(name, m) for m in METRICS) + f" | {secs:.0f} |")
+        lines.append(
+            f"| {name} ({len(runs[name])} run{'s' * (len(runs[name]) > 1)}) | "
+            + " | ".join(cell(name, m) for m in METRICS)
+            + f" | {secs:.0f} |"
+        )
     if "lightgcn" in runs and len(runs) > 1:
         metric = "cold_only_recall@20"
         for name in runs:
@@ -160,8 +187,9 @@ def table(runs: dict[str, list[dict[str, Any]]], protocols: list[dict[str, Any]]
     return "\n".join(lines)
 
 
-def bootstrap_ratio(runs: list[dict[str, Any]], base: list[dict[str, Any]], *, draws: int = 2000,
-                    seed: int = 0) -> tuple[float, float]:
+def bootstrap_ratio(
+    runs: list[dict[str, Any]], base: list[dict[str, Any]], *, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """95 % interval of the mean cold-only recall ratio ``runs / base``, resampling test users.
 
     Each user's recall is first averaged over that model's seeds; both models see the same resampled users. Users

@@ -48,8 +48,9 @@ def uig(*args: str, workspace: Path) -> float:
     exe = Path(sys.executable).with_name("uig")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     t0 = time.perf_counter()
-    done = subprocess.run([str(exe), *args, "--workspace", str(workspace), "--json"], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [str(exe), *args, "--workspace", str(workspace), "--json"], capture_output=True, text=True, env=env, check=False
+    )
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"`uig {' '.join(args)}` failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -106,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(inc_ws, ignore_errors=True)
     t_base = uig("ingest", str(files[0]), "--name", "or", "--item-pattern", PATTERN, workspace=inc_ws)
     t_base += uig("build", "--dataset", "or", workspace=inc_ws)
-    rows: list[dict[str, Any]] = [{"step": "base", "rows": len(parts[0]), "incremental_s": round(t_base, 1),
-                                   "incremental": score(inc_ws, split)}]
+    rows: list[dict[str, Any]] = [
+        {"step": "base", "rows": len(parts[0]), "incremental_s": round(t_base, 1), "incremental": score(inc_ws, split)}
+    ]
     print(f"base: {len(parts[0]):,} rows, ingest+build {t_base:.1f}s", file=sys.stderr, flush=True)
     for i in range(1, len(parts)):
         # Each timing is the median of --repeat runs. The runs are interleaved (incremental, full, cached; then
@@ -133,13 +135,25 @@ def main(argv: list[str] | None = None) -> int:
         full = score(full_ws, split)
         t_inc, t_full, t_cached = (statistics.median(t) for t in (inc_times, full_times, cached_times))
         pair_ratio = statistics.median(a / b for a, b in zip(inc_times, full_times, strict=True))
-        rows.append({"step": f"batch {i}", "rows": len(parts[i]), "incremental_s": round(t_inc, 2),
-                     "paired_ratio": round(pair_ratio, 4),
-                     "full_s": round(t_full, 2), "full_cached_s": round(t_cached, 2),
-                     "runs": {"incremental": inc_times, "full": full_times, "full_cached": cached_times},
-                     "incremental": inc, "full": full})
-        print(f"batch {i}: incremental {t_inc:.1f}s R@20 {inc['recall@20']:.4f} | full {t_full:.1f}s "
-              f"(cached {t_cached:.1f}s) R@20 {full['recall@20']:.4f}", file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "step": f"batch {i}",
+                "rows": len(parts[i]),
+                "incremental_s": round(t_inc, 2),
+                "paired_ratio": round(pair_ratio, 4),
+                "full_s": round(t_full, 2),
+                "full_cached_s": round(t_cached, 2),
+                "runs": {"incremental": inc_times, "full": full_times, "full_cached": cached_times},
+                "incremental": inc,
+                "full": full,
+            }
+        )
+        print(
+            f"batch {i}: incremental {t_inc:.1f}s R@20 {inc['recall@20']:.4f} | full {t_full:.1f}s "
+            f"(cached {t_cached:.1f}s) R@20 {full['recall@20']:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
         if not args.keep:
             shutil.rmtree(full_ws, ignore_errors=True)
     command = "python bench/incremental.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -163,8 +177,10 @@ def report(rows: list[dict[str, Any]], split: Any, command: str = "python bench/
     for r in rows:
         inc = r["incremental"]["recall@20"]
         if "full" not in r:
-            lines.append(f"| {r['step']} | {r['rows']:,} | {r['incremental_s']:.1f} (ingest + build) | – | – | – | – "
-                         f"| – | {inc:.4f} | – | – |")
+            lines.append(
+                f"| {r['step']} | {r['rows']:,} | {r['incremental_s']:.1f} (ingest + build) | – | – | – | – "
+                f"| – | {inc:.4f} | – | – |"
+            )
             continue
         full = r["full"]["recall@20"]
         lines.append(
@@ -174,10 +190,14 @@ def report(rows: list[dict[str, Any]], split: Any, command: str = "python bench/
             f"| {r['incremental_s'] / r['full_cached_s']:.0%} | {inc:.4f} | {full:.4f} "
             f"| {(inc - full) / full:+.1%} |"
         )
-    lines += ["", f"Test set: {split.protocol['test_pairs']:,} pairs of {split.protocol['test_users']:,} users "
-              f"(cutoff {split.protocol['cutoff']}). Times are medians of whole commands, process start included; "
-              "runs are interleaved, and the paired ratio is the median of each run's incremental / full.",
-              "", f"Command: `{command}`"]
+    lines += [
+        "",
+        f"Test set: {split.protocol['test_pairs']:,} pairs of {split.protocol['test_users']:,} users "
+        f"(cutoff {split.protocol['cutoff']}). Times are medians of whole commands, process start included; "
+        "runs are interleaved, and the paired ratio is the median of each run's incremental / full.",
+        "",
+        f"Command: `{command}`",
+    ]
     return "\n".join(lines)
 
 

@@ -28,8 +28,7 @@ def ensure_demo(root: Path) -> None:
     from uig_core.cli.main import main
     from uig_core.store.workspace import Workspace
 
-    if (root / "uig.duckdb").exists() and any(d.name == "demo" and d.current_build
-                                              for d in Workspace(root).datasets()):
+    if (root / "uig.duckdb").exists() and any(d.name == "demo" and d.current_build for d in Workspace(root).datasets()):
         return
     print(f"building the demo workspace in {root} …", file=sys.stderr)
     if main(["demo", "--workspace", str(root)]) != 0:
@@ -52,11 +51,16 @@ def bench_page(name: str, runs: int) -> dict[str, float | str]:
         t0 = time.perf_counter()
         at.run()
         warm.append(time.perf_counter() - t0)
-    out: dict[str, float | str] = {"page": name, "cold": cold, "median": statistics.median(warm),
-                                   "min": min(warm), "max": max(warm)}
+    out: dict[str, float | str] = {
+        "page": name,
+        "cold": cold,
+        "median": statistics.median(warm),
+        "min": min(warm),
+        "max": max(warm),
+    }
     key = SWITCH_USER.get(name)
     if key:
-        users = at.selectbox(key=key).options[1: runs + 1]  # a user not seen before on every rerun
+        users = at.selectbox(key=key).options[1 : runs + 1]  # a user not seen before on every rerun
         switch = []
         for user in users:
             at.selectbox(key=key).set_value(user)
@@ -87,8 +91,10 @@ def main() -> None:
     print("| page | cold first run | warm rerun median | min | max | rerun to a new user (median) | note |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['page']} | {ms(r.get('cold'))} | {ms(r.get('median'))} | {ms(r.get('min'))} | "
-              f"{ms(r.get('max'))} | {ms(r.get('switch'))} | {r.get('note', '')} |")
+        print(
+            f"| {r['page']} | {ms(r.get('cold'))} | {ms(r.get('median'))} | {ms(r.get('min'))} | "
+            f"{ms(r.get('max'))} | {ms(r.get('switch'))} | {r.get('note', '')} |"
+        )
     print(f"\ncommand: python bench/pages.py --workspace {args.workspace} --runs {runs}")
 
 

@@ -87,15 +87,33 @@ def hostile_events(n_users: int = 60, seed: int = 7) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
     themes = {
-        "tea": ["green tea loose leaf", "oolong tea tin", "matcha whisk bamboo", "ceramic teapot white",
-                "earl grey tea bags", "cast iron kettle", "tea cups set of four", "jasmine tea pearls"],
-        "bike": ["road bike helmet", "bike chain lube", "cycling gloves padded", "bike lights usb",
-                 "inner tube 700c", "bike lock heavy duty", "cycling jersey", "saddle bag small"],
+        "tea": [
+            "green tea loose leaf",
+            "oolong tea tin",
+            "matcha whisk bamboo",
+            "ceramic teapot white",
+            "earl grey tea bags",
+            "cast iron kettle",
+            "tea cups set of four",
+            "jasmine tea pearls",
+        ],
+        "bike": [
+            "road bike helmet",
+            "bike chain lube",
+            "cycling gloves padded",
+            "bike lights usb",
+            "inner tube 700c",
+            "bike lock heavy duty",
+            "cycling jersey",
+            "saddle bag small",
+        ],
     }
     items = [(f"{t[:1]}{i:02d}", title, t) for t, titles in themes.items() for i, title in enumerate(titles)]
-    items += [("x<b>1</b>", HOSTILE_TITLE, "<img src=x onerror=alert(2)>"),
-              ("x2", "=HYPERLINK(\"http://evil\",\"click\")", "tea"),
-              ("x3", "**bold** [link](javascript:alert(3))", "bike")]
+    items += [
+        ("x<b>1</b>", HOSTILE_TITLE, "<img src=x onerror=alert(2)>"),
+        ("x2", '=HYPERLINK("http://evil","click")', "tea"),
+        ("x3", "**bold** [link](javascript:alert(3))", "bike"),
+    ]
     rows = []
     start = pd.Timestamp("2024-01-01")
     for u in range(n_users):
@@ -110,8 +128,17 @@ def hostile_events(n_users: int = 60, seed: int = 7) -> pd.DataFrame:
                 ts += pd.Timedelta(minutes=3)
         for hostile in items[-3:]:
             if rng.random() < 0.8:
-                rows.append((user, hostile[0], "view", start + pd.Timedelta(days=float(rng.uniform(0, 80))),
-                             hostile[1], hostile[2], 5.0))
+                rows.append(
+                    (
+                        user,
+                        hostile[0],
+                        "view",
+                        start + pd.Timedelta(days=float(rng.uniform(0, 80))),
+                        hostile[1],
+                        hostile[2],
+                        5.0,
+                    )
+                )
     return pd.DataFrame(rows, columns=["user_id", "item_id", "event", "timestamp", "title", "category", "price"])
 
 
@@ -164,8 +191,7 @@ def page_app(name: str, *, timeout: float = 120) -> object:
     """
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_string(_PAGE_HARNESS.format(path=str(PAGES_DIR / f"{name}.py")),
-                               default_timeout=timeout)
+    return AppTest.from_string(_PAGE_HARNESS.format(path=str(PAGES_DIR / f"{name}.py")), default_timeout=timeout)
 
 
 def table(at: object, *columns: str, nth: int = 0) -> pd.DataFrame:
@@ -175,8 +201,9 @@ def table(at: object, *columns: str, nth: int = 0) -> pd.DataFrame:
     """
     found = [d.value for d in at.dataframe if set(columns) <= set(map(str, d.value.columns))]
     if len(found) <= nth:
-        raise KeyError(f"no table #{nth} with columns {columns}; tables: "
-                       f"{[list(d.value.columns) for d in at.dataframe]}")
+        raise KeyError(
+            f"no table #{nth} with columns {columns}; tables: {[list(d.value.columns) for d in at.dataframe]}"
+        )
     return found[nth]
 
 
@@ -201,9 +228,25 @@ class AppServer:
         for key, value in env.items():
             if value is None:
                 full_env.pop(key, None)
-        cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.address", "127.0.0.1",
-               "--server.port", str(self.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(self.port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--server.runOnSave",
+            "false",
+        ]
         self._fh = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=self._fh, stderr=subprocess.STDOUT)
 

@@ -20,25 +20,68 @@ CLI_NEEDLES = {"no_known_columns": "no column maps to 'user_id'"}
 
 GOOD = "".join(f"u{i},i{i % 4},view,2024-01-{1 + i % 28:02d}\n" for i in range(30))
 PARTLY_BAD = {  # case → (file content, rows accepted, a line the cleaning report must show or None)
-    "ragged_and_unclosed_quote": (("user_id,item_id,event,ts\n" + GOOD + "u1,i1,view,2024-01-02,extra,x\n"
-                                   'u2,"i2,view,2024-01-03\n').encode(), None, None),
-    "latin1_semicolon": (("user_id;item_id;title;ts\n" + "".join(
-        f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))).encode("latin-1"),
-        30, "not valid UTF-8"),
+    "ragged_and_unclosed_quote": (
+        ("user_id,item_id,event,ts\n" + GOOD + 'u1,i1,view,2024-01-02,extra,x\nu2,"i2,view,2024-01-03\n').encode(),
+        None,
+        None,
+    ),
+    "latin1_semicolon": (
+        (
+            "user_id;item_id;title;ts\n"
+            + "".join(f"u{i};i{i % 3};Crème brûlée n°{i % 3};2024-02-{1 + i % 20:02d}\n" for i in range(30))
+        ).encode("latin-1"),
+        30,
+        "not valid UTF-8",
+    ),
     "tab_delimiter": (("user_id\titem_id\tevent\tts\n" + GOOD.replace(",", "\t")).encode(), 30, None),
-    "epoch_seconds": (("user_id,item_id,ts\n" + "".join(
-        f"u{i},i{i % 3},{1_700_000_000 + i * 60}\n" for i in range(30))).encode(), 30, None),
-    "epoch_ms": (("user_id,item_id,ts\n" + "".join(
-        f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))).encode(), 30, None),
-    "unknown_events": (("user_id,item_id,event,ts\n" + GOOD + "".join(
-        f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(), 30, None),
+    "epoch_seconds": (
+        ("user_id,item_id,ts\n" + "".join(f"u{i},i{i % 3},{1_700_000_000 + i * 60}\n" for i in range(30))).encode(),
+        30,
+        None,
+    ),
+    "epoch_ms": (
+        (
+            "user_id,item_id,ts\n" + "".join(f"u{i},i{i % 3},{1_700_000_000_000 + i * 60_000}\n" for i in range(30))
+        ).encode(),
+        30,
+        None,
+    ),
+    "unknown_events": (
+        ("user_id,item_id,event,ts\n" + GOOD + "".join(f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(),
+        30,
+        None,
+    ),
     "exact_duplicates": (("user_id,item_id,event,ts\n" + GOOD + GOOD).encode(), 30, "30 exact duplicate rows removed"),
-    "one_user_floods_200k": (("user_id,item_id,event,ts\n" + GOOD + "".join(
-        f"bot,i{i % 50},view,2024-02-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}\n"
-        for i in range(200_000))).encode(), 200_030, None),
-    "50k_single_event_users": (("user_id,item_id,event,ts\n" + "".join(
-        f"u{i},i{i % 100},purchase,2024-03-{1 + i % 28:02d}\n" for i in range(50_000))).encode(), 50_000, None),
-    "200k_char_titles_and_emoji": (("user_id,item_id,title,ts\n" + "".join(
-        f"u{i},i{i % 3},{'日本語 العربية 😀 ' * (20_000 if i % 2 else 1)},2024-01-{1 + i % 28:02d}\n"
-        for i in range(30))).encode(), 30, "titles longer than 500 characters truncated"),
+    "one_user_floods_200k": (
+        (
+            "user_id,item_id,event,ts\n"
+            + GOOD
+            + "".join(
+                f"bot,i{i % 50},view,2024-02-{1 + i // 86400:02d} "
+                f"{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}\n"
+                for i in range(200_000)
+            )
+        ).encode(),
+        200_030,
+        None,
+    ),
+    "50k_single_event_users": (
+        (
+            "user_id,item_id,event,ts\n"
+            + "".join(f"u{i},i{i % 100},purchase,2024-03-{1 + i % 28:02d}\n" for i in range(50_000))
+        ).encode(),
+        50_000,
+        None,
+    ),
+    "200k_char_titles_and_emoji": (
+        (
+            "user_id,item_id,title,ts\n"
+            + "".join(
+                f"u{i},i{i % 3},{'日本語 العربية 😀 ' * (20_000 if i % 2 else 1)},2024-01-{1 + i % 28:02d}\n"
+                for i in range(30)
+            )
+        ).encode(),
+        30,
+        "titles longer than 500 characters truncated",
+    ),
 }

@@ -73,8 +73,11 @@ def test_safetensors_map_equals_the_library_reader(tmp_path) -> None:
     from uig_core.semantics.bert_lite import _map_safetensors
 
     rng = np.random.default_rng(0)
-    tensors = {"a": rng.normal(size=(3, 5)).astype(np.float32), "b.bias": np.arange(7, dtype=np.int64),
-               "h": rng.normal(size=(2, 2, 2)).astype(np.float16)}
+    tensors = {
+        "a": rng.normal(size=(3, 5)).astype(np.float32),
+        "b.bias": np.arange(7, dtype=np.int64),
+        "h": rng.normal(size=(2, 2, 2)).astype(np.float16),
+    }
     save_file(tensors, str(tmp_path / "m.safetensors"), metadata={"format": "np"})
     mapped, ref = _map_safetensors(tmp_path / "m.safetensors"), load_file(str(tmp_path / "m.safetensors"))
     assert set(mapped) == set(ref)

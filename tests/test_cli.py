@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real console entry point in a subprocess (process start included)."""
-    return subprocess.run([sys.executable, "-m", "uig_core.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd or REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "uig_core.cli.main", *args], capture_output=True, text=True, cwd=cwd or REPO, timeout=600
+    )
 
 
 def test_help_lists_commands():
@@ -35,16 +36,30 @@ def test_ingest_then_datasets_json(tmp_path, capsys):
     assert payload["dataset"]["name"] == "shop" and payload["report"]["events"] == {"purchase": 2, "view": 1}
     assert main(["datasets", "--workspace", str(tmp_path / "ws"), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == {"datasets": [{"name": "shop", "rows": 3, "users": 2, "items": 2, "built": False,
-                                    "created": listed["datasets"][0]["created"], "source": str(log)}]}
+    assert listed == {
+        "datasets": [
+            {
+                "name": "shop",
+                "rows": 3,
+                "users": 2,
+                "items": 2,
+                "built": False,
+                "created": listed["datasets"][0]["created"],
+                "source": str(log),
+            }
+        ]
+    }
 
 
-@pytest.mark.parametrize(("content", "needle"), [
-    (b"", "empty"),
-    (b"user_id,item_id\n", "no data rows"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 40, "binary"),
-    (b"a,b,c\n1,2,3\n", "no column maps to 'user_id'"),
-])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "empty"),
+        (b"user_id,item_id\n", "no data rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 40, "binary"),
+        (b"a,b,c\n1,2,3\n", "no column maps to 'user_id'"),
+    ],
+)
 def test_bad_files_fail_with_one_line_and_keep_earlier_datasets(tmp_path, capsys, content, needle):
     ws = str(tmp_path / "ws")
     good = tmp_path / "good.csv"

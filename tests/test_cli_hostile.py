@@ -21,8 +21,14 @@ GOOD_LOG = "user_id,item_id,event,ts\nu1,i1,view,2024-01-01\nu2,i2,purchase,2024
 
 def uig(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "uig_core.cli.main", *args], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "uig_core.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")

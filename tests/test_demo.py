@@ -143,17 +143,10 @@ def test_drifters_switch_theme_at_the_change_date(small) -> None:
         by_user[row["user_id"]].append(row)
     for drifter in truth["drifters"]:
         change = date.fromisoformat(drifter["change_date"])
-        assert (
-            start + timedelta(days=0.35 * SMALL["days"])
-            <= change
-            <= start + timedelta(days=0.65 * SMALL["days"])
-        )
+        assert start + timedelta(days=0.35 * SMALL["days"]) <= change <= start + timedelta(days=0.65 * SMALL["days"])
         before, after = truth["users"][drifter["user_id"]]["themes"]
         assert before != after
-        themes = [
-            (ts(r).date() < change, truth["items"][r["item_id"]]["theme"])
-            for r in by_user[drifter["user_id"]]
-        ]
+        themes = [(ts(r).date() < change, truth["items"][r["item_id"]]["theme"]) for r in by_user[drifter["user_id"]]]
         pre = [t for is_pre, t in themes if is_pre]
         post = [t for is_pre, t in themes if not is_pre]
         assert len(pre) >= 6 and len(post) >= 6

@@ -27,25 +27,35 @@ def write_planted_build(folder: Path, *, hostile: str = HOSTILE) -> Path:
     u0 → i0 (5.0), i1 (1.0), i2 (0.5); u1 → i0, i3; u2..u5 → i3..i5 (baking); i1's title is hostile.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    items = pd.DataFrame({
-        "item_id": [f"i{j}" for j in range(6)],
-        "title": ["Trail shoes", hostile, "Running socks", "Sourdough starter", "Bread tin", "Rye flour"],
-        "category": ["shoes", "apparel", "apparel", "baking", "baking", "baking"],
-        "price": [80.0, 20.0, 8.0, 12.0, 15.0, 4.0],
-        "n_users": [2, 1, 1, 5, 4, 4],
-        "interest_id": [0, 0, 0, 1, 1, 1],
-    })
-    users = pd.DataFrame({
-        "user_id": [f"u{u}" for u in range(6)],
-        "n_events": [12, 6, 5, 5, 4, 4],
-        "n_purchase": [2, 1, 1, 0, 1, 0],
-        "spend": [100.0, 12.0, 15.0, 0.0, 4.0, 0.0],
-    })
-    interests = pd.DataFrame({
-        "interest_id": [0, 1], "name": ["running", "baking"], "size": [3, 3],
-        "top_items": [["i0", "i1"], ["i3", "i4"]], "top_titles": [["Trail shoes", hostile], ["Sourdough", "Tin"]],
-        "level": ["coarse", "coarse"], "parent": [-1, -1],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{j}" for j in range(6)],
+            "title": ["Trail shoes", hostile, "Running socks", "Sourdough starter", "Bread tin", "Rye flour"],
+            "category": ["shoes", "apparel", "apparel", "baking", "baking", "baking"],
+            "price": [80.0, 20.0, 8.0, 12.0, 15.0, 4.0],
+            "n_users": [2, 1, 1, 5, 4, 4],
+            "interest_id": [0, 0, 0, 1, 1, 1],
+        }
+    )
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in range(6)],
+            "n_events": [12, 6, 5, 5, 4, 4],
+            "n_purchase": [2, 1, 1, 0, 1, 0],
+            "spend": [100.0, 12.0, 15.0, 0.0, 4.0, 0.0],
+        }
+    )
+    interests = pd.DataFrame(
+        {
+            "interest_id": [0, 1],
+            "name": ["running", "baking"],
+            "size": [3, 3],
+            "top_items": [["i0", "i1"], ["i3", "i4"]],
+            "top_titles": [["Trail shoes", hostile], ["Sourdough", "Tin"]],
+            "level": ["coarse", "coarse"],
+            "parent": [-1, -1],
+        }
+    )
     edges = pd.DataFrame({"source": [0], "target": [1], "n_users": [1], "weight": [0.3], "lift": [1.1]})
     rows = [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 2]
     cols = [0, 1, 2, 0, 3, 3, 4, 4, 5, 3, 5, 4, 5, 5]
@@ -56,11 +66,16 @@ def write_planted_build(folder: Path, *, hostile: str = HOSTILE) -> Path:
     atomic.write_parquet(folder / "users.parquet", users)
     atomic.write_parquet(folder / "interests.parquet", interests)
     atomic.write_parquet(folder / "interest_edges.parquet", edges)
-    atomic.save_npz(folder / "arrays.npz", embeddings=np.eye(6, 4, dtype=np.float32), profiles=profiles,
-                    profile_columns=np.array([0, 1], np.int64))
+    atomic.save_npz(
+        folder / "arrays.npz",
+        embeddings=np.eye(6, 4, dtype=np.float32),
+        profiles=profiles,
+        profile_columns=np.array([0, 1], np.int64),
+    )
     sp.save_npz(folder / "interactions.npz", inter)
-    atomic.write_json(folder / "meta.json", {"build_id": "bplanted", "dataset": "planted", "models": [],
-                                             "default_model": None})
+    atomic.write_json(
+        folder / "meta.json", {"build_id": "bplanted", "dataset": "planted", "models": [], "default_model": None}
+    )
     return folder
 
 
@@ -91,8 +106,7 @@ def test_profile_edges_below_the_floor_are_absent(bundle):
 
 
 def test_min_weight_drops_weak_edges(bundle):
-    nodes, edges = graphview.neighborhood(bundle, "user:u0", depth=1, min_weight=0.5,
-                                          edge_types={"user-item"})
+    nodes, edges = graphview.neighborhood(bundle, "user:u0", depth=1, min_weight=0.5, edge_types={"user-item"})
     assert ids(nodes) == {"user:u0", "item:i0", "item:i1"} or ids(nodes) == {"user:u0", "item:i0"}
     assert (edges["weight"] >= 0.5).all() and "item:i2" not in ids(nodes)  # 0.5 is the second-weakest weight
 
@@ -109,8 +123,9 @@ def test_cap_keeps_the_strongest(bundle):
 def test_depth_grows_and_types_filter(bundle):
     sizes = [len(graphview.neighborhood(bundle, "item:i0", depth=d)[0]) for d in (1, 2, 3)]
     assert sizes[0] < sizes[1] <= sizes[2]
-    nodes, edges = graphview.neighborhood(bundle, "item:i3", depth=2, node_types={"user", "item"},
-                                          edge_types={"user-item"})
+    nodes, edges = graphview.neighborhood(
+        bundle, "item:i3", depth=2, node_types={"user", "item"}, edge_types={"user-item"}
+    )
     assert set(nodes["type"]) == {"user", "item"} and set(edges["type"]) == {"user-item"}
     nodes, _ = graphview.neighborhood(bundle, "interest:running", depth=1, node_types={"interest"})
     assert ids(nodes) == {"interest:0", "interest:1"}
@@ -204,8 +219,14 @@ def planted_workspace(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("ws")
     ws = Workspace(root)
-    events = pd.DataFrame({"user_id": ["u0", "u1"], "item_id": ["i0", "i1"], "event": ["view", "purchase"],
-                           "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    events = pd.DataFrame(
+        {
+            "user_id": ["u0", "u1"],
+            "item_id": ["i0", "i1"],
+            "event": ["view", "purchase"],
+            "ts": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        }
+    )
     info = ws.add_dataset("planted", events)
     write_planted_build(ws.build_root(info) / "bplanted")
     ws.record_build("planted", "bplanted", {"events": 2})
@@ -216,8 +237,9 @@ def test_cli_graph_writes_offline_html(planted_workspace, tmp_path, capsys):
     from uig_core.cli.main import main
 
     out = tmp_path / "around.html"
-    code = main(["graph", "--workspace", str(planted_workspace), "--around", "u0", "--depth", "2",
-                 "--html", str(out), "--json"])
+    code = main(
+        ["graph", "--workspace", str(planted_workspace), "--around", "u0", "--depth", "2", "--html", str(out), "--json"]
+    )
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["center"] == "user:u0" and payload["nodes"] >= 5 and payload["edges"] >= 5
     page = out.read_text(encoding="utf-8")
@@ -228,8 +250,9 @@ def test_cli_graph_writes_offline_html(planted_workspace, tmp_path, capsys):
 def test_cli_graph_unknown_id_is_one_line(planted_workspace, tmp_path, capsys):
     from uig_core.cli.main import main
 
-    code = main(["graph", "--workspace", str(planted_workspace), "--around", "user:ghost",
-                 "--html", str(tmp_path / "x.html")])
+    code = main(
+        ["graph", "--workspace", str(planted_workspace), "--around", "user:ghost", "--html", str(tmp_path / "x.html")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "ghost" in err and err.count("\n") == 1 and not (tmp_path / "x.html").exists()
 
@@ -237,8 +260,19 @@ def test_cli_graph_unknown_id_is_one_line(planted_workspace, tmp_path, capsys):
 def test_cli_graph_overview(planted_workspace, tmp_path, capsys):
     from uig_core.cli.main import main
 
-    code = main(["graph", "--workspace", str(planted_workspace), "--overview", "--min-lift", "1",
-                 "--html", str(tmp_path / "o.html"), "--json"])
+    code = main(
+        [
+            "graph",
+            "--workspace",
+            str(planted_workspace),
+            "--overview",
+            "--min-lift",
+            "1",
+            "--html",
+            str(tmp_path / "o.html"),
+            "--json",
+        ]
+    )
     payload = json.loads(capsys.readouterr().out)
     assert code == 0 and payload["center"] is None and payload["nodes"] == 2 and payload["edges"] == 1
     assert main(["graph", "--workspace", str(planted_workspace), "--html", str(tmp_path / "n.html")]) == 2

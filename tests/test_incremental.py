@@ -70,8 +70,11 @@ def test_known_items_keep_their_interests_and_new_ones_get_one(updated) -> None:
     # New items join the interest of their planted theme's old items, mostly.
     theme = base.drop_duplicates("item_id").set_index("item_id")["category"]
     new_theme = batch.drop_duplicates("item_id").set_index("item_id")["category"].reindex(new_items)
-    majority = pd.Series(old.to_numpy(), index=old.index).groupby(theme.reindex(old.index)).agg(
-        lambda s: s.value_counts().idxmax())
+    majority = (
+        pd.Series(old.to_numpy(), index=old.index)
+        .groupby(theme.reindex(old.index))
+        .agg(lambda s: s.value_counts().idxmax())
+    )
     agree = (now.reindex(new_items).to_numpy() == majority.reindex(new_theme.to_numpy()).to_numpy()).mean()
     assert agree >= 0.8, f"only {agree:.0%} of new items joined their theme's interest"
 

@@ -23,11 +23,18 @@ def write(tmp_path: Path, text: str, name: str = "log.csv", encoding: str = "utf
 
 
 def test_auto_mapping_of_common_names():
-    mapping = auto_map_columns(["CustomerID", "StockCode", "InvoiceDate", "Description", "Quantity", "UnitPrice",
-                                "InvoiceNo", "Country"])
-    assert mapping == {"CustomerID": "user_id", "StockCode": "item_id", "InvoiceDate": "ts",
-                       "Description": "item_title", "Quantity": "quantity", "UnitPrice": "price",
-                       "InvoiceNo": "order_id"}
+    mapping = auto_map_columns(
+        ["CustomerID", "StockCode", "InvoiceDate", "Description", "Quantity", "UnitPrice", "InvoiceNo", "Country"]
+    )
+    assert mapping == {
+        "CustomerID": "user_id",
+        "StockCode": "item_id",
+        "InvoiceDate": "ts",
+        "Description": "item_title",
+        "Quantity": "quantity",
+        "UnitPrice": "price",
+        "InvoiceNo": "order_id",
+    }
     assert auto_map_columns(["visitorid", "itemid", "event", "timestamp"])["event"] == "event"
 
 
@@ -42,23 +49,37 @@ def test_explicit_mapping_wins_and_bad_mapping_is_named():
         parse_pairs(["nonsense"], "--map")
 
 
-@pytest.mark.parametrize(("raw", "event"), [("PV", "view"), ("add_to_cart", "cart"), ("Buy", "purchase"),
-                                            ("click", "click"), ("refund", "return"), ("wishlist", None)])
+@pytest.mark.parametrize(
+    ("raw", "event"),
+    [
+        ("PV", "view"),
+        ("add_to_cart", "cart"),
+        ("Buy", "purchase"),
+        ("click", "click"),
+        ("refund", "return"),
+        ("wishlist", None),
+    ],
+)
 def test_event_synonyms(raw, event):
     assert auto_map_event(raw) == event
 
 
 def test_clean_log_with_events_returns_prices_and_duplicates(tmp_path):
-    path = write(tmp_path, "\n".join([
-        "user,product_id,event_type,timestamp,title,price,quantity,Country",
-        "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",
-        "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",      # exact duplicate
-        "u1,p1,purchase,2024-01-01 10:05:00,Red Mug,3.5,2,UK",
-        "u1,p2,purchase,2024-01-02 09:00:00,Free Sample,0,1,UK",  # price <= 0: not a purchase
-        "u2,p1,purchase,2024-01-03 09:00:00,Red Mug,3.5,-1,FR",   # negative quantity: return
-        "u2,p3,wishlist,2024-01-03 09:00:00,Blue Mug,4,,FR",      # unknown event value
-        ",p3,view,2024-01-03 09:00:00,Blue Mug,4,,FR",            # missing user id
-    ]))
+    path = write(
+        tmp_path,
+        "\n".join(
+            [
+                "user,product_id,event_type,timestamp,title,price,quantity,Country",
+                "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",
+                "u1,p1,view,2024-01-01 10:00:00,Red Mug,3.5,,UK",  # exact duplicate
+                "u1,p1,purchase,2024-01-01 10:05:00,Red Mug,3.5,2,UK",
+                "u1,p2,purchase,2024-01-02 09:00:00,Free Sample,0,1,UK",  # price <= 0: not a purchase
+                "u2,p1,purchase,2024-01-03 09:00:00,Red Mug,3.5,-1,FR",  # negative quantity: return
+                "u2,p3,wishlist,2024-01-03 09:00:00,Blue Mug,4,,FR",  # unknown event value
+                ",p3,view,2024-01-03 09:00:00,Blue Mug,4,,FR",  # missing user id
+            ]
+        ),
+    )
     result = read_log(path)
     ev, rep = result.events, result.report
     assert list(ev.columns[:4]) == ["user_id", "item_id", "event", "ts"]
@@ -85,16 +106,20 @@ def test_event_map_and_no_event_column(tmp_path):
 
 
 def test_item_pattern_filters_and_reports(tmp_path):
-    path = write(tmp_path, "CustomerID,StockCode,InvoiceDate\n1,85123A,2024-01-01\n1,POST,2024-01-01\n"
-                           "2,71053,2024-01-02\n2,BANK CHARGES,2024-01-02\n")
+    path = write(
+        tmp_path,
+        "CustomerID,StockCode,InvoiceDate\n1,85123A,2024-01-01\n1,POST,2024-01-01\n"
+        "2,71053,2024-01-02\n2,BANK CHARGES,2024-01-02\n",
+    )
     res = read_log(path, item_pattern=r"^\d{5}[A-Za-z]{0,2}$")
     assert sorted(res.events["item_id"]) == ["71053", "85123A"]
     reason = next(r for r in res.report.skipped if "item-pattern" in r)
     assert res.report.skipped[reason] == 2 and "POST" in res.report.examples[reason][0]
 
 
-@pytest.mark.parametrize(("values", "unit"), [(["1700000000", "1700003600"], "epoch s"),
-                                              (["1700000000000", "1700003600000"], "epoch ms")])
+@pytest.mark.parametrize(
+    ("values", "unit"), [(["1700000000", "1700003600"], "epoch s"), (["1700000000000", "1700003600000"], "epoch ms")]
+)
 def test_epoch_timestamps(tmp_path, values, unit):
     path = write(tmp_path, "user_id,item_id,ts\n" + "".join(f"u,i{n},{v}\n" for n, v in enumerate(values)))
     res = read_log(path)
@@ -138,12 +163,15 @@ def test_ragged_rows_are_skipped_and_counted(tmp_path):
     assert sum(n for r, n in res.report.skipped.items() if "ragged" in r) == 1
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "empty"),
-    (b"user_id,item_id,ts\n", "no data rows"),
-    (b"\x00\x01\x02\x03binary\x00\xff" * 50, "binary"),
-    (b"   \n\n", "blank"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"user_id,item_id,ts\n", "no data rows"),
+        (b"\x00\x01\x02\x03binary\x00\xff" * 50, "binary"),
+        (b"   \n\n", "blank"),
+    ],
+)
 def test_malformed_files_give_specific_errors(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -172,9 +200,19 @@ def test_too_large_file_refused(tmp_path):
 @pytest.mark.realdata
 @pytest.mark.skipif(not OR_CSV.exists(), reason="../shared/data/online_retail absent")
 def test_online_retail_counts():
-    res = read_log(OR_CSV, mapping={"CustomerID": "user_id", "StockCode": "item_id", "InvoiceDate": "ts",
-                                    "Description": "item_title", "Quantity": "quantity", "UnitPrice": "price",
-                                    "InvoiceNo": "order_id"}, item_pattern=r"^\d{5}[A-Za-z]{0,2}$")
+    res = read_log(
+        OR_CSV,
+        mapping={
+            "CustomerID": "user_id",
+            "StockCode": "item_id",
+            "InvoiceDate": "ts",
+            "Description": "item_title",
+            "Quantity": "quantity",
+            "UnitPrice": "price",
+            "InvoiceNo": "order_id",
+        },
+        item_pattern=r"^\d{5}[A-Za-z]{0,2}$",
+    )
     rep = res.report
     assert rep.rows_read == 541_909
     assert rep.skipped["missing user_id (column 'CustomerID')"] == 135_080

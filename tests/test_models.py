@@ -331,8 +331,9 @@ def test_weighted_positive_sampling_learns_the_recent_pairs() -> None:
     x = sp.csr_matrix(dense)
 
     def margin(sampling: str) -> float:
-        model = make_model("lightgcn", epochs=30, factors=16, validation=0.0, positive_sampling=sampling,
-                           random_state=0).fit(x)
+        model = make_model(
+            "lightgcn", epochs=30, factors=16, validation=0.0, positive_sampling=sampling, random_state=0
+        ).fit(x)
         s = model.score(np.arange(N_USERS))
         own = block_of_item(np.arange(N_ITEMS))[None, :] == block_of_user(np.arange(N_USERS))[:, None]
         return float(s[own].mean() - s[~own].mean())

@@ -18,8 +18,7 @@ from uig_core.evaluation.results import quality_path, save_quality
 from uig_core.store.workspace import Workspace
 
 
-def run_page(workspace: Path, monkeypatch: pytest.MonkeyPatch, page: str = "home",
-             timeout: float = 120) -> AppTest:
+def run_page(workspace: Path, monkeypatch: pytest.MonkeyPatch, page: str = "home", timeout: float = 120) -> AppTest:
     """Run ``pages/<page>.py`` behind the app's router over ``workspace``."""
     monkeypatch.setenv("UIG_WORKSPACE", str(workspace))
     monkeypatch.delenv("UIG_PASSWORD", raising=False)
@@ -31,8 +30,11 @@ def run_page(workspace: Path, monkeypatch: pytest.MonkeyPatch, page: str = "home
 
 def texts(at: AppTest) -> str:
     """Everything the page wrote as text, markdown, captions, alerts and metric labels/values, joined."""
-    parts = [e.value for kind in ("text", "markdown", "caption", "error", "warning", "info", "success")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("text", "markdown", "caption", "error", "warning", "info", "success")
+        for e in getattr(at, kind)
+    ]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return "\n".join(str(p) for p in parts)
 
@@ -89,8 +91,14 @@ def test_hide_purchased_keeps_viewed_items(demo_ws):
 
     bundle = Bundle.load(demo_ws, "demo")
     user = str(bundle.users.sort_values("n_purchase", ascending=False)["user_id"].iat[0])
-    bought = set(map(str, bundle.items["item_id"].to_numpy()[
-        bundle.strongest[bundle.user_row(user)].indices[bundle.strongest[bundle.user_row(user)].data >= 4]]))
+    bought = set(
+        map(
+            str,
+            bundle.items["item_id"].to_numpy()[
+                bundle.strongest[bundle.user_row(user)].indices[bundle.strongest[bundle.user_row(user)].data >= 4]
+            ],
+        )
+    )
     table = recommendation_table(bundle, user, 20, hide="purchased")
     assert len(table) == 20 and not set(table["item_id"]) & bought
     seen = set(map(str, bundle.seen_items(user)))
@@ -104,8 +112,13 @@ def test_step_tracker_times_each_step():
 
     seen = []
     tracker = StepTracker(lambda t: seen.append(t.fraction))
-    for f, msg in [(0.0, "loading events"), (0.2, "embedding items: 10/20"), (0.3, "embedding items: 20/20"),
-                   (0.6, "training ease"), (1.0, "build complete")]:
+    for f, msg in [
+        (0.0, "loading events"),
+        (0.2, "embedding items: 10/20"),
+        (0.3, "embedding items: 20/20"),
+        (0.6, "training ease"),
+        (1.0, "build complete"),
+    ]:
         tracker(f, msg)
     tracker.finish()
     assert [s for s, _ in tracker.done] == ["loading events", "embedding items", "training ease"]
@@ -178,13 +191,19 @@ def test_recommendations_k_model_filters_compare_audience(demo_workspace, monkey
 
 
 def test_quality_shows_stored_figures(ws_copy, monkeypatch):
-    save_quality(Workspace(ws_copy), {
-        "protocol": {"cutoff": "2026-10-01", "k": 20, "test_users": 900},
-        "models": {"popularity": {"recall@20": 0.05, "ndcg@20": 0.03, "coverage": 0.01},
-                   "lightgcn": {"recall@20": 0.21, "ndcg@20": 0.12, "coverage": 0.4},
-                   "lm_gcn": {"skipped": "no item texts"}},
-        "default": "lightgcn",
-    }, "demo")
+    save_quality(
+        Workspace(ws_copy),
+        {
+            "protocol": {"cutoff": "2026-10-01", "k": 20, "test_users": 900},
+            "models": {
+                "popularity": {"recall@20": 0.05, "ndcg@20": 0.03, "coverage": 0.01},
+                "lightgcn": {"recall@20": 0.21, "ndcg@20": 0.12, "coverage": 0.4},
+                "lm_gcn": {"skipped": "no item texts"},
+            },
+            "default": "lightgcn",
+        },
+        "demo",
+    )
     at = run_page(ws_copy, monkeypatch, "model_quality")
     shown = table(at, "model", "note")
     assert list(shown["model"][:2]) == ["lightgcn", "popularity"]  # best first
@@ -277,8 +296,10 @@ def test_upload_file_widget_and_unmapped_field(ws_copy, tmp_path, monkeypatch):
 
 def test_upload_event_value_mapping(ws_copy, tmp_path, monkeypatch):
     log = tmp_path / "odd.csv"
-    log.write_text("uid,sku,action,when\n" + "".join(
-        f"u{i % 7},s{i % 5},{['seen', 'buy', 'zzz'][i % 3]},2024-01-{1 + i % 28:02d}\n" for i in range(60)))
+    log.write_text(
+        "uid,sku,action,when\n"
+        + "".join(f"u{i % 7},s{i % 5},{['seen', 'buy', 'zzz'][i % 3]},2024-01-{1 + i % 28:02d}\n" for i in range(60))
+    )
     at = run_page(ws_copy, monkeypatch, "upload")
     upload_path(at, log)
     assert {m.label: m.value for m in at.metric}["Accepted"] == "20"  # 'seen' and 'zzz' are unknown

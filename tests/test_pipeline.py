@@ -100,8 +100,22 @@ def test_item_audience_is_mostly_the_items_theme(bundle, truth):
 
 def test_cli_recommend_json(demo_ws):
     user = Bundle.load(demo_ws, "demo").users["user_id"].iloc[3]
-    out = subprocess.run([sys.executable, "-m", "uig_core.cli.main", "recommend", user, "--explain", "--json",
-                          "--workspace", str(demo_ws.root)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uig_core.cli.main",
+            "recommend",
+            user,
+            "--explain",
+            "--json",
+            "--workspace",
+            str(demo_ws.root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
     assert payload["user_id"] == user and len(payload["items"]) == 20
@@ -114,9 +128,21 @@ def test_killed_build_leaves_previous_build_loadable(demo_ws, tmp_path):
     before = demo_ws.dataset("demo")
     rows_before = len(demo_ws.load_events("demo"))
     for delay in (1.0, 4.0, 8.0):
-        proc = subprocess.Popen([sys.executable, "-m", "uig_core.cli.main", "build", "--force", "--workspace",
-                                 str(demo_ws.root), "--dataset", "demo"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uig_core.cli.main",
+                "build",
+                "--force",
+                "--workspace",
+                str(demo_ws.root),
+                "--dataset",
+                "demo",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.kill()
         proc.wait()
@@ -147,11 +173,13 @@ def test_planted_bot_users_are_flagged(bundle, truth):
 
 def test_item_without_text_takes_its_buyers_interest(tmp_path):
     log = tmp_path / "notext.csv"
-    log.write_text("user_id,item_id,event,ts,item_title\n"
-                   "u1,a,purchase,2024-01-01,Red Coffee Mug\nu1,b,purchase,2024-01-02,Blue Coffee Mug\n"
-                   "u2,a,purchase,2024-01-03,Red Coffee Mug\nu2,c,purchase,2024-01-04,Yoga Mat Purple\n"
-                   "u3,c,purchase,2024-01-05,Yoga Mat Purple\nu3,d,purchase,2024-01-06,Yoga Block Cork\n"
-                   "u1,x,purchase,2024-01-07,\nu1,x,view,2024-01-08,\n")
+    log.write_text(
+        "user_id,item_id,event,ts,item_title\n"
+        "u1,a,purchase,2024-01-01,Red Coffee Mug\nu1,b,purchase,2024-01-02,Blue Coffee Mug\n"
+        "u2,a,purchase,2024-01-03,Red Coffee Mug\nu2,c,purchase,2024-01-04,Yoga Mat Purple\n"
+        "u3,c,purchase,2024-01-05,Yoga Mat Purple\nu3,d,purchase,2024-01-06,Yoga Block Cork\n"
+        "u1,x,purchase,2024-01-07,\nu1,x,view,2024-01-08,\n"
+    )
     ws = Workspace(tmp_path / "ws")
     ws.add_dataset("t", read_log(log).events)
     meta = build(ws, "t")

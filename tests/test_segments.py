@@ -16,16 +16,18 @@ from uig_core.queries import clusters, segments
 
 @pytest.fixture()
 def features() -> pd.DataFrame:
-    return pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(8)],
-        "n_events": [10, 3, 25, 1, 7, 40, 2, 12],
-        "spend": [0.0, 15.0, 80.0, 0.0, 5.0, 300.0, np.nan, 20.0],
-        "recency_days": [1.0, 30.0, 2.0, 90.0, 10.0, 0.0, 60.0, 5.0],
-        "interest: baking": [0.8, 0.1, 0.5, 0.0, 0.9, 0.2, 0.0, 0.4],
-        "interest: running": [0.2, 0.9, 0.5, 1.0, 0.1, 0.8, 1.0, 0.6],
-        "cluster": [0, 1, 0, 1, 0, 1, 1, 2],
-        "Country": ["DE", "FR", "DE", None, "US", "FR", "DE", "=cmd|' /C calc'!A0"],
-    })
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(8)],
+            "n_events": [10, 3, 25, 1, 7, 40, 2, 12],
+            "spend": [0.0, 15.0, 80.0, 0.0, 5.0, 300.0, np.nan, 20.0],
+            "recency_days": [1.0, 30.0, 2.0, 90.0, 10.0, 0.0, 60.0, 5.0],
+            "interest: baking": [0.8, 0.1, 0.5, 0.0, 0.9, 0.2, 0.0, 0.4],
+            "interest: running": [0.2, 0.9, 0.5, 1.0, 0.1, 0.8, 1.0, 0.6],
+            "cluster": [0, 1, 0, 1, 0, 1, 1, 2],
+            "Country": ["DE", "FR", "DE", None, "US", "FR", "DE", "=cmd|' /C calc'!A0"],
+        }
+    )
 
 
 def members(features, spec) -> list[str]:
@@ -101,8 +103,9 @@ def test_export_guard_and_formula_neutralising(features):
     with pytest.raises(ExportRefused, match="has 3 user"):
         segments.export_csv(features, ["u0", "u1", "u2"])
     assert segments.export_csv(features, ["u0", "u1", "u2"], min_size=3)
-    hostile = features.assign(user_id=["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rY", "plain", "u7"],
-                              **{"=evil": ["a"] * 8})
+    hostile = features.assign(
+        user_id=["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rY", "plain", "u7"], **{"=evil": ["a"] * 8}
+    )
     data = segments.export_csv(hostile, hostile["user_id"], min_size=8).decode("utf-8")
     rows = list(csv.reader(io.StringIO(data)))
     assert rows[0][0] == "user_id" and "'=evil" in rows[0]
@@ -112,8 +115,9 @@ def test_export_guard_and_formula_neutralising(features):
     assert country[-1] == "'=cmd|' /C calc'!A0"
     for r in rows[1:]:  # no cell starts with a formula trigger any more (numbers stay numbers)
         for cell in r:
-            assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (cell.startswith("-") and
-                                                                               not _is_number(cell))
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not (
+                cell.startswith("-") and not _is_number(cell)
+            )
     assert len(rows) == 1 + len(everyone)
 
 
@@ -139,8 +143,14 @@ def planted_vectors(seed: int = 0):
     group = np.repeat(np.arange(3), 40)
     x = centers[group] + 0.2 * rng.standard_normal((120, 16))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    users = pd.DataFrame({"user_id": [f"u{i:03d}" for i in range(120)], "n_events": rng.integers(1, 50, 120),
-                          "n_purchase": rng.integers(0, 5, 120), "spend": rng.random(120) * 100})
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{i:03d}" for i in range(120)],
+            "n_events": rng.integers(1, 50, 120),
+            "n_purchase": rng.integers(0, 5, 120),
+            "spend": rng.random(120) * 100,
+        }
+    )
     return SimpleNamespace(users=users, user_vectors=x.astype(np.float32)), group
 
 
@@ -176,14 +186,30 @@ def test_clusters_recover_planted_groups():
 
 
 def test_user_features_from_a_bundle_and_events():
-    users = pd.DataFrame({"user_id": ["a", "b", "c"], "n_events": [3, 1, 2], "spend": [1.0, 0.0, 5.0],
-                          "anomaly_score": [0.1, 0.9, 0.2],
-                          "first_seen": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02"]),
-                          "last_seen": pd.to_datetime(["2024-01-10", "2024-01-05", "2024-01-03"])})
-    bundle = SimpleNamespace(users=users, profiles=np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]),
-                             profile_columns=np.array([4, 7]), interest_names={4: "tea", 7: "tea"})
-    events = pd.DataFrame({"user_id": ["a", "a", "a", "b", "c"], "item_id": ["x"] * 5,
-                           "Country": ["DE", "FR", "FR", None, "US"], "_row": range(5)})
+    users = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "n_events": [3, 1, 2],
+            "spend": [1.0, 0.0, 5.0],
+            "anomaly_score": [0.1, 0.9, 0.2],
+            "first_seen": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02"]),
+            "last_seen": pd.to_datetime(["2024-01-10", "2024-01-05", "2024-01-03"]),
+        }
+    )
+    bundle = SimpleNamespace(
+        users=users,
+        profiles=np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]),
+        profile_columns=np.array([4, 7]),
+        interest_names={4: "tea", 7: "tea"},
+    )
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "c"],
+            "item_id": ["x"] * 5,
+            "Country": ["DE", "FR", "FR", None, "US"],
+            "_row": range(5),
+        }
+    )
     feats = segments.user_features(bundle, events, labels=np.array([1, 0, 1]))
     assert list(feats["Country"].fillna("?")) == ["FR", "?", "US"]
     assert list(feats["recency_days"]) == [0.0, 5.0, 7.0] and list(feats["tenure_days"]) == [9.0, 0.0, 1.0]
@@ -195,8 +221,15 @@ def test_user_features_from_a_bundle_and_events():
 
 
 def test_map_frame_escapes_hover_text():
-    feats = pd.DataFrame({"user_id": ["<b>x</b>", "y"], "n_events": [1, 2], "spend": [0.0, 1.0],
-                          "interest: <a href=x>tea</a>": [1.0, 0.5], "interest: b": [0.0, 0.6]})
+    feats = pd.DataFrame(
+        {
+            "user_id": ["<b>x</b>", "y"],
+            "n_events": [1, 2],
+            "spend": [0.0, 1.0],
+            "interest: <a href=x>tea</a>": [1.0, 0.5],
+            "interest: b": [0.0, 0.6],
+        }
+    )
     clustering = clusters.Clustering(labels=np.array([0, 1]), k=2, coords=np.arange(4.0).reshape(2, 2))
     out = clusters.map_frame(feats, clustering)
     assert list(out["user"]) == ["&lt;b&gt;x&lt;/b&gt;", "y"]

@@ -166,11 +166,13 @@ def test_item_texts_collapse_every_unicode_space_like_str_split() -> None:
     from uig_core.semantics.embeddings import _clean
 
     spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
-    items = pd.DataFrame({
-        "item_id": ["1", "2", "3", "4", None],
-        "title": [f"{spaces}Red{spaces}Mug{spaces}", "2", None, "Lamp", "<b>x</b>\u00a0 y"],
-        "category": ["Kitchen", None, f"Garden{spaces}Tools", "lamp", "Décor 🎉"],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": ["1", "2", "3", "4", None],
+            "title": [f"{spaces}Red{spaces}Mug{spaces}", "2", None, "Lamp", "<b>x</b>\u00a0 y"],
+            "category": ["Kitchen", None, f"Garden{spaces}Tools", "lamp", "Décor 🎉"],
+        }
+    )
     texts, has = item_texts(items)
     assert texts == ["Red Mug (Kitchen)", "", "Garden Tools", "Lamp", "<b>x</b> y (Décor 🎉)"]
     assert has.tolist() == [True, False, True, True, True]

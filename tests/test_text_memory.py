@@ -15,8 +15,9 @@ def two_families(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     d = 16
     common, fam_a, fam_b = np.eye(d)[0] * 3.0, np.eye(d)[1], np.eye(d)[2]
-    f = np.vstack([common + fam_a + rng.normal(scale=0.15, size=(20, d)),
-                   common + fam_b + rng.normal(scale=0.15, size=(20, d))]).astype(np.float32)
+    f = np.vstack(
+        [common + fam_a + rng.normal(scale=0.15, size=(20, d)), common + fam_b + rng.normal(scale=0.15, size=(20, d))]
+    ).astype(np.float32)
     return f / np.linalg.norm(f, axis=1, keepdims=True)
 
 

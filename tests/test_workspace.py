@@ -11,13 +11,15 @@ from uig_core.store.workspace import Workspace, data_hash
 
 
 def events(n: int = 5, user: str = "u") -> pd.DataFrame:
-    return pd.DataFrame({
-        "user_id": [f"{user}{i % 2}" for i in range(n)],
-        "item_id": [f"i{i}" for i in range(n)],
-        "event": ["purchase"] * n,
-        "ts": pd.date_range("2024-01-01", periods=n, freq="D").astype("datetime64[us]"),
-        "Country": ["UK"] * n,
-    })
+    return pd.DataFrame(
+        {
+            "user_id": [f"{user}{i % 2}" for i in range(n)],
+            "item_id": [f"i{i}" for i in range(n)],
+            "event": ["purchase"] * n,
+            "ts": pd.date_range("2024-01-01", periods=n, freq="D").astype("datetime64[us]"),
+            "Country": ["UK"] * n,
+        }
+    )
 
 
 def test_add_load_and_default_dataset(tmp_path):

@@ -109,8 +109,10 @@ def require_bundle() -> tuple[DatasetInfo, Bundle] | None:
         return None
     b = bundle(info)
     if b is None:
-        st.warning(f"Dataset **{info.name}** has not been built yet. Build it on **Upload logs** "
-                   f"or run `uig build --dataset {info.name}`.")
+        st.warning(
+            f"Dataset **{info.name}** has not been built yet. Build it on **Upload logs** "
+            f"or run `uig build --dataset {info.name}`."
+        )
         return None
     return info, b
 

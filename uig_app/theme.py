@@ -7,11 +7,36 @@ from uig_core.graph.view import NODE_COLORS  # one colour map for node types, sh
 PAGE_CONFIG = {"page_title": "UIG · User Interest Graph", "page_icon": ":material/hub:", "layout": "wide"}
 
 __all__ = ["PAGE_CONFIG", "NODE_COLORS", "EVENT_COLORS", "interest_color"]
-EVENT_COLORS = {"view": "#9ecae9", "click": "#4C78A8", "cart": "#F58518", "purchase": "#54A24B",
-                "return": "#E45756", "adjustment": "#BAB0AC"}
-_PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-            "#9D755D", "#BAB0AC", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-            "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+EVENT_COLORS = {
+    "view": "#9ecae9",
+    "click": "#4C78A8",
+    "cart": "#F58518",
+    "purchase": "#54A24B",
+    "return": "#E45756",
+    "adjustment": "#BAB0AC",
+}
+_PALETTE = [
+    "#4C78A8",
+    "#F58518",
+    "#54A24B",
+    "#E45756",
+    "#72B7B2",
+    "#EECA3B",
+    "#B279A2",
+    "#FF9DA6",
+    "#9D755D",
+    "#BAB0AC",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 def interest_color(interest_id: int) -> str:

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "open_atomic", "write_bytes", "write_json", "read_json", "save_npz", "load_npz", "write_parquet", "atomic_dir",
+    "open_atomic",
+    "write_bytes",
+    "write_json",
+    "read_json",
+    "save_npz",
+    "load_npz",
+    "write_parquet",
+    "atomic_dir",
 ]
 
 log = logging.getLogger(__name__)

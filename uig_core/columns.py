@@ -32,8 +32,9 @@ def positions(index: pd.Index, values: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(codes >= 0, lut[codes], -1).astype(np.int64, copy=False)
 
 
-def map_values(values: pd.Series, mapping: Mapping[Any, Any], default: Any = np.nan, *,
-               dtype: Any = np.float64) -> np.ndarray:
+def map_values(
+    values: pd.Series, mapping: Mapping[Any, Any], default: Any = np.nan, *, dtype: Any = np.float64
+) -> np.ndarray:
     """``(len(values),)`` array of ``mapping[value]`` per row; ``default`` for missing or unmapped values.
 
     The result has ``dtype`` (float64 unless asked otherwise). Unlike ``Series.map`` on Arrow strings, the type is

@@ -36,8 +36,14 @@ class TerminalBar:
     def __init__(self, desc: str = "", *, enabled: bool = True) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=1000, desc=desc, file=sys.stderr, disable=not enabled, leave=False,
-                         bar_format="{desc} {percentage:3.0f}%|{bar:30}| {elapsed} {postfix}")
+        self._bar = tqdm(
+            total=1000,
+            desc=desc,
+            file=sys.stderr,
+            disable=not enabled,
+            leave=False,
+            bar_format="{desc} {percentage:3.0f}%|{bar:30}| {elapsed} {postfix}",
+        )
         self._last = 0
 
     def __call__(self, fraction: float, message: str) -> None:

@@ -35,16 +35,69 @@ EVENT_CODES: dict[int, str] = {1: "view", 2: "click", 3: "cart", 4: "purchase"}
 
 # Normalised source-column names (lowercase, alphanumerics only) that map onto each canonical field.
 _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "user_id": ("userid", "user", "customerid", "customer", "clientid", "client", "visitorid", "visitor",
-                "memberid", "buyerid", "uid", "accountid", "shopperid"),
-    "item_id": ("itemid", "item", "productid", "product", "sku", "stockcode", "articleid", "asin", "pid",
-                "goodsid", "offerid"),
-    "event": ("event", "eventtype", "action", "behavior", "behaviour", "behaviortype", "interaction",
-              "type", "eventname", "activity"),
-    "ts": ("ts", "timestamp", "time", "datetime", "date", "eventtime", "invoicedate", "createdat",
-           "occurredat", "eventdate", "orderdate"),
-    "item_title": ("itemtitle", "title", "description", "productname", "itemname", "name", "producttitle",
-                   "productdescription"),
+    "user_id": (
+        "userid",
+        "user",
+        "customerid",
+        "customer",
+        "clientid",
+        "client",
+        "visitorid",
+        "visitor",
+        "memberid",
+        "buyerid",
+        "uid",
+        "accountid",
+        "shopperid",
+    ),
+    "item_id": (
+        "itemid",
+        "item",
+        "productid",
+        "product",
+        "sku",
+        "stockcode",
+        "articleid",
+        "asin",
+        "pid",
+        "goodsid",
+        "offerid",
+    ),
+    "event": (
+        "event",
+        "eventtype",
+        "action",
+        "behavior",
+        "behaviour",
+        "behaviortype",
+        "interaction",
+        "type",
+        "eventname",
+        "activity",
+    ),
+    "ts": (
+        "ts",
+        "timestamp",
+        "time",
+        "datetime",
+        "date",
+        "eventtime",
+        "invoicedate",
+        "createdat",
+        "occurredat",
+        "eventdate",
+        "orderdate",
+    ),
+    "item_title": (
+        "itemtitle",
+        "title",
+        "description",
+        "productname",
+        "itemname",
+        "name",
+        "producttitle",
+        "productdescription",
+    ),
     "category": ("category", "categorycode", "productcategory", "categoryname", "department", "cat"),
     "price": ("price", "unitprice", "amount", "itemprice", "cost"),
     "quantity": ("quantity", "qty", "count", "units"),
@@ -55,8 +108,7 @@ _EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "view": ("view", "views", "pv", "pageview", "detail", "impression", "viewed", "productview", "visit"),
     "click": ("click", "clicks", "clicked", "tap"),
     "cart": ("cart", "addtocart", "addtobasket", "basket", "add", "carted", "atc", "addtocard"),
-    "purchase": ("purchase", "buy", "bought", "order", "transaction", "checkout", "sale", "purchased",
-                 "conversion"),
+    "purchase": ("purchase", "buy", "bought", "order", "transaction", "checkout", "sale", "purchased", "conversion"),
     "return": ("return", "returned", "refund", "cancel", "cancellation"),
 }
 
@@ -85,8 +137,7 @@ def auto_map_columns(columns: Iterable[str], explicit: Mapping[str, str] | None 
     for src, field in explicit.items():
         if field not in CANONICAL_FIELDS:
             raise SchemaError(
-                f"--map {src}={field}: '{field}' is not a canonical field. "
-                f"Use one of: {', '.join(CANONICAL_FIELDS)}."
+                f"--map {src}={field}: '{field}' is not a canonical field. Use one of: {', '.join(CANONICAL_FIELDS)}."
             )
         if src not in columns:
             raise SchemaError(

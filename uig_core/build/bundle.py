@@ -83,16 +83,18 @@ class Bundle:
         """Row of a user id, or :class:`UnknownId` naming close matches."""
         pos = self.user_index.get_indexer([str(user_id)])[0]
         if pos < 0:
-            raise UnknownId(f"user {user_id!r} is not in dataset {self.meta['dataset']!r}"
-                            f"{_suggest(str(user_id), self.user_index)}.")
+            raise UnknownId(
+                f"user {user_id!r} is not in dataset {self.meta['dataset']!r}{_suggest(str(user_id), self.user_index)}."
+            )
         return int(pos)
 
     def item_row(self, item_id: str) -> int:
         """Column of an item id, or :class:`UnknownId`."""
         pos = self.item_index.get_indexer([str(item_id)])[0]
         if pos < 0:
-            raise UnknownId(f"item {item_id!r} is not in dataset {self.meta['dataset']!r}"
-                            f"{_suggest(str(item_id), self.item_index)}.")
+            raise UnknownId(
+                f"item {item_id!r} is not in dataset {self.meta['dataset']!r}{_suggest(str(item_id), self.item_index)}."
+            )
         return int(pos)
 
     def model(self, name: str | None = None) -> Any:
@@ -101,8 +103,9 @@ class Bundle:
 
         name = name or self.meta["default_model"]
         if name not in self.model_names:
-            raise ConfigError(f"model {name!r} was not trained in this build; choose one of "
-                              f"{', '.join(self.model_names)}.")
+            raise ConfigError(
+                f"model {name!r} was not trained in this build; choose one of {', '.join(self.model_names)}."
+            )
         with self._lock:
             if name not in self._models:
                 self._models[name] = load_model(layout.model_dir(self.path, name))
@@ -150,16 +153,26 @@ class Bundle:
         keep = np.isfinite(scores)
         idx, scores = idx[keep], scores[keep]
         out = [
-            {"item_id": str(self.items["item_id"].iat[i]), "title": str(self.items["title"].iat[i]),
-             "score": round(float(s), 6), "interest": self.interest_names.get(int(self.items["interest_id"].iat[i])),
-             "category": None if pd.isna(self.items["category"].iat[i]) else str(self.items["category"].iat[i])}
+            {
+                "item_id": str(self.items["item_id"].iat[i]),
+                "title": str(self.items["title"].iat[i]),
+                "score": round(float(s), 6),
+                "interest": self.interest_names.get(int(self.items["interest_id"].iat[i])),
+                "category": None if pd.isna(self.items["category"].iat[i]) else str(self.items["category"].iat[i]),
+            }
             for i, s in zip(idx, scores, strict=True)
         ]
         if explain and len(idx):
             reasons = explain_items(
-                row, idx, interactions=self.interactions, item_ids=self.items["item_id"].to_numpy(),
-                titles=self.items["title"].astype(str).to_numpy(), item_interest=self.items["interest_id"].to_numpy(),
-                interest_names=self.interest_names, profile=self.profiles[row], profile_columns=self.profile_columns,
+                row,
+                idx,
+                interactions=self.interactions,
+                item_ids=self.items["item_id"].to_numpy(),
+                titles=self.items["title"].astype(str).to_numpy(),
+                item_interest=self.items["interest_id"].to_numpy(),
+                interest_names=self.interest_names,
+                profile=self.profiles[row],
+                profile_columns=self.profile_columns,
                 last_event=self._strongest_events(row),
             )
             for entry, reason in zip(out, reasons, strict=True):
@@ -171,16 +184,19 @@ class Bundle:
         if self.strongest is None:
             return {}
         r = self.strongest[row]
-        return {str(self.items["item_id"].iat[j]): EVENT_CODES.get(int(c), "purchase")
-                for j, c in zip(r.indices, r.data, strict=True)}
+        return {
+            str(self.items["item_id"].iat[j]): EVENT_CODES.get(int(c), "purchase")
+            for j, c in zip(r.indices, r.data, strict=True)
+        }
 
     def seen_items(self, user_id: str) -> np.ndarray:
         """Item ids the user has positive edges to."""
         row = self.user_row(user_id)
         return self.items["item_id"].to_numpy()[self.interactions[row].indices]
 
-    def audience(self, item_id: str, k: int = 20, *, model: str | None = None,
-                 exclude_seen: bool = True) -> pd.DataFrame:
+    def audience(
+        self, item_id: str, k: int = 20, *, model: str | None = None, exclude_seen: bool = True
+    ) -> pd.DataFrame:
         """Users most likely to want an item ("who should we show item Z to?")."""
         col = self.item_row(item_id)
         rec = self.model(model)

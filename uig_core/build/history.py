@@ -26,8 +26,20 @@ log = logging.getLogger(__name__)
 #: Columns of :func:`build_history`. ``validation R@20``: the default model's own validation figure;
 #: ``next-batch R@20``: how well the build before predicted the purchases this update brought (see
 #: :mod:`uig_core.evaluation.on_build`).
-HISTORY_COLUMNS = ("current", "build_id", "created", "events", "rows added", "users", "items", "model", "kind",
-                   "validation R@20", "next-batch R@20", "seconds")
+HISTORY_COLUMNS = (
+    "current",
+    "build_id",
+    "created",
+    "events",
+    "rows added",
+    "users",
+    "items",
+    "model",
+    "kind",
+    "validation R@20",
+    "next-batch R@20",
+    "seconds",
+)
 
 
 def build_history(ws: Workspace, name: str) -> tuple[pd.DataFrame, str | None]:
@@ -42,16 +54,26 @@ def build_history(ws: Workspace, name: str) -> tuple[pd.DataFrame, str | None]:
     for b in reversed(builds):
         kind = "reused" if b.get("reused") else "incremental" if str(b["build_id"]).endswith("i") else "full"
         quality = b.get("quality") or {}
-        rows.append({"current": bool(b.get("current")), "build_id": b["build_id"],
-                     "created": str(b.get("created", ""))[:19].replace("T", " "), "events": b.get("events"),
-                     "rows added": b.get("rows_added"), "users": b.get("users"), "items": b.get("items"),
-                     "model": b.get("default_model"), "kind": kind,
-                     "validation R@20": quality.get("validation_recall@20"),
-                     "next-batch R@20": quality.get("next_batch_recall@20"),
-                     "seconds": round(sum((b.get("timings") or {}).values()), 1)})
+        rows.append(
+            {
+                "current": bool(b.get("current")),
+                "build_id": b["build_id"],
+                "created": str(b.get("created", ""))[:19].replace("T", " "),
+                "events": b.get("events"),
+                "rows added": b.get("rows_added"),
+                "users": b.get("users"),
+                "items": b.get("items"),
+                "model": b.get("default_model"),
+                "kind": kind,
+                "validation R@20": quality.get("validation_recall@20"),
+                "next-batch R@20": quality.get("next_batch_recall@20"),
+                "seconds": round(sum((b.get("timings") or {}).values()), 1),
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    return frame, _previous([b["build_id"] for b in builds], next((b["build_id"] for b in builds if b["current"]),
-                                                                 None))
+    return frame, _previous(
+        [b["build_id"] for b in builds], next((b["build_id"] for b in builds if b["current"]), None)
+    )
 
 
 def _previous(history: list[str], current: str | None) -> str | None:
@@ -89,8 +111,10 @@ def build_lines(meta: dict[str, Any], ws: Workspace | None = None, *, bot_score:
     c = meta.get("counts", {})
     out = [f"build {meta.get('build_id')}" + (" (reused: same data and settings)" if meta.get("reused") else "")]
     if c:
-        out.append(f"{c.get('users', 0):,} users, {c.get('items', 0):,} items, {c.get('interests', 0)} interests, "
-                   f"{c.get('edges', 0):,} user-item edges")
+        out.append(
+            f"{c.get('users', 0):,} users, {c.get('items', 0):,} items, {c.get('interests', 0)} interests, "
+            f"{c.get('edges', 0):,} user-item edges"
+        )
     if meta.get("models"):
         out.append(f"models: {', '.join(meta['models'])} (default {meta.get('default_model')})")
     if meta.get("timings"):
@@ -119,7 +143,16 @@ def _bot_lines(ws: Workspace, name: str, build_id: str, threshold: float) -> lis
 
 def datasets_table(infos: list[DatasetInfo]) -> pd.DataFrame:
     """Datasets (e.g. ``ws.datasets()``) as a table: ``name, events, users, items, built, created, source``."""
-    rows = [{"name": d.name, "events": d.rows, "users": d.users, "items": d.items,
-             "built": d.current_build is not None, "created": d.created.strftime("%Y-%m-%d %H:%M"),
-             "source": Path(d.source).name if d.source else ""} for d in infos]
+    rows = [
+        {
+            "name": d.name,
+            "events": d.rows,
+            "users": d.users,
+            "items": d.items,
+            "built": d.current_build is not None,
+            "created": d.created.strftime("%Y-%m-%d %H:%M"),
+            "source": Path(d.source).name if d.source else "",
+        }
+        for d in infos
+    ]
     return pd.DataFrame(rows, columns=["name", "events", "users", "items", "built", "created", "source"])

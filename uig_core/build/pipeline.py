@@ -83,8 +83,17 @@ def build(
     return meta
 
 
-def run_build(ws: Workspace, info: DatasetInfo, config: BuildConfig, build_id: str, final: Path,
-              progress: Progress, *, previous: Bundle | None = None, stale: int = 0) -> dict[str, Any]:
+def run_build(
+    ws: Workspace,
+    info: DatasetInfo,
+    config: BuildConfig,
+    build_id: str,
+    final: Path,
+    progress: Progress,
+    *,
+    previous: Bundle | None = None,
+    stale: int = 0,
+) -> dict[str, Any]:
     """Run every step of one build and write its folder at ``final``; returns the build summary."""
     from uig_core.evaluation.on_build import next_batch_recall, validation_recall
     from uig_core.models import default_model_for, model_class
@@ -99,8 +108,11 @@ def run_build(ws: Workspace, info: DatasetInfo, config: BuildConfig, build_id: s
     with Scheduler(update=previous is not None) as scheduler:
         side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
         next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
-        early = {n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
-                 for n in names if previous is not None and not model_class(n).uses_item_features}
+        early = {
+            n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
+            for n in names
+            if previous is not None and not model_class(n).uses_item_features
+        }
         with timer("embeddings"):
             meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
         progress(0.36, "finding interest points")
@@ -115,33 +127,54 @@ def run_build(ws: Workspace, info: DatasetInfo, config: BuildConfig, build_id: s
             items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
         progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
         with timer("models"):
-            trained = train_models(trainer, scheduler, names, early, inputs.train_matrix, meaning.embeddings,
-                                   scaled(progress, 0.55, 0.9, f"training {default_name}: "))
+            trained = train_models(
+                trainer,
+                scheduler,
+                names,
+                early,
+                inputs.train_matrix,
+                meaning.embeddings,
+                scaled(progress, 0.55, 0.9, f"training {default_name}: "),
+            )
         quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
         if next_batch is not None:
             quality.update(next_batch.result() or {})
     dim = meaning.embeddings.shape[1]
     contents = layout.BuildContents(
-        meta={}, frames={"items": items, "users": users, "interests": found.table,
-                         "interest_edges": found.cooccurrence},
+        meta={},
+        frames={"items": items, "users": users, "interests": found.table, "interest_edges": found.cooccurrence},
         embeddings=meaning.embeddings,
         centroids=found.centroids if found.centroids is not None else np.zeros((0, dim), dtype=np.float32),
         profiles=found.profiles.to_numpy(dtype=np.float32),
         profile_columns=np.asarray(found.profiles.columns, dtype=np.int64),
-        interactions=inputs.train_matrix, strongest=inputs.strongest, models=trained)
+        interactions=inputs.train_matrix,
+        strongest=inputs.strongest,
+        models=trained,
+    )
     progress(0.96, "writing the build")
     with atomic.atomic_dir(final) as tmp:
         with timer("write"):
             layout.write_data(tmp, contents)
         previous_meta = _current_meta(ws, info) if previous is None else previous.meta
         meta = {
-            "build_id": build_id, "dataset": info.name, "data_hash": info.data_hash,
-            "created": pd.Timestamp.now().isoformat(timespec="seconds"), "config": asdict(config),
-            "default_model": default_name, "models": names, "fit_seconds": trainer.fit_seconds,
-            "counts": {"users": len(users), "items": len(items), "events": len(frames.events),
-                       "interests": found.n_coarse, "edges": int(inputs.train_matrix.nnz),
-                       "items_without_text": int((~meaning.has_text).sum()),
-                       "newly_embedded": meaning.newly_embedded, **graph_counts},
+            "build_id": build_id,
+            "dataset": info.name,
+            "data_hash": info.data_hash,
+            "created": pd.Timestamp.now().isoformat(timespec="seconds"),
+            "config": asdict(config),
+            "default_model": default_name,
+            "models": names,
+            "fit_seconds": trainer.fit_seconds,
+            "counts": {
+                "users": len(users),
+                "items": len(items),
+                "events": len(frames.events),
+                "interests": found.n_coarse,
+                "edges": int(inputs.train_matrix.nnz),
+                "items_without_text": int((~meaning.has_text).sum()),
+                "newly_embedded": meaning.newly_embedded,
+                **graph_counts,
+            },
             "time_range": [frames.events["ts"].min().isoformat(), frames.events["ts"].max().isoformat()],
             "timings": timer.timings,
             "stale_builds_removed": stale,
@@ -163,7 +196,14 @@ def _current_meta(ws: Workspace, info: DatasetInfo) -> dict[str, Any] | None:
 
 
 def _history_entry(meta: dict[str, Any], *, reused: bool) -> dict[str, Any]:
-    return {"events": meta["counts"]["events"], "users": meta["counts"]["users"], "items": meta["counts"]["items"],
-            "default_model": meta["default_model"], "timings": meta.get("timings", {}), "reused": reused,
-            "rows_added": meta.get("rows_added"), "quality": meta.get("quality"),
-            "incremental_from": meta.get("incremental_from")}
+    return {
+        "events": meta["counts"]["events"],
+        "users": meta["counts"]["users"],
+        "items": meta["counts"]["items"],
+        "default_model": meta["default_model"],
+        "timings": meta.get("timings", {}),
+        "reused": reused,
+        "rows_added": meta.get("rows_added"),
+        "quality": meta.get("quality"),
+        "incremental_from": meta.get("incremental_from"),
+    }

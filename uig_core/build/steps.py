@@ -96,15 +96,14 @@ def load_frames(ws: Workspace, info: DatasetInfo) -> Frames:
     return Frames(events, items, users, pd.Index(items["item_id"]), pd.Index(users["user_id"]))
 
 
-def side_inputs(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index, config: BuildConfig
-                ) -> SideInputs:
+def side_inputs(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index, config: BuildConfig) -> SideInputs:
     """The training matrix, strongest-event matrix and anomaly scores (all independent of embeddings)."""
     from uig_core.signals import risk
 
-    train_matrix = interaction_matrix(events, user_index, item_index, event_weights=config.event_weights,
-                                      half_life_days=config.half_life_days)
-    return SideInputs(train_matrix, strongest_event_matrix(events, user_index, item_index),
-                      risk.anomaly_scores(events))
+    train_matrix = interaction_matrix(
+        events, user_index, item_index, event_weights=config.event_weights, half_life_days=config.half_life_days
+    )
+    return SideInputs(train_matrix, strongest_event_matrix(events, user_index, item_index), risk.anomaly_scores(events))
 
 
 def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progress: Progress) -> ItemMeaning:
@@ -117,32 +116,42 @@ def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progres
     return ItemMeaning(texts, has_text, emb, int(embedder.n_new_))
 
 
-def find_item_interests(frames: Frames, meaning: ItemMeaning, config: BuildConfig,
-                        previous: Bundle | None = None) -> Interests:
+def find_item_interests(
+    frames: Frames, meaning: ItemMeaning, config: BuildConfig, previous: Bundle | None = None
+) -> Interests:
     """Interest points of the items (carried over from ``previous`` for an update) and the users' profiles."""
     from uig_core.semantics.interests import find_interests
     from uig_core.semantics.profiles import interest_cooccurrence, user_profiles
 
     if previous is not None:
-        labels, fine, table, centroids = carry_interests(previous, frames.items["item_id"], meaning.embeddings,
-                                                         meaning.has_text)
+        labels, fine, table, centroids = carry_interests(
+            previous, frames.items["item_id"], meaning.embeddings, meaning.has_text
+        )
     else:
-        found = find_interests(frames.items["item_id"].to_numpy(), meaning.texts, meaning.embeddings,
-                               k=config.n_interests, seed=config.seed, has_text=meaning.has_text)
+        found = find_interests(
+            frames.items["item_id"].to_numpy(),
+            meaning.texts,
+            meaning.embeddings,
+            k=config.n_interests,
+            seed=config.seed,
+            has_text=meaning.has_text,
+        )
         labels, fine, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
     if (labels < 0).any():
         labels, fine, table = _fill_textless(frames, labels, fine, table)
     item_interest = pd.Series(labels, index=frames.item_index)
-    profiles = user_profiles(frames.events, item_interest, event_weights=config.event_weights,
-                             half_life_days=config.half_life_days)
+    profiles = user_profiles(
+        frames.events, item_interest, event_weights=config.event_weights, half_life_days=config.half_life_days
+    )
     coarse = table.loc[table["level"] == "coarse", "interest_id"] if "level" in table else None
     profiles = profiles.reindex(index=frames.user_index, columns=coarse).fillna(0.0)
     co = interest_cooccurrence(frames.events, item_interest)
     return Interests(labels, fine, table, centroids, profiles, co)
 
 
-def _fill_textless(frames: Frames, labels: np.ndarray, fine: np.ndarray, table: pd.DataFrame
-                   ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def _fill_textless(
+    frames: Frames, labels: np.ndarray, fine: np.ndarray, table: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """ID-only items take the interest their users lean to; interest sizes follow."""
     from uig_core.semantics.profiles import assign_textless_items
 
@@ -156,8 +165,9 @@ def _fill_textless(frames: Frames, labels: np.ndarray, fine: np.ndarray, table: 
     return labels, fine, table
 
 
-def carry_interests(previous: Bundle, item_ids: pd.Series, emb: np.ndarray, has_text: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
+def carry_interests(
+    previous: Bundle, item_ids: pd.Series, emb: np.ndarray, has_text: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
     """Keep the previous build's interests: known items keep their labels, new items join the nearest centroid.
 
     Returns:
@@ -202,7 +212,10 @@ def add_signals(frames: Frames, labels: np.ndarray, anomaly: pd.DataFrame) -> pd
 
 def graph_step(items: pd.DataFrame, found: Interests, train_matrix: sp.csr_matrix) -> tuple[pd.DataFrame, dict]:
     """The items frame with interest and degree columns, and the graph's node and edge counts."""
-    items = items.assign(interest_id=found.labels, fine_interest_id=found.fine_labels,
-                         n_interactions=np.diff(train_matrix.tocsc().indptr))
+    items = items.assign(
+        interest_id=found.labels,
+        fine_interest_id=found.fine_labels,
+        n_interactions=np.diff(train_matrix.tocsc().indptr),
+    )
     counts = graph_counts(train_matrix, found.labels, found.profiles.to_numpy(dtype=np.float32), found.cooccurrence)
     return items, counts

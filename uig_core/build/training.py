@@ -35,16 +35,18 @@ class Trainer:
         user_index: The new build's users (model rows).
     """
 
-    def __init__(self, config: BuildConfig, previous: Bundle | None, item_index: pd.Index,
-                 user_index: pd.Index) -> None:
+    def __init__(
+        self, config: BuildConfig, previous: Bundle | None, item_index: pd.Index, user_index: pd.Index
+    ) -> None:
         self.config = config
         self.previous = previous
         self.item_index = item_index
         self.user_index = user_index
         self.fit_seconds: dict[str, float] = {}
 
-    def train(self, name: str, matrix: sp.csr_matrix, features: np.ndarray | None,
-              progress: Progress = noop) -> Recommender:
+    def train(
+        self, name: str, matrix: sp.csr_matrix, features: np.ndarray | None, progress: Progress = noop
+    ) -> Recommender:
         """Fine-tune the previous build's ``name`` where it supports that, else fit a new one."""
         from uig_core.models import make_model
 
@@ -69,12 +71,21 @@ class Trainer:
         from uig_core.models import load_model
 
         model = load_model(model_dir(previous.path, name), warm_start=True)
-        return model.reindex(positions(previous.user_index, self.user_index.astype(str)),
-                             positions(previous.item_index, self.item_index.astype(str)))
+        return model.reindex(
+            positions(previous.user_index, self.user_index.astype(str)),
+            positions(previous.item_index, self.item_index.astype(str)),
+        )
 
 
-def train_models(trainer: Trainer, scheduler: Scheduler, names: list[str], early: dict[str, Future[Recommender]],
-                 matrix: sp.csr_matrix, features: np.ndarray, progress: Progress) -> dict[str, Recommender]:
+def train_models(
+    trainer: Trainer,
+    scheduler: Scheduler,
+    names: list[str],
+    early: dict[str, Future[Recommender]],
+    matrix: sp.csr_matrix,
+    features: np.ndarray,
+    progress: Progress,
+) -> dict[str, Recommender]:
     """Train every model of the build: the default (first name) here with progress, the rest on a worker.
 
     ``early`` holds update jobs already started on workers (models that read no item text); any that no worker

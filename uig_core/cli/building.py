@@ -42,12 +42,17 @@ def cmd_builds(args: argparse.Namespace) -> int:
     def line(b: dict[str, Any]) -> str:
         quality = b.get("quality") or {}
         added = f"+{b['rows_added']:,}" if b.get("rows_added") is not None else ""
-        figures = "  ".join(f"{label} {quality[key]:.4f}" for key, label in (
-            ("validation_recall@20", "validation R@20"), ("next_batch_recall@20", "next-batch R@20"))
-            if quality.get(key) is not None)
-        return (f"{'*' if b['current'] else ' '} {b['build_id']}  {b['created'][:19]}  {b.get('events', 0):>9,} "
-                f"events {added:>9}  {b.get('default_model', '')}" + ("  (reused)" if b.get("reused") else "")
-                + (f"  {figures}" if figures else ""))
+        figures = "  ".join(
+            f"{label} {quality[key]:.4f}"
+            for key, label in (("validation_recall@20", "validation R@20"), ("next_batch_recall@20", "next-batch R@20"))
+            if quality.get(key) is not None
+        )
+        return (
+            f"{'*' if b['current'] else ' '} {b['build_id']}  {b['created'][:19]}  {b.get('events', 0):>9,} "
+            f"events {added:>9}  {b.get('default_model', '')}"
+            + ("  (reused)" if b.get("reused") else "")
+            + (f"  {figures}" if figures else "")
+        )
 
     emit(args, {"builds": history}, lambda: "\n".join(line(b) for b in history) or "no builds yet")
     return 0
@@ -60,8 +65,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     ws = workspace(args)
     info = ws.dataset(args.dataset)
     target = rollback(ws, info.name, to=args.to)
-    emit(args, {"dataset": info.name, "current_build": target},
-         lambda: f"dataset {info.name!r} now uses build {target}")
+    emit(
+        args, {"dataset": info.name, "current_build": target}, lambda: f"dataset {info.name!r} now uses build {target}"
+    )
     return 0
 
 
@@ -79,36 +85,55 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _evaluation_lines(result: dict[str, Any], k: int) -> list[str]:
     nan = float("nan")
     lines = ["protocol: " + ", ".join(f"{a}={b}" for a, b in result["protocol"].items())]
-    lines.append(f"{'model':<14} {'recall@' + str(k):>10} {'ndcg@' + str(k):>10} {'hit@' + str(k):>8} "
-                 f"{'coverage':>9} {'cold_recall':>11} {'fit_s':>7}")
+    lines.append(
+        f"{'model':<14} {'recall@' + str(k):>10} {'ndcg@' + str(k):>10} {'hit@' + str(k):>8} "
+        f"{'coverage':>9} {'cold_recall':>11} {'fit_s':>7}"
+    )
     for name, m in result["models"].items():
         if "skipped" in m:
             lines.append(f"{name:<14} skipped: {m['skipped']}")
             continue
-        lines.append(f"{name:<14} {m.get(f'recall@{k}', nan):>10.4f} {m.get(f'ndcg@{k}', nan):>10.4f}"
-                     f" {m.get(f'hitrate@{k}', nan):>8.4f} {m.get('coverage', nan):>9.3f}"
-                     f" {m.get(f'cold_recall@{k}', nan):>11.4f} {m.get('fit_seconds', nan):>7.1f}")
+        lines.append(
+            f"{name:<14} {m.get(f'recall@{k}', nan):>10.4f} {m.get(f'ndcg@{k}', nan):>10.4f}"
+            f" {m.get(f'hitrate@{k}', nan):>8.4f} {m.get('coverage', nan):>9.3f}"
+            f" {m.get(f'cold_recall@{k}', nan):>11.4f} {m.get('fit_seconds', nan):>7.1f}"
+        )
     lines.append(f"default: {result['default']}")
     return lines
 
 
 def register(add: AddCommand) -> None:
     """Add ``build``, ``builds``, ``rollback`` and ``evaluate`` to the ``uig`` parser."""
-    p = add("build", cmd_build, "Build embeddings, interests, graph and models for a dataset.",
-            example="uig build --dataset shop --verbose")
+    p = add(
+        "build",
+        cmd_build,
+        "Build embeddings, interests, graph and models for a dataset.",
+        example="uig build --dataset shop --verbose",
+    )
     p.add_argument("--model", help="default model to train (e.g. lightgcn)")
     p.add_argument("--embed-model", metavar="PATH_OR_NAME", help="local sentence-transformers model")
     p.add_argument("--interests", type=int, metavar="K", help="number of interests (default: automatic)")
     p.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
-    p.add_argument("--incremental", action="store_true",
-                   help="update the current build (keep interests, warm-start models) instead of rebuilding")
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="update the current build (keep interests, warm-start models) instead of rebuilding",
+    )
 
     add("builds", cmd_builds, "Show a dataset's build history.", example="uig builds --dataset shop")
-    p = add("rollback", cmd_rollback, "Make the previous (or a given) build current again.",
-            example="uig rollback --dataset shop")
+    p = add(
+        "rollback",
+        cmd_rollback,
+        "Make the previous (or a given) build current again.",
+        example="uig rollback --dataset shop",
+    )
     p.add_argument("--to", metavar="BUILD_ID", help="build to restore (default: the one before the current)")
 
-    p = add("evaluate", cmd_evaluate, "Evaluate every model and baseline on a temporal split.",
-            example="uig evaluate --dataset shop --cutoff 2011-11-09 --json")
+    p = add(
+        "evaluate",
+        cmd_evaluate,
+        "Evaluate every model and baseline on a temporal split.",
+        example="uig evaluate --dataset shop --cutoff 2011-11-09 --json",
+    )
     p.add_argument("--cutoff", metavar="DATE", help="test period start (default: last event date - 30 days)")
     p.add_argument("-k", type=int, default=20)

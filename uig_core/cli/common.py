@@ -48,19 +48,34 @@ def progress_bar(args: argparse.Namespace, desc: str) -> TerminalBar:
 def command_adder(sub: argparse._SubParsersAction) -> AddCommand:
     """``add(...)``: a subcommand with the common options, and a real example ending its ``--help``."""
 
-    def add(name: str, handler: Handler, help_: str, *, example: str, dataset: bool = True,
-            json_: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_, epilog=f"example:\n  {example}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("--workspace", default=None, metavar="DIR",
-                       help="workspace folder (default: $UIG_WORKSPACE or ./uig_workspace)")
+    def add(
+        name: str, handler: Handler, help_: str, *, example: str, dataset: bool = True, json_: bool = True
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "--workspace",
+            default=None,
+            metavar="DIR",
+            help="workspace folder (default: $UIG_WORKSPACE or ./uig_workspace)",
+        )
         if dataset:
             p.add_argument("--dataset", default=None, metavar="NAME", help="dataset (default: the only one)")
         if json_:
             p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--debug", action="store_true", help="show tracebacks")
-        p.add_argument("-v", "--verbose", action="count", default=0,
-                       help="log each step's timing on stderr (-vv: more detail; also UIG_LOG=info|debug)")
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            default=0,
+            help="log each step's timing on stderr (-vv: more detail; also UIG_LOG=info|debug)",
+        )
         p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
         p.set_defaults(handler=handler)
         return p

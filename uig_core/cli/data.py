@@ -24,15 +24,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     name = args.name or Path(args.log).name.split(".")[0]
     ws.check_name(name)
     if args.append_to is None and ws.has_dataset(name):
-        raise UIGError(f"a dataset named {name!r} already exists; choose another --name, or add this batch to it "
-                       f"with --append-to {name}.")
-    given = IngestOptions(parse_pairs(args.map, "--map"), parse_pairs(args.event_map, "--event-map"),
-                          args.item_pattern, args.pseudonymize)
+        raise UIGError(
+            f"a dataset named {name!r} already exists; choose another --name, or add this batch to it "
+            f"with --append-to {name}."
+        )
+    given = IngestOptions(
+        parse_pairs(args.map, "--map"), parse_pairs(args.event_map, "--event-map"), args.item_pattern, args.pseudonymize
+    )
     options = resolve_options(ws, given, append_to=args.append_to)
     with progress_bar(args, "ingest") as bar:
-        result = read_log(args.log, mapping=options.map, event_map=options.event_map,
-                          item_pattern=options.item_pattern,
-                          pseudonymize_key=ws.pseudonymize_key() if options.pseudonymize else None, progress=bar)
+        result = read_log(
+            args.log,
+            mapping=options.map,
+            event_map=options.event_map,
+            item_pattern=options.item_pattern,
+            pseudonymize_key=ws.pseudonymize_key() if options.pseudonymize else None,
+            progress=bar,
+        )
     if args.append_to:
         info = ws.append_events(args.append_to, result.events)
         if info.current_build is not None and not args.no_build:
@@ -42,17 +50,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 meta = build(ws, info.name, progress=bar, incremental=True)
             info = ws.dataset(info.name)
             result.report.warnings.append(
-                f"build updated incrementally to {meta['build_id']} in {sum(meta['timings'].values()):.1f}s")
+                f"build updated incrementally to {meta['build_id']} in {sum(meta['timings'].values()):.1f}s"
+            )
     else:
-        info = ws.add_dataset(name, result.events, source=str(args.log), options=options.to_dict(),
-                              report=result.report.to_dict())
+        info = ws.add_dataset(
+            name, result.events, source=str(args.log), options=options.to_dict(), report=result.report.to_dict()
+        )
     payload = {"dataset": info.to_dict(), "report": result.report.to_dict()}
     quoted = repr(info.name) if " " in info.name else info.name
-    emit(args, payload, lambda: "\n".join(
-        [f"dataset {info.name!r}: {info.rows:,} events, {info.users:,} users, {info.items:,} items"]
-        + ["  " + line for line in result.report.lines()]
-        + [f"next: uig build --dataset {quoted}"]
-    ))
+    emit(
+        args,
+        payload,
+        lambda: "\n".join(
+            [f"dataset {info.name!r}: {info.rows:,} events, {info.users:,} users, {info.items:,} items"]
+            + ["  " + line for line in result.report.lines()]
+            + [f"next: uig build --dataset {quoted}"]
+        ),
+    )
     return 0
 
 
@@ -60,9 +74,18 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     """List the workspace's datasets."""
     infos = workspace(args).datasets()
     payload = {"datasets": [d.to_dict() for d in infos]}
-    emit(args, payload, lambda: "\n".join(
-        [f"{d.name:<24} {d.rows:>10,} events {d.users:>8,} users {d.items:>7,} items  "
-         f"{'built' if d.current_build else 'not built'}" for d in infos] or ["no datasets; try `uig demo`"]))
+    emit(
+        args,
+        payload,
+        lambda: "\n".join(
+            [
+                f"{d.name:<24} {d.rows:>10,} events {d.users:>8,} users {d.items:>7,} items  "
+                f"{'built' if d.current_build else 'not built'}"
+                for d in infos
+            ]
+            or ["no datasets; try `uig demo`"]
+        ),
+    )
     return 0
 
 
@@ -81,15 +104,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with progress_bar(args, "build") as bar:
         meta = build(ws, args.name, progress=bar)
     payload = {"dataset": args.name, "build": meta["build_id"], "counts": meta["counts"]}
-    emit(args, payload, lambda: f"demo dataset {args.name!r} ready in {ws.root} (build {meta['build_id']}); "
-         f"open it with `uig app --workspace {ws.root}`")
+    emit(
+        args,
+        payload,
+        lambda: (
+            f"demo dataset {args.name!r} ready in {ws.root} (build {meta['build_id']}); "
+            f"open it with `uig app --workspace {ws.root}`"
+        ),
+    )
     return 0
 
 
 def register(add: AddCommand) -> None:
     """Add ``ingest``, ``datasets`` and ``demo`` to the ``uig`` parser."""
-    p = add("ingest", cmd_ingest, "Read a CSV / CSV.GZ / Parquet log into a new dataset.", dataset=False,
-            example="uig ingest shop_log.csv.gz --name shop --map CustomerID=user_id --map StockCode=item_id")
+    p = add(
+        "ingest",
+        cmd_ingest,
+        "Read a CSV / CSV.GZ / Parquet log into a new dataset.",
+        dataset=False,
+        example="uig ingest shop_log.csv.gz --name shop --map CustomerID=user_id --map StockCode=item_id",
+    )
     p.add_argument("log", help="log file")
     p.add_argument("--name", help="dataset name (default: the file name)")
     p.add_argument("--map", action="append", metavar="SRC=FIELD", help="map a column onto a canonical field")
@@ -97,13 +131,20 @@ def register(add: AddCommand) -> None:
     p.add_argument("--item-pattern", metavar="REGEX", help="keep only items whose id matches")
     p.add_argument("--append-to", metavar="NAME", help="add the rows to an existing dataset")
     p.add_argument("--no-build", action="store_true", help="with --append-to: do not update the build")
-    p.add_argument("--pseudonymize", action="store_true",
-                   help="replace user ids by a keyed hash (key kept in the workspace; also a workspace setting)")
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace user ids by a keyed hash (key kept in the workspace; also a workspace setting)",
+    )
 
-    add("datasets", cmd_datasets, "List the datasets in the workspace.", dataset=False,
-        example="uig datasets --json")
+    add("datasets", cmd_datasets, "List the datasets in the workspace.", dataset=False, example="uig datasets --json")
 
-    p = add("demo", cmd_demo, "Ingest and build the bundled demo data.", dataset=False,
-            example="uig demo --workspace uig_workspace")
+    p = add(
+        "demo",
+        cmd_demo,
+        "Ingest and build the bundled demo data.",
+        dataset=False,
+        example="uig demo --workspace uig_workspace",
+    )
     p.add_argument("--name", default="demo", help="dataset name (default demo)")
     p.add_argument("--regenerate", action="store_true", help="regenerate demo_data/ first")

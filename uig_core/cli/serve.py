@@ -25,15 +25,34 @@ def cmd_app(args: argparse.Namespace) -> int:
     env = {**os.environ, "UIG_WORKSPACE": str(Path(args.workspace or "uig_workspace").resolve())}
     if args.verbose:
         env["UIG_LOG"] = "debug" if args.verbose > 1 else "info"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.address", args.address,
-           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     print(f"serving UIG on http://{args.address}:{args.port} (workspace {env['UIG_WORKSPACE']})", flush=True)
     return subprocess.call(cmd, env=env)
 
 
 def register(add: AddCommand) -> None:
     """Add ``app`` to the ``uig`` parser."""
-    p = add("app", cmd_app, "Serve the dashboard over the workspace.", dataset=False, json_=False,
-            example="uig app --workspace uig_workspace --port 8501")
+    p = add(
+        "app",
+        cmd_app,
+        "Serve the dashboard over the workspace.",
+        dataset=False,
+        json_=False,
+        example="uig app --workspace uig_workspace --port 8501",
+    )
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost", help="bind address (default localhost)")

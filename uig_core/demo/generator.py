@@ -82,9 +82,7 @@ _P_OFF_THEME = 0.02  # chance that one view of a session wanders to another them
 _MAX_VIEWS = 12  # per session; with the gaps below a session lasts under 2 hours
 # Relative traffic per session start hour (0-21, so that every session ends before midnight): quiet nights,
 # a lunch bump and an evening peak.
-_HOUR_WEIGHTS = np.array(
-    [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4, 5, 6, 6, 5, 5, 5, 6, 7, 9, 10, 9], dtype=float
-)
+_HOUR_WEIGHTS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4, 5, 6, 6, 5, 5, 5, 6, 7, 9, 10, 9], dtype=float)
 
 
 def generate(
@@ -126,9 +124,7 @@ def generate(
     users = _make_users(rng, n_users=n_users, days=days)
     report(0.15, "Simulating sessions")
     log = _EventLog()
-    _simulate(
-        rng, items, users, log, days=days, report=lambda f: report(0.15 + 0.55 * f, "Simulating sessions")
-    )
+    _simulate(rng, items, users, log, days=days, report=lambda f: report(0.15 + 0.55 * f, "Simulating sessions"))
     _backfill(rng, items, users, log, days=days)
     report(0.7, "Writing events")
     table = log.sorted()
@@ -436,9 +432,7 @@ def _backfill(rng: np.random.Generator, items: _Items, users: _Users, log: _Even
 
 # ---- output ----
 def _write_csv(f: IO[bytes], table: dict[str, np.ndarray], items: _Items, users: _Users, start: date) -> None:
-    day_text = [
-        (start + timedelta(days=d)).isoformat() for d in range(int(table["minute"].max()) // 1440 + 1)
-    ]
+    day_text = [(start + timedelta(days=d)).isoformat() for d in range(int(table["minute"].max()) // 1440 + 1)]
     order_ids: dict[int, str] = {}
     with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
         text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
@@ -497,9 +491,7 @@ def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 
 def _check_sizes(*, n_users: int, n_items: int, days: int) -> None:
     if not isinstance(n_users, int) or n_users < 20:
-        raise ConfigError(
-            f"The 'n_users' parameter of generate must be an int >= 20. Got {n_users!r} instead."
-        )
+        raise ConfigError(f"The 'n_users' parameter of generate must be an int >= 20. Got {n_users!r} instead.")
     if not isinstance(n_items, int) or n_items < 5 * len(THEMES) or n_items > 89999:
         raise ConfigError(
             f"The 'n_items' parameter of generate must be an int in [{5 * len(THEMES)}, 89999]. "

@@ -80,12 +80,16 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
     test.data[:] = 1.0
     split = Split(train=seen, test=test.tocsr(), user_ids=users, item_ids=items)
     result = evaluate_build(model, users, items, split, k=k)
-    return {f"next_batch_recall@{k}": round(result[f"recall@{k}"], 4), "next_batch_users": result["users"],
-            "next_batch_pairs": int(test.nnz)}
+    return {
+        f"next_batch_recall@{k}": round(result[f"recall@{k}"], 4),
+        "next_batch_users": result["users"],
+        "next_batch_pairs": int(test.nnz),
+    }
 
 
-def evaluate_build(model: Any, user_ids: pd.Index, item_ids: pd.Index, split: Split, *, k: int = 20
-                   ) -> dict[str, float]:
+def evaluate_build(
+    model: Any, user_ids: pd.Index, item_ids: pd.Index, split: Split, *, k: int = 20
+) -> dict[str, float]:
     """Protocol metrics of a fitted model whose rows are ``user_ids`` and columns ``item_ids``.
 
     Args:

@@ -110,9 +110,14 @@ def interaction_weights(
     """
     from uig_core.graph.edges import interaction_matrix  # one definition of edge weights for builds and evaluation
 
-    return interaction_matrix(events, pd.Index(user_ids.astype(str)), pd.Index(item_ids.astype(str)),
-                              event_weights=event_weights, half_life_days=half_life_days,
-                              now=pd.Timestamp(now) if now is not None else None)
+    return interaction_matrix(
+        events,
+        pd.Index(user_ids.astype(str)),
+        pd.Index(item_ids.astype(str)),
+        event_weights=event_weights,
+        half_life_days=half_life_days,
+        now=pd.Timestamp(now) if now is not None else None,
+    )
 
 
 def temporal_split(

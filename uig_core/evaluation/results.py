@@ -24,8 +24,15 @@ from uig_core.build.layout import evaluation_path
 from uig_core.progress import Progress
 from uig_core.store.workspace import Workspace
 
-__all__ = ["quality_path", "load_quality", "save_quality", "run_evaluation", "quality_table", "quality_long",
-           "metric_names"]
+__all__ = [
+    "quality_path",
+    "load_quality",
+    "save_quality",
+    "run_evaluation",
+    "quality_table",
+    "quality_long",
+    "metric_names",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +45,9 @@ def quality_path(ws: Workspace, dataset: str | None = None, build_id: str | None
     return evaluation_path(folder.parent, folder.name)
 
 
-def save_quality(ws: Workspace, result: dict[str, Any], dataset: str | None = None,
-                 build_id: str | None = None) -> Path:
+def save_quality(
+    ws: Workspace, result: dict[str, Any], dataset: str | None = None, build_id: str | None = None
+) -> Path:
     """Keep an evaluation of the dataset's current (or a given) build; returns where it went."""
     path = quality_path(ws, dataset, build_id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +63,15 @@ def load_quality(ws: Workspace, dataset: str | None = None) -> dict[str, Any] | 
     return atomic.read_json(path)
 
 
-def run_evaluation(ws: Workspace, dataset: str | None = None, *, cutoff: str | None = None, k: int = 20,
-                   names: Iterable[str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def run_evaluation(
+    ws: Workspace,
+    dataset: str | None = None,
+    *,
+    cutoff: str | None = None,
+    k: int = 20,
+    names: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Evaluate the models and baselines (default: every registered one) and keep the result in the build folder."""
     from uig_core.evaluation.run import evaluate_dataset
 

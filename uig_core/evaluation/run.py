@@ -58,8 +58,14 @@ def evaluate_model(
     out.update(cold_only_metrics(model, split, counts, k=k))
     out["fit_seconds"] = round(fit_s, 3)
     out["score_seconds"] = round(score_s, 3)
-    log.info("evaluated %s: recall@%d %.4f, fit %.1f s, scoring %.1f s", model.name, k, out.get(f"recall@{k}", 0.0),
-             fit_s, score_s)
+    log.info(
+        "evaluated %s: recall@%d %.4f, fit %.1f s, scoring %.1f s",
+        model.name,
+        k,
+        out.get(f"recall@{k}", 0.0),
+        fit_s,
+        score_s,
+    )
     return out
 
 

@@ -35,9 +35,14 @@ __all__ = ["EDGE_COLORS", "render_html", "save_html", "legend_html", "clean_text
 
 log = logging.getLogger(__name__)
 
-EDGE_COLORS: dict[str, str] = {"user-item": "#9ecae9", "item-interest": "#f4b183", "user-interest": "#a1d99b",
-                               "interest-interest": "#54A24B"}
+EDGE_COLORS: dict[str, str] = {
+    "user-item": "#9ecae9",
+    "item-interest": "#f4b183",
+    "user-interest": "#a1d99b",
+    "interest-interest": "#54A24B",
+}
 _SHAPES = {"user": "dot", "item": "square", "interest": "diamond"}
+
 
 @lru_cache(maxsize=1)
 def _template() -> Any:
@@ -47,8 +52,9 @@ def _template() -> Any:
     return Network(cdn_resources="in_line").templateEnv.get_template("template.html")
 
 
-_EXTERNAL = re.compile(r"<link[^>]*https?://[^>]*>|<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
-                       re.IGNORECASE)
+_EXTERNAL = re.compile(
+    r"<link[^>]*https?://[^>]*>|<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE
+)
 _EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
 _REMOTE = re.compile(r"<script[^>]*\ssrc=|<link[^>]*\shref=\"?https?:", re.IGNORECASE)
 _DEAD_COMMENT = re.compile(r"<!--\s*<link[^>]*node_modules.*?-->", re.IGNORECASE | re.DOTALL)
@@ -59,10 +65,18 @@ def _options(n_nodes: int, physics: bool) -> dict[str, Any]:
         "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
         "nodes": {"font": {"size": 13, "face": "sans-serif"}, "borderWidth": 1},
         "edges": {"smooth": False, "color": {"inherit": False}},
-        "physics": {"enabled": physics, "solver": "barnesHut",
-                    "barnesHut": {"gravitationalConstant": -6000, "springLength": 170, "springConstant": 0.03,
-                                  "damping": 0.25, "avoidOverlap": 0.2},
-                    "stabilization": {"enabled": True, "iterations": 200 if n_nodes <= 200 else 100}},
+        "physics": {
+            "enabled": physics,
+            "solver": "barnesHut",
+            "barnesHut": {
+                "gravitationalConstant": -6000,
+                "springLength": 170,
+                "springConstant": 0.03,
+                "damping": 0.25,
+                "avoidOverlap": 0.2,
+            },
+            "stabilization": {"enabled": True, "iterations": 200 if n_nodes <= 200 else 100},
+        },
     }
 
 
@@ -72,14 +86,25 @@ def legend_html(types: Iterable[str] = NODE_TYPES, *, note: str = "") -> str:
         f'<span style="display:inline-flex;align-items:center;margin-right:14px">'
         f'<span style="width:12px;height:12px;border-radius:{"50%" if t == "user" else "2px"};'
         f'background:{NODE_COLORS[t]};display:inline-block;margin-right:5px"></span>{html.escape(t)}</span>'
-        for t in types if t in NODE_COLORS)
+        for t in types
+        if t in NODE_COLORS
+    )
     extra = f'<span style="color:#666">{html.escape(note)}</span>' if note else ""
-    return (f'<div class="uig-legend" style="font:13px sans-serif;padding:6px 8px;background:#fafafa;'
-            f'border-bottom:1px solid #ddd">{chips}{extra}</div>')
+    return (
+        f'<div class="uig-legend" style="font:13px sans-serif;padding:6px 8px;background:#fafafa;'
+        f'border-bottom:1px solid #ddd">{chips}{extra}</div>'
+    )
 
 
-def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str = 650, physics: bool = True,
-                heading: str = "", max_labels: int = 60) -> str:
+def render_html(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    *,
+    height: int | str = 650,
+    physics: bool = True,
+    heading: str = "",
+    max_labels: int = 60,
+) -> str:
     """A standalone, offline HTML page (vis-network inlined) drawing the nodes and edges.
 
     Args:
@@ -98,34 +123,68 @@ def render_html(nodes: pd.DataFrame, edges: pd.DataFrame, *, height: int | str =
 
     css_height = f"{int(height)}px" if isinstance(height, (int, np.integer)) else str(height)
     if not re.fullmatch(r"\d{1,5}(px|vh|%)", css_height):
-        raise ConfigError(f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
-                          f"Got {height!r} instead.")
+        raise ConfigError(
+            f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
+            f"Got {height!r} instead."
+        )
     net = Network(height=css_height, width="100%", cdn_resources="in_line")
     shown = _labelled(nodes, max_labels)
-    net.nodes = [{"id": str(r.id), "label": clean_text(r.label, 80) if r.id in shown else " ",
-                  "title": clean_text_lines(r.title),
-                  "shape": _SHAPES.get(r.type, "dot"), "color": NODE_COLORS.get(r.type, "#999999"),
-                  "size": float(r.size), "group": str(r.type),
-                  **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {})}
-                 for r in nodes.itertuples(index=False)]
+    net.nodes = [
+        {
+            "id": str(r.id),
+            "label": clean_text(r.label, 80) if r.id in shown else " ",
+            "title": clean_text_lines(r.title),
+            "shape": _SHAPES.get(r.type, "dot"),
+            "color": NODE_COLORS.get(r.type, "#999999"),
+            "size": float(r.size),
+            "group": str(r.type),
+            **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {}),
+        }
+        for r in nodes.itertuples(index=False)
+    ]
     net.node_ids = [n["id"] for n in net.nodes]
     top = edges.groupby("type")["weight"].max().to_dict() if len(edges) else {}
     # widths relative to the strongest edge of the same type, so weak-but-real structure stays visible
-    net.edges = [{"from": str(e.source), "to": str(e.target), "title": clean_text_lines(e.title),
-                  "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
-                  "color": EDGE_COLORS.get(e.type, "#cccccc")}
-                 for e in edges.itertuples(index=False)]
+    net.edges = [
+        {
+            "from": str(e.source),
+            "to": str(e.target),
+            "title": clean_text_lines(e.title),
+            "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
+            "color": EDGE_COLORS.get(e.type, "#cccccc"),
+        }
+        for e in edges.itertuples(index=False)
+    ]
     options = json.dumps(_options(len(net.nodes), physics))
-    page = _template().render(height=css_height, width="100%", nodes=net.nodes, edges=net.edges, heading="",
-                              options=options, physics_enabled=physics, use_DOT=False, dot_lang="", widget=False,
-                              bgcolor="#ffffff", conf=False, tooltip_link=False, neighborhood_highlight=False,
-                              select_menu=False, filter_menu=False, notebook=False, cdn_resources="in_line")
+    page = _template().render(
+        height=css_height,
+        width="100%",
+        nodes=net.nodes,
+        edges=net.edges,
+        heading="",
+        options=options,
+        physics_enabled=physics,
+        use_DOT=False,
+        dot_lang="",
+        widget=False,
+        bgcolor="#ffffff",
+        conf=False,
+        tooltip_link=False,
+        neighborhood_highlight=False,
+        select_menu=False,
+        filter_menu=False,
+        notebook=False,
+        cdn_resources="in_line",
+    )
     page = _EMPTY_HEADING.sub("", _DEAD_COMMENT.sub("", _EXTERNAL.sub("", page)))
     if _REMOTE.search(page):  # a changed pyvis template must not make the page load remote code
         raise RuntimeError("the pyvis template references a remote resource; update uig_core.graph.html._EXTERNAL.")
     types = [t for t in NODE_TYPES if t in set(nodes["type"])]
-    top = (f'<div style="font:15px sans-serif;padding:6px 8px">{html.escape(clean_text(heading, 200))}</div>'
-           if heading else "")
+    top = (
+        f'<div style="font:15px sans-serif;padding:6px 8px">{html.escape(clean_text(heading, 200))}</div>'
+        if heading
+        else ""
+    )
     note = f"  {len(nodes)} nodes · {len(edges)} edges · hover for details, scroll to zoom"
     page = page.replace("<body>", "<body>" + top + legend_html(types, note=note), 1)
     return page

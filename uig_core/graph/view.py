@@ -30,8 +30,17 @@ import pandas as pd
 from uig_core.errors import ConfigError, UnknownId
 
 __all__ = [
-    "NODE_TYPES", "EDGE_TYPES", "NODE_COLORS", "PROFILE_EDGE_MIN", "neighborhood", "interest_overview",
-    "search_nodes", "default_center", "choice_labels", "resolve_center", "clean_text",
+    "NODE_TYPES",
+    "EDGE_TYPES",
+    "NODE_COLORS",
+    "PROFILE_EDGE_MIN",
+    "neighborhood",
+    "interest_overview",
+    "search_nodes",
+    "default_center",
+    "choice_labels",
+    "resolve_center",
+    "clean_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,8 +50,12 @@ EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "i
 NODE_COLORS: dict[str, str] = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
 PROFILE_EDGE_MIN = 0.05
 """User→interest edges below this profile share are left out (as in :func:`uig_core.graph.edges.to_hetero_data`)."""
-_ENDS = {"user-item": ("user", "item"), "item-interest": ("item", "interest"),
-         "user-interest": ("user", "interest"), "interest-interest": ("interest", "interest")}
+_ENDS = {
+    "user-item": ("user", "item"),
+    "item-interest": ("item", "interest"),
+    "user-interest": ("user", "interest"),
+    "interest-interest": ("interest", "interest"),
+}
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029]")
 NODE_COLUMNS = ["id", "type", "key", "label", "title", "size", "color", "hop"]
 EDGE_COLUMNS = ["source", "target", "type", "weight", "raw", "title"]
@@ -82,8 +95,9 @@ class _Index:
         self.ii: dict[int, list[tuple[int, float]]] = {int(t): [] for t in self.interest_ids}
         lifts = edges["lift"].astype(float) if "lift" in edges else pd.Series(np.nan, index=edges.index)
         self.lift: dict[tuple[int, int], float] = {}
-        for s, t, w, lift in zip(edges["source"].astype(int), edges["target"].astype(int),
-                                 edges["weight"].astype(float), lifts, strict=True):
+        for s, t, w, lift in zip(
+            edges["source"].astype(int), edges["target"].astype(int), edges["weight"].astype(float), lifts, strict=True
+        ):
             if s in self.ii and t in self.ii and s != t:
                 self.ii[s].append((t, w))
                 self.ii[t].append((s, w))
@@ -92,15 +106,19 @@ class _Index:
         if "level" in table:
             table = table[table["level"] == "coarse"]
         self.interests = table.set_index(table["interest_id"].astype(int))
-        self.names = {int(t): clean_text(n, 60) for t, n in zip(self.interests.index, self.interests["name"],
-                                                                  strict=True)}
+        self.names = {
+            int(t): clean_text(n, 60) for t, n in zip(self.interests.index, self.interests["name"], strict=True)
+        }
         self.user_ids = bundle.users["user_id"].astype(str).to_numpy()
         self.item_ids = bundle.items["item_id"].astype(str).to_numpy()
         self.titles = bundle.items["title"].astype(str).to_numpy()
         self.item_index, self.user_index = bundle.item_index, bundle.user_index
         self.holders = (self.profiles >= PROFILE_EDGE_MIN).sum(axis=0)
-        self.folded = {"user": [s.casefold() for s in self.user_ids], "item": [s.casefold() for s in self.item_ids],
-                       "title": [s.casefold() for s in self.titles]}
+        self.folded = {
+            "user": [s.casefold() for s in self.user_ids],
+            "item": [s.casefold() for s in self.item_ids],
+            "title": [s.casefold() for s in self.titles],
+        }
 
 
 _INDEXES: weakref.WeakKeyDictionary[Any, _Index] = weakref.WeakKeyDictionary()
@@ -147,8 +165,10 @@ def resolve_center(bundle: Any, center: str) -> tuple[str, int]:
             if found is not None:
                 return "interest", found
     what = f"{kind} {key!r}" if kind else f"{key!r} (tried item, user and interest ids)"
-    raise UnknownId(f"{what} is not in dataset {bundle.meta.get('dataset', '?')!r}; write user:ID, item:ID or "
-                    f"interest:ID (an interest id or its exact name), or search for it first.")
+    raise UnknownId(
+        f"{what} is not in dataset {bundle.meta.get('dataset', '?')!r}; write user:ID, item:ID or "
+        f"interest:ID (an interest id or its exact name), or search for it first."
+    )
 
 
 def _find_interest(idx: _Index, key: str) -> int | None:
@@ -183,8 +203,9 @@ def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
     rows: list[tuple[int, str, str, str, str]] = []
     if not q:
         big = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index[:limit]]
-        return pd.DataFrame([(f"interest:{t}", "interest", str(t), idx.names[t]) for t in big],
-                            columns=["id", "type", "key", "label"])
+        return pd.DataFrame(
+            [(f"interest:{t}", "interest", str(t), idx.names[t]) for t in big], columns=["id", "type", "key", "label"]
+        )
     for t, n in idx.names.items():
         if q in n.casefold() or q == str(t):
             rows.append((0 if n.casefold() == q or q == str(t) else 1, f"interest:{t}", "interest", str(t), n))
@@ -222,8 +243,9 @@ def choice_labels(frame: pd.DataFrame) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- walking
-def _neighbours(idx: _Index, kind: str, i: int, node_types: set[str], edge_types: set[str],
-                min_weight: float) -> Iterable[tuple[str, int, float]]:
+def _neighbours(
+    idx: _Index, kind: str, i: int, node_types: set[str], edge_types: set[str], min_weight: float
+) -> Iterable[tuple[str, int, float]]:
     """``(type, index, strength)`` of a node's neighbours over the allowed edge and node types."""
     if kind == "user":
         if "user-item" in edge_types and "item" in node_types:
@@ -271,8 +293,9 @@ def _check(depth: int, max_nodes: int, min_weight: float, node_types: set[str], 
     if not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
         raise ConfigError(f"The 'max_nodes' parameter must be an int in [1, inf). Got {max_nodes!r} instead.")
     if not 0.0 <= float(min_weight) <= 1.0:
-        raise ConfigError(f"The 'min_weight' parameter must be in [0, 1] (edge strengths are normalised). "
-                          f"Got {min_weight!r} instead.")
+        raise ConfigError(
+            f"The 'min_weight' parameter must be in [0, 1] (edge strengths are normalised). Got {min_weight!r} instead."
+        )
     if bad := node_types - set(NODE_TYPES):
         raise ConfigError(f"unknown node type(s) {sorted(bad)}; choose from {', '.join(NODE_TYPES)}.")
     if bad := edge_types - set(EDGE_TYPES):
@@ -339,8 +362,9 @@ def neighborhood(
     return nodes, edges
 
 
-def _induced_edges(idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: set[str],
-                   min_weight: float) -> pd.DataFrame:
+def _induced_edges(
+    idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: set[str], min_weight: float
+) -> pd.DataFrame:
     users = np.array(sorted(i for k, i in hop_of if k == "user"), dtype=np.int64)
     items = np.array(sorted(i for k, i in hop_of if k == "item"), dtype=np.int64)
     ints = np.array(sorted(i for k, i in hop_of if k == "interest"), dtype=np.int64)
@@ -349,8 +373,9 @@ def _induced_edges(idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: 
         s = idx.ui[users][:, items].tocoo()
         raw = np.asarray(idx.ui_raw[users][:, items][s.row, s.col]).ravel()
         for r, c, w, x in zip(s.row, s.col, s.data, raw, strict=True):
-            rows.append((f"user:{idx.user_ids[users[r]]}", f"item:{idx.item_ids[items[c]]}", "user-item",
-                         float(w), float(x)))
+            rows.append(
+                (f"user:{idx.user_ids[users[r]]}", f"item:{idx.item_ids[items[c]]}", "user-item", float(w), float(x))
+            )
     if "item-interest" in edge_types and len(items) and len(ints):
         tset = set(ints.tolist())
         for j in items:
@@ -371,14 +396,18 @@ def _induced_edges(idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: 
                     rows.append((f"interest:{s_}", f"interest:{t}", "interest-interest", float(w), float(w)))
     frame = pd.DataFrame(rows, columns=["source", "target", "type", "weight", "raw"])
     frame = frame[frame["weight"] >= min_weight].reset_index(drop=True)
-    frame["title"] = [_edge_title(t, w, x) for t, w, x in zip(frame["type"], frame["weight"], frame["raw"],
-                                                              strict=True)]
+    frame["title"] = [
+        _edge_title(t, w, x) for t, w, x in zip(frame["type"], frame["weight"], frame["raw"], strict=True)
+    ]
     ii = (frame["type"] == "interest-interest").to_numpy()
     if ii.any():
-        lift = [idx.lift.get(_pair(a, b), np.nan) for a, b in zip(frame["source"][ii], frame["target"][ii],
-                                                                  strict=True)]
-        frame.loc[ii, "title"] = [f"{t}\nlift {v:.2f} (above 1: more users hold both than chance)"
-                                  if np.isfinite(v) else t for t, v in zip(frame["title"][ii], lift, strict=True)]
+        lift = [
+            idx.lift.get(_pair(a, b), np.nan) for a, b in zip(frame["source"][ii], frame["target"][ii], strict=True)
+        ]
+        frame.loc[ii, "title"] = [
+            f"{t}\nlift {v:.2f} (above 1: more users hold both than chance)" if np.isfinite(v) else t
+            for t, v in zip(frame["title"][ii], lift, strict=True)
+        ]
     return frame[EDGE_COLUMNS]
 
 
@@ -421,34 +450,50 @@ def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) ->
         if kind == "user":
             u = users.iloc[i]
             top = np.argsort(-idx.profiles[i])[:3]
-            likes = ", ".join(f"{idx.names.get(int(idx.interest_ids[c]), '?')} {idx.profiles[i, c]:.0%}"
-                              for c in top if idx.profiles[i, c] > 0)
+            likes = ", ".join(
+                f"{idx.names.get(int(idx.interest_ids[c]), '?')} {idx.profiles[i, c]:.0%}"
+                for c in top
+                if idx.profiles[i, c] > 0
+            )
             label = clean_text(idx.user_ids[i], 30)
-            title = (f"user {clean_text(idx.user_ids[i], 60)}\n{_num(u.get('n_events')):,.0f} events · "
-                     f"{_num(u.get('n_purchase')):,.0f} purchases · spend {_num(u.get('spend')):,.2f}"
-                     + (f"\ninterests: {likes}" if likes else ""))
+            title = (
+                f"user {clean_text(idx.user_ids[i], 60)}\n{_num(u.get('n_events')):,.0f} events · "
+                f"{_num(u.get('n_purchase')):,.0f} purchases · spend {_num(u.get('spend')):,.2f}"
+                + (f"\ninterests: {likes}" if likes else "")
+            )
             size = 8 + 2 * np.log1p(_num(u.get("n_events")))
         elif kind == "item":
             it = bundle.items.iloc[i]
             t = int(idx.item_interest[i])
             label = clean_text(idx.titles[i], 28)
             cat = clean_text(it.get("category"), 60)
-            title = (f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
-                     + (f"\ncategory: {cat}" if cat else "")
-                     + f"\ninterest: {idx.names.get(t, 'none')}\n{_num(it.get('n_users')):,.0f} users")
+            title = (
+                f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
+                + (f"\ncategory: {cat}" if cat else "")
+                + f"\ninterest: {idx.names.get(t, 'none')}\n{_num(it.get('n_users')):,.0f} users"
+            )
             size = 6 + 2 * np.log1p(_num(it.get("n_users")))
         else:
             row = idx.interests.loc[i]
             label = idx.names.get(i, str(i))
             raw_tops = row.get("top_titles")
             tops = [clean_text(x, 50) for x in (list(raw_tops) if raw_tops is not None else [])[:3]]
-            title = (f"interest {i}: {label}\n{int(row['size']):,} items · {int(idx.holders[idx.col_of[i]]):,} users"
-                     + (f"\ne.g. {'; '.join(tops)}" if tops else ""))
+            title = f"interest {i}: {label}\n{int(row['size']):,} items · {int(idx.holders[idx.col_of[i]]):,} users" + (
+                f"\ne.g. {'; '.join(tops)}" if tops else ""
+            )
             size = 12 + 1.5 * np.sqrt(float(row["size"]))
-        rows.append({"id": _node_id(idx, kind, i), "type": kind,
-                     "key": idx.user_ids[i] if kind == "user" else idx.item_ids[i] if kind == "item" else str(i),
-                     "label": label, "title": title, "size": float(min(size * (1.6 if hop == 0 else 1.0), 70)),
-                     "color": NODE_COLORS[kind], "hop": hop})
+        rows.append(
+            {
+                "id": _node_id(idx, kind, i),
+                "type": kind,
+                "key": idx.user_ids[i] if kind == "user" else idx.item_ids[i] if kind == "item" else str(i),
+                "label": label,
+                "title": title,
+                "size": float(min(size * (1.6 if hop == 0 else 1.0), 70)),
+                "color": NODE_COLORS[kind],
+                "hop": hop,
+            }
+        )
     return pd.DataFrame(rows, columns=NODE_COLUMNS)
 
 
@@ -461,8 +506,9 @@ def _num(value: Any) -> float:
     return out if np.isfinite(out) else 0.0
 
 
-def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80,
-                      min_lift: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def interest_overview(
+    bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80, min_lift: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The interest–interest graph: the ``max_nodes`` largest interests, sized by their number of items.
 
     Args:
@@ -479,11 +525,11 @@ def interest_overview(bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 
     ids = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index if int(t) in idx.col_of]
     hop_of = {("interest", t): 0 for t in ids[: int(max_nodes)]}
     nodes = _node_frame(idx, bundle, hop_of)
-    nodes["size"] = [float(min(10 + 2.5 * np.sqrt(float(idx.interests.loc[int(k), "size"])), 70))
-                     for k in nodes["key"]]
+    nodes["size"] = [float(min(10 + 2.5 * np.sqrt(float(idx.interests.loc[int(k), "size"])), 70)) for k in nodes["key"]]
     edges = _induced_edges(idx, hop_of, {"interest-interest"}, min_weight)
     if min_lift is not None and len(edges):
-        lift = np.array([idx.lift.get(_pair(a, b), np.nan) for a, b in zip(edges["source"], edges["target"],
-                                                                            strict=True)])
+        lift = np.array(
+            [idx.lift.get(_pair(a, b), np.nan) for a, b in zip(edges["source"], edges["target"], strict=True)]
+        )
         edges = edges[~(lift < float(min_lift))].reset_index(drop=True)  # unknown lift (NaN) is kept
     return nodes, edges

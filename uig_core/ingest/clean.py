@@ -111,10 +111,21 @@ def read_log(
     frame, report = read_table(path, max_bytes=max_bytes)
     log.debug("read %s: %d rows in %.2f s", Path(path).name, len(frame), time.perf_counter() - start)
     progress(0.4, "mapping columns")
-    result = clean_frame(frame, report, mapping=mapping, event_map=event_map, item_pattern=item_pattern,
-                         pseudonymize_key=pseudonymize_key)
-    log.info("ingested %s: %d of %d rows kept in %.2f s", Path(path).name, len(result.events), len(frame),
-             time.perf_counter() - start)
+    result = clean_frame(
+        frame,
+        report,
+        mapping=mapping,
+        event_map=event_map,
+        item_pattern=item_pattern,
+        pseudonymize_key=pseudonymize_key,
+    )
+    log.info(
+        "ingested %s: %d of %d rows kept in %.2f s",
+        Path(path).name,
+        len(result.events),
+        len(frame),
+        time.perf_counter() - start,
+    )
     return result
 
 
@@ -162,21 +173,28 @@ def clean_frame(
     for col in ("user_id", "item_id"):
         df[col] = _clean_id(df[col])
         missing = df[col].isna()
-        report.skip(f"missing {col} (column '{_src(col_map, col)}')", int(missing.sum()),
-                    _row_examples(df, missing, None))
+        report.skip(
+            f"missing {col} (column '{_src(col_map, col)}')", int(missing.sum()), _row_examples(df, missing, None)
+        )
         df = df[~missing]
     if validators is not None:
         keep = df["item_id"].str.contains(validators, regex=True).fillna(False).astype(bool)
-        report.skip(f"item id does not match --item-pattern {item_pattern!r}", int((~keep).sum()),
-                    _row_examples(df, ~keep, "item_id"))
+        report.skip(
+            f"item id does not match --item-pattern {item_pattern!r}",
+            int((~keep).sum()),
+            _row_examples(df, ~keep, "item_id"),
+        )
         df = df[keep]
 
     # numbers
     for col in ("price", "quantity"):
         if col in df:
             raw = df[col]
-            num = pd.to_numeric(raw.astype("string").str.replace(",", ".", regex=False).str.strip(),
-                                errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
+            num = (
+                pd.to_numeric(raw.astype("string").str.replace(",", ".", regex=False).str.strip(), errors="coerce")
+                if not pd.api.types.is_numeric_dtype(raw)
+                else raw
+            )
             bad = num.isna() & raw.notna()
             if bad.any():
                 report.warnings.append(
@@ -204,8 +222,9 @@ def clean_frame(
         for value in raw.dropna().unique():
             target = (event_map or {}).get(value)
             if target is not None and target not in EVENTS:
-                raise SchemaError(f"--event-map {value}={target}: '{target}' is not an event; use one of "
-                                  f"{', '.join(EVENTS)}.")
+                raise SchemaError(
+                    f"--event-map {value}={target}: '{target}' is not an event; use one of {', '.join(EVENTS)}."
+                )
             lookup[value] = target or auto_map_event(value) or ""
         # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
         mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
@@ -241,7 +260,8 @@ def clean_frame(
         report.truncated_titles = int(long.fillna(False).sum())
         if report.truncated_titles:
             df.loc[long.fillna(False), "item_title"] = df.loc[long.fillna(False), "item_title"].str.slice(
-                0, MAX_TITLE_CHARS)
+                0, MAX_TITLE_CHARS
+            )
 
     if pseudonymize_key is not None:
         df["user_id"] = pseudonymize(df["user_id"], pseudonymize_key)
@@ -252,8 +272,11 @@ def clean_frame(
     report.duplicates = int(dup.sum())
     df = df[~dup]
 
-    ordered = [c for c in ("user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity",
-                           "order_id") if c in df]
+    ordered = [
+        c
+        for c in ("user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id")
+        if c in df
+    ]
     df = df[ordered + [c for c in df.columns if c not in ordered and c != "_row"]]
     df = df.sort_values("ts", kind="stable").reset_index(drop=True)
     df["event"] = df["event"].astype("string")

@@ -107,8 +107,9 @@ def read_table(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple
         with opener(path, "rb") as fh:
             data = fh.read()
     except (OSError, EOFError, zlib.error) as err:  # zlib.error: damage deep inside the deflate stream
-        raise IngestError(f"{path.name}: the gzip stream is damaged ({err}). Compress or export the log again."
-                          ) from err
+        raise IngestError(
+            f"{path.name}: the gzip stream is damaged ({err}). Compress or export the log again."
+        ) from err
     return _read_csv_bytes(data, report)
 
 

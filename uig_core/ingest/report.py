@@ -64,9 +64,7 @@ class IngestReport:
         if self.returns:
             out.append(f"{self.returns:,} rows with negative quantity kept as 'return' events (not positive edges)")
         if self.nonpositive_price:
-            out.append(
-                f"{self.nonpositive_price:,} purchase rows with price <= 0 kept as 'adjustment' (not purchases)"
-            )
+            out.append(f"{self.nonpositive_price:,} purchase rows with price <= 0 kept as 'adjustment' (not purchases)")
         if self.duplicates:
             out.append(f"{self.duplicates:,} exact duplicate rows removed")
         if self.truncated_titles:

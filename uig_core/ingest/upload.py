@@ -210,8 +210,9 @@ def _inspect(path: str, size: int, mtime_ns: int, limit: int) -> LogPreview:
     except zlib.error as err:  # a damaged gzip stream can fail inside zlib rather than gzip
         raise IngestError(f"{name}: the gzip stream is damaged ({err}). Compress or export the log again.") from err
     except Exception as err:  # noqa: BLE001 - any other reader failure is still a message about this file
-        raise IngestError(f"{name}: the file cannot be read as CSV, CSV.GZ or Parquet "
-                          f"({type(err).__name__}: {err}).") from err
+        raise IngestError(
+            f"{name}: the file cannot be read as CSV, CSV.GZ or Parquet ({type(err).__name__}: {err})."
+        ) from err
     suggested = {f: c for c, f in auto_map_columns(frame.columns).items()}
     return LogPreview(Path(path), frame, report, suggested, f"{path}:{size}:{mtime_ns}")
 
@@ -223,8 +224,13 @@ def event_values(preview: LogPreview, column: str | None, *, limit: int = 40) ->
         ``value, rows, suggested`` where ``suggested`` is the auto-mapped event or None; at most ``limit`` rows.
     """
     if not column or column not in preview.frame:
-        return pd.DataFrame({"value": pd.Series(dtype="string"), "rows": pd.Series(dtype="int64"),
-                             "suggested": pd.Series(dtype="object")})
+        return pd.DataFrame(
+            {
+                "value": pd.Series(dtype="string"),
+                "rows": pd.Series(dtype="int64"),
+                "suggested": pd.Series(dtype="object"),
+            }
+        )
     counts = preview.frame[column].astype("string").str.strip().value_counts().head(limit)
     out = pd.DataFrame({"value": counts.index.astype("string"), "rows": counts.to_numpy(dtype="int64")})
     out["suggested"] = [auto_map_event(str(v)) for v in out["value"]]
@@ -248,8 +254,10 @@ def column_mapping(chosen: Mapping[str, str | None], columns: list[str]) -> dict
         if col is None or col == "":
             continue
         if col not in columns:
-            raise SchemaError(f"'{fld}' is mapped to column {col!r}, which the file does not have. "
-                              f"Columns found: {', '.join(columns)}.")
+            raise SchemaError(
+                f"'{fld}' is mapped to column {col!r}, which the file does not have. "
+                f"Columns found: {', '.join(columns)}."
+            )
         if col in out:
             raise SchemaError(f"Column {col!r} is chosen for both '{out[col]}' and '{fld}'; pick it for one only.")
         out[col] = fld
@@ -292,8 +300,12 @@ def validate(
             re.compile(item_pattern)
         except re.error as err:
             raise SchemaError(f"item pattern {item_pattern!r} is not a valid regular expression ({err}).") from err
-    key = (tuple(sorted(mapping.items())), tuple(sorted((event_map or {}).items())), item_pattern or None,
-           pseudonymize_key)
+    key = (
+        tuple(sorted(mapping.items())),
+        tuple(sorted((event_map or {}).items())),
+        item_pattern or None,
+        pseudonymize_key,
+    )
     return _validate(preview, key)
 
 
@@ -309,8 +321,14 @@ def _validate(preview: LogPreview, key: tuple[Any, ...]) -> IngestResult:
         return hit
     mapping = dict(key[0])
     frame = _block_unchosen(preview.frame, mapping)
-    result = clean_frame(frame, copy.deepcopy(preview.report), mapping=mapping, event_map=dict(key[1]),
-                         item_pattern=key[2], pseudonymize_key=key[3])
+    result = clean_frame(
+        frame,
+        copy.deepcopy(preview.report),
+        mapping=mapping,
+        event_map=dict(key[1]),
+        item_pattern=key[2],
+        pseudonymize_key=key[3],
+    )
     with _VALIDATED_LOCK:
         while len(_VALIDATED) >= 3:
             _VALIDATED.pop(next(iter(_VALIDATED)))

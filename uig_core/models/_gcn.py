@@ -122,8 +122,10 @@ def neighbour_fill(emb: np.ndarray, known: np.ndarray, x: sp.csr_matrix, *, seed
     pattern = (x > 0).astype(np.float32)
     rng = np.random.default_rng(seed)
     scale = float(np.std(out[known])) if known.any() else 0.1
-    for rows, adj, offset in ((np.flatnonzero(~known[:n_users]), pattern, n_users),
-                              (np.flatnonzero(~known[n_users:]), pattern.T.tocsr(), 0)):
+    for rows, adj, offset in (
+        (np.flatnonzero(~known[:n_users]), pattern, n_users),
+        (np.flatnonzero(~known[n_users:]), pattern.T.tocsr(), 0),
+    ):
         if not len(rows):
             continue
         other_known = known[offset : offset + adj.shape[1]].astype(np.float32)
@@ -308,13 +310,20 @@ class GraphRecommender(Recommender):
         warm = getattr(self, "_warm_state", None)
         if warm is None:  # fine-tuning in place on the same users and items
             if x.shape != (self.n_users_, self.n_items_):
-                raise ConfigError(f"fine_tune got shape {x.shape}; the model has {(self.n_users_, self.n_items_)}. "
-                                  "Call reindex(user_map, item_map) first.")
-            warm = {"embedding": self.params_["embedding.weight"], "known": np.ones(sum(x.shape), dtype=bool),
-                    "params": {k: v for k, v in self.params_.items() if k not in ("embedding.weight", "features")}}
+                raise ConfigError(
+                    f"fine_tune got shape {x.shape}; the model has {(self.n_users_, self.n_items_)}. "
+                    "Call reindex(user_map, item_map) first."
+                )
+            warm = {
+                "embedding": self.params_["embedding.weight"],
+                "known": np.ones(sum(x.shape), dtype=bool),
+                "params": {k: v for k, v in self.params_.items() if k not in ("embedding.weight", "features")},
+            }
         if len(warm["embedding"]) != sum(x.shape):
-            raise ConfigError(f"fine_tune got {x.shape[0]} users and {x.shape[1]} items; reindex() prepared "
-                              f"{len(warm['embedding'])} rows. Pass the matrix the maps were made for.")
+            raise ConfigError(
+                f"fine_tune got {x.shape[0]} users and {x.shape[1]} items; reindex() prepared "
+                f"{len(warm['embedding'])} rows. Pass the matrix the maps were made for."
+            )
         self._check_features(item_features)
         torch.manual_seed(self.random_state)
         emb = neighbour_fill(warm["embedding"], warm["known"], self._graph_matrix(x), seed=self.random_state)
@@ -328,8 +337,16 @@ class GraphRecommender(Recommender):
         self.validation_recall_ = previous_recall  # fine-tuning holds out nothing; keep the last measured figure
         self._warm_state = None
 
-    def _train(self, enc: Any, x: sp.csr_matrix, tr: sp.csr_matrix, va: sp.csr_matrix | None,
-               item_features: np.ndarray | None, epochs: int, progress: Progress) -> None:
+    def _train(
+        self,
+        enc: Any,
+        x: sp.csr_matrix,
+        tr: sp.csr_matrix,
+        va: sp.csr_matrix | None,
+        item_features: np.ndarray | None,
+        epochs: int,
+        progress: Progress,
+    ) -> None:
         """Train ``enc`` on ``tr`` for up to ``epochs`` (early stopping on ``va``), then set the final factors."""
         import torch
 

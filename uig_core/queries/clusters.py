@@ -83,15 +83,17 @@ def cluster_users(
             if c >= len(sample):
                 continue
             lab = KMeans(n_clusters=c, n_init=2, random_state=seed).fit_predict(sample)
-            scores[c] = round(float(silhouette_score(sample, lab, sample_size=min(len(sample), 1000),
-                                                     random_state=seed)), 4)
+            scores[c] = round(
+                float(silhouette_score(sample, lab, sample_size=min(len(sample), 1000), random_state=seed)), 4
+            )
         k = max(scores, key=lambda c: (scores[c], -c))
     elif not isinstance(k, (int, np.integer)) or not 2 <= k < n:
         raise ConfigError(f"The 'k' parameter of cluster_users must be an int in [2, {n - 1}]. Got {k!r} instead.")
     labels = KMeans(n_clusters=int(k), n_init=4, random_state=seed).fit_predict(x)
     labels = _relabel_by_size(labels)
-    return Clustering(labels=labels, k=int(k), scores=scores, coords=user_map(bundle, map_method, seed=seed),
-                      method=map_method)
+    return Clustering(
+        labels=labels, k=int(k), scores=scores, coords=user_map(bundle, map_method, seed=seed), method=map_method
+    )
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
@@ -114,8 +116,11 @@ def user_map(bundle: Any, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        return TSNE(n_components=2, init="pca", random_state=seed,
-                    perplexity=min(30.0, max(2.0, (len(x) - 1) / 3))).fit_transform(x).astype(np.float32)
+        return (
+            TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30.0, max(2.0, (len(x) - 1) / 3)))
+            .fit_transform(x)
+            .astype(np.float32)
+        )
     raise ConfigError(f"map method {method!r} is not known; use 'pca' or 'tsne'.")
 
 
@@ -133,9 +138,15 @@ def map_frame(features: pd.DataFrame, clustering: Clustering, coords: np.ndarray
     top = features[cols].idxmax(axis=1).str.slice(len(INTEREST_PREFIX)) if cols else pd.Series("", index=features.index)
     if coords is None:
         coords = clustering.coords if clustering.coords is not None else np.zeros((len(features), 2), np.float32)
-    out = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "cluster": clustering.labels.astype(str),
-                        "user": [html.escape(str(u)) for u in features["user_id"]],
-                        "top_interest": [html.escape(str(t)) for t in top]})
+    out = pd.DataFrame(
+        {
+            "x": coords[:, 0],
+            "y": coords[:, 1],
+            "cluster": clustering.labels.astype(str),
+            "user": [html.escape(str(u)) for u in features["user_id"]],
+            "top_interest": [html.escape(str(t)) for t in top],
+        }
+    )
     for c in ("n_events", "spend"):
         out[c] = features[c].to_numpy() if c in features else np.nan
     return out
@@ -155,12 +166,16 @@ def describe_clusters(features: pd.DataFrame, labels: np.ndarray, *, top: int = 
     for c in np.unique(labels):
         part = features[labels == c]
         shares = part[interest_cols].mean().sort_values(ascending=False).head(top)
-        rows.append({
-            "cluster": int(c), "users": len(part), "share": len(part) / max(len(features), 1),
-            "top interests": " · ".join(f"{n[len(INTEREST_PREFIX):]} {s:.0%}" for n, s in shares.items() if s > 0),
-            "events (mean)": float(part["n_events"].mean()) if "n_events" in part else np.nan,
-            "purchases (mean)": float(part["n_purchase"].mean()) if "n_purchase" in part else np.nan,
-            "spend (mean)": float(part["spend"].mean()) if "spend" in part else np.nan,
-            "recency days (median)": float(part["recency_days"].median()) if "recency_days" in part else np.nan,
-        })
+        rows.append(
+            {
+                "cluster": int(c),
+                "users": len(part),
+                "share": len(part) / max(len(features), 1),
+                "top interests": " · ".join(f"{n[len(INTEREST_PREFIX) :]} {s:.0%}" for n, s in shares.items() if s > 0),
+                "events (mean)": float(part["n_events"].mean()) if "n_events" in part else np.nan,
+                "purchases (mean)": float(part["n_purchase"].mean()) if "n_purchase" in part else np.nan,
+                "spend (mean)": float(part["spend"].mean()) if "spend" in part else np.nan,
+                "recency days (median)": float(part["recency_days"].median()) if "recency_days" in part else np.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -91,12 +91,24 @@ def explain_items(
             score = cos[r] * 10 + weights / (weights.max() or 1.0)
             j = history[np.flatnonzero(same)[np.argmax(score[same])]]
             verb = _VERBS.get((last_event or {}).get(str(item_ids[j]), "purchase"), "bought")
-            out.append(Reason("shared_interest", f"{verb} “{titles[j]}”, which shares interest “{name}”",
-                              via_item=str(item_ids[j]), interest=name))
+            out.append(
+                Reason(
+                    "shared_interest",
+                    f"{verb} “{titles[j]}”, which shares interest “{name}”",
+                    via_item=str(item_ids[j]),
+                    interest=name,
+                )
+            )
         elif co[r].max() > 0:
             j = history[int(np.argmax(cos[r]))]
-            out.append(Reason("co_bought", f"people who bought “{titles[j]}” also bought it",
-                              via_item=str(item_ids[j]), interest=name))
+            out.append(
+                Reason(
+                    "co_bought",
+                    f"people who bought “{titles[j]}” also bought it",
+                    via_item=str(item_ids[j]),
+                    interest=name,
+                )
+            )
         elif interest in top_interests and name:
             out.append(Reason("interest", f"matches your interest “{name}”", interest=name))
         else:

@@ -25,10 +25,16 @@ def home_summary(ws: Workspace, name: str | None = None, *, top: int = 8) -> dic
     """
     ov = ws.overview(name)
     out: dict[str, Any] = {
-        "users": ov["users"], "items": ov["items"], "events": ov["events"],
+        "users": ov["users"],
+        "items": ov["items"],
+        "events": ov["events"],
         "events_by_type": pd.DataFrame(list(ov["events_by_type"].items()), columns=["event", "count"]),
-        "first": _fmt(ov["first"]), "last": _fmt(ov["last"]),
-        "interests": None, "top_interests": None, "build": None, "quality": None,
+        "first": _fmt(ov["first"]),
+        "last": _fmt(ov["last"]),
+        "interests": None,
+        "top_interests": None,
+        "build": None,
+        "quality": None,
     }
     if not ov["built"]:
         return out
@@ -39,8 +45,9 @@ def home_summary(ws: Workspace, name: str | None = None, *, top: int = 8) -> dic
     if "level" in interests:
         interests = interests[interests["level"] == "coarse"]
     out["interests"] = len(interests)
-    out["top_interests"] = (interests.sort_values("size", ascending=False)[["name", "size"]].head(top)
-                            .reset_index(drop=True))
+    out["top_interests"] = (
+        interests.sort_values("size", ascending=False)[["name", "size"]].head(top).reset_index(drop=True)
+    )
     q = load_quality(ws, ov["name"])
     if q is not None:
         best = q.get("default")

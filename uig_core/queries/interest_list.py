@@ -23,9 +23,15 @@ def interest_list(bundle: Bundle, *, top: int = 5) -> dict[str, Any]:
     item_ids = bundle.items["item_id"].astype(str)
     titles = dict(zip(item_ids, bundle.items["title"].astype(str), strict=True))
     rows = [
-        {"interest_id": int(r.interest_id), "name": str(r.name), "size": int(r.size),
-         "top_items": [{"item_id": str(i), "title": titles.get(str(i), str(i))} for i in list(r.top_items)[:top]]}
+        {
+            "interest_id": int(r.interest_id),
+            "name": str(r.name),
+            "size": int(r.size),
+            "top_items": [{"item_id": str(i), "title": titles.get(str(i), str(i))} for i in list(r.top_items)[:top]],
+        }
         for r in coarse.sort_values("size", ascending=False).itertuples()
     ]
-    return {"interests": rows,
-            "items": dict(zip(item_ids, bundle.items["interest_id"].astype(int).tolist(), strict=True))}
+    return {
+        "interests": rows,
+        "items": dict(zip(item_ids, bundle.items["interest_id"].astype(int).tolist(), strict=True)),
+    }

@@ -25,8 +25,12 @@ USER_ORDERS = {
     "drift": "strongest interest drift first",
     "anomaly": "most anomalous first",
 }
-_RANK_COLUMNS = {"activity": ("n_events",), "spend": ("spend",), "drift": ("drift_score", "drift"),
-                 "anomaly": ("anomaly_score", "anomaly", "risk_score")}
+_RANK_COLUMNS = {
+    "activity": ("n_events",),
+    "spend": ("spend",),
+    "drift": ("drift_score", "drift"),
+    "anomaly": ("anomaly_score", "anomaly", "risk_score"),
+}
 
 
 def user_column(bundle: Bundle, *candidates: str) -> str | None:
@@ -34,8 +38,9 @@ def user_column(bundle: Bundle, *candidates: str) -> str | None:
     return next((c for c in candidates if c in bundle.users), None)
 
 
-def find_users(bundle: Bundle, query: str = "", *, order: str = "id", limit: int = 500,
-               include: str | None = None) -> list[str]:
+def find_users(
+    bundle: Bundle, query: str = "", *, order: str = "id", limit: int = 500, include: str | None = None
+) -> list[str]:
     """User ids matching ``query`` (case-insensitive substring), ordered for a picker.
 
     Args:
@@ -70,8 +75,10 @@ def find_items(bundle: Bundle, query: str = "", *, limit: int = 500, include: st
     items = bundle.items
     if query:
         q = str(query).strip()
-        mask = (items["item_id"].astype("string").str.contains(q, case=False, regex=False)
-                | items["title"].astype("string").str.contains(q, case=False, regex=False)).fillna(False)
+        mask = (
+            items["item_id"].astype("string").str.contains(q, case=False, regex=False)
+            | items["title"].astype("string").str.contains(q, case=False, regex=False)
+        ).fillna(False)
         rows = np.flatnonzero(mask.to_numpy(dtype=bool))
     else:
         rows = np.arange(len(items))

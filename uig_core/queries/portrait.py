@@ -33,8 +33,7 @@ log = logging.getLogger(__name__)
 _EVENT_ORDER = ("view", "click", "cart", "purchase", "return", "adjustment")
 
 
-def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: DatasetInfo | None = None
-                ) -> pd.DataFrame:
+def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: DatasetInfo | None = None) -> pd.DataFrame:
     """All events of one user, oldest first (canonical columns plus any extras).
 
     Args:
@@ -52,8 +51,14 @@ def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: Datas
     return frame
 
 
-def weekly_timeline(events: pd.DataFrame, item_interest: pd.Series, names: dict[int, str], user_id: str, *,
-                    event_weights: dict[str, float] | None = None) -> pd.DataFrame:
+def weekly_timeline(
+    events: pd.DataFrame,
+    item_interest: pd.Series,
+    names: dict[int, str],
+    user_id: str,
+    *,
+    event_weights: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """A user's interest mix per week (weeks start on Monday), in long form for a stacked area chart.
 
     Uses :func:`uig_core.signals.drift.interest_timeline`, so the chart shows the mix the drift score is computed from.
@@ -119,8 +124,16 @@ def _when(value: Any) -> str | None:
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
-def portrait(ws: Workspace, dataset: str | None, user_id: str, recent: int = 10, *, similar: int = 10,
-             bundle: Bundle | None = None, info: DatasetInfo | None = None) -> dict[str, Any]:
+def portrait(
+    ws: Workspace,
+    dataset: str | None,
+    user_id: str,
+    recent: int = 10,
+    *,
+    similar: int = 10,
+    bundle: Bundle | None = None,
+    info: DatasetInfo | None = None,
+) -> dict[str, Any]:
     """Everything the portrait card shows about one user, JSON-ready.
 
     Results are memoised per (workspace, dataset content, build, user, recent, similar) — a dashboard rerun on
@@ -164,8 +177,9 @@ _MEMO: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _MEMO_LOCK = threading.Lock()
 
 
-def _portrait(ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, recent: int, similar: int
-              ) -> dict[str, Any]:
+def _portrait(
+    ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, recent: int, similar: int
+) -> dict[str, Any]:
     row = bundle.user_row(user_id)
     u = bundle.users.iloc[row]
     events = user_events(ws, info.name, user_id, info=info)
@@ -186,14 +200,23 @@ def _portrait(ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, re
     }
 
     profile = bundle.user_profile(user_id)
-    interests = [{"interest_id": int(r.interest_id), "name": str(r.name), "share": round(float(r.share), 4)}
-                 for r in profile.itertuples(index=False)]
+    interests = [
+        {"interest_id": int(r.interest_id), "name": str(r.name), "share": round(float(r.share), 4)}
+        for r in profile.itertuples(index=False)
+    ]
 
     item_interest = pd.Series(bundle.items["interest_id"].to_numpy(), index=bundle.item_index)
     weights = bundle.meta.get("config", {}).get("event_weights")
     timeline = weekly_timeline(events, item_interest, bundle.interest_names, user_id, event_weights=weights)
-    timeline_rows = [{"week": pd.Timestamp(w).strftime("%Y-%m-%d"), "interest_id": int(i), "name": str(n),
-                      "share": round(float(s), 4)} for w, i, n, s in timeline.itertuples(index=False)]
+    timeline_rows = [
+        {
+            "week": pd.Timestamp(w).strftime("%Y-%m-%d"),
+            "interest_id": int(i),
+            "name": str(n),
+            "share": round(float(s), 4),
+        }
+        for w, i, n, s in timeline.itertuples(index=False)
+    ]
 
     drift_col = user_column(bundle, "drift_score", "drift")
     date_col = user_column(bundle, "change_date", "drift_date", "drift_change_date")
@@ -208,16 +231,27 @@ def _portrait(ws: Workspace, info: DatasetInfo, bundle: Bundle, user_id: str, re
     for r in tail.itertuples(index=False):
         rec = r._asdict()
         item = str(rec["item_id"])
-        recent_rows.append({
-            "ts": _when(rec.get("ts")), "event": str(rec.get("event")), "item_id": item,
-            "title": _text(rec.get("item_title")) or _text(titles.get(item)),
-            "category": _text(rec.get("category")), "price": _num(rec.get("price")),
-        })
+        recent_rows.append(
+            {
+                "ts": _when(rec.get("ts")),
+                "event": str(rec.get("event")),
+                "item_id": item,
+                "title": _text(rec.get("item_title")) or _text(titles.get(item)),
+                "category": _text(rec.get("category")),
+                "price": _num(rec.get("price")),
+            }
+        )
 
     sims = bundle.similar_users(user_id, k=int(similar)) if similar > 0 else pd.DataFrame()
-    similar_rows = [{"user_id": str(r.user_id), "similarity": round(float(r.similarity), 4),
-                     "n_events": int(r.n_events), "n_purchase": int(r.n_purchase)}
-                    for r in sims.itertuples(index=False)]
+    similar_rows = [
+        {
+            "user_id": str(r.user_id),
+            "similarity": round(float(r.similarity), 4),
+            "n_events": int(r.n_events),
+            "n_purchase": int(r.n_purchase),
+        }
+        for r in sims.itertuples(index=False)
+    ]
 
     return {
         "user_id": user_id,

@@ -52,14 +52,16 @@ def recommendation_table(
         raise ConfigError(f"hide={hide!r} is unknown; use one of {', '.join(HIDE_OPTIONS)}.")
     if hide == "purchased" and bundle.strongest is not None:
         bought = _purchased(bundle, user_id)
-        rows = bundle.recommend(user_id, k=int(k) + len(bought), model=model, explain=False,
-                                exclude_seen=False, category=category)
+        rows = bundle.recommend(
+            user_id, k=int(k) + len(bought), model=model, explain=False, exclude_seen=False, category=category
+        )
         rows = [r for r in rows if r["item_id"] not in bought][: int(k)]
         if explain and rows:
             rows = _with_reasons(bundle, user_id, rows)
     else:
-        rows = bundle.recommend(user_id, k=int(k), model=model, explain=explain,
-                                exclude_seen=hide != "nothing", category=category)
+        rows = bundle.recommend(
+            user_id, k=int(k), model=model, explain=explain, exclude_seen=hide != "nothing", category=category
+        )
     frame = pd.DataFrame(rows, columns=["item_id", "title", "reason", "score", "interest", "category"])
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     return frame
@@ -78,9 +80,15 @@ def _with_reasons(bundle: Bundle, user_id: str, rows: list[dict[str, Any]]) -> l
     row = bundle.user_row(user_id)
     idx = bundle.item_index.get_indexer([r["item_id"] for r in rows])
     reasons = explain_items(
-        row, idx, interactions=bundle.interactions, item_ids=bundle.items["item_id"].to_numpy(),
-        titles=bundle.items["title"].astype(str).to_numpy(), item_interest=bundle.items["interest_id"].to_numpy(),
-        interest_names=bundle.interest_names, profile=bundle.profiles[row], profile_columns=bundle.profile_columns,
+        row,
+        idx,
+        interactions=bundle.interactions,
+        item_ids=bundle.items["item_id"].to_numpy(),
+        titles=bundle.items["title"].astype(str).to_numpy(),
+        item_interest=bundle.items["interest_id"].to_numpy(),
+        interest_names=bundle.interest_names,
+        profile=bundle.profiles[row],
+        profile_columns=bundle.profile_columns,
         last_event=bundle._strongest_events(row),
     )
     seen = bundle._strongest_events(row)
@@ -94,33 +102,48 @@ def _with_reasons(bundle: Bundle, user_id: str, rows: list[dict[str, Any]]) -> l
     return out
 
 
-def compare_models(bundle: Bundle, user_id: str, models: tuple[str, str], k: int = 10, *,
-                   category: str | None = None, hide: str = "seen") -> dict[str, Any]:
+def compare_models(
+    bundle: Bundle,
+    user_id: str,
+    models: tuple[str, str],
+    k: int = 10,
+    *,
+    category: str | None = None,
+    hide: str = "seen",
+) -> dict[str, Any]:
     """Two models' top-k for one user, side by side.
 
     Returns:
         ``{"left": DataFrame, "right": DataFrame, "shared": int, "shared_items": list[str]}``; each frame has
         ``rank, item_id, title, score, shared`` (shared: the other model recommends it too).
     """
-    tables = [recommendation_table(bundle, user_id, k, model=m, category=category, hide=hide, explain=False)
-              for m in models]
+    tables = [
+        recommendation_table(bundle, user_id, k, model=m, category=category, hide=hide, explain=False) for m in models
+    ]
     left, right = (t[["rank", "item_id", "title", "score"]].copy() for t in tables)
     common = set(left["item_id"]) & set(right["item_id"])
     left["shared"] = left["item_id"].isin(common)
     right["shared"] = right["item_id"].isin(common)
-    return {"left": left, "right": right, "shared": len(common),
-            "shared_items": [i for i in left["item_id"] if i in common]}
+    return {
+        "left": left,
+        "right": right,
+        "shared": len(common),
+        "shared_items": [i for i in left["item_id"] if i in common],
+    }
 
 
-def audience_table(bundle: Bundle, item_id: str, k: int = 20, *, model: str | None = None,
-                   exclude_seen: bool = True) -> pd.DataFrame:
+def audience_table(
+    bundle: Bundle, item_id: str, k: int = 20, *, model: str | None = None, exclude_seen: bool = True
+) -> pd.DataFrame:
     """Users most likely to want an item, with their main interest ("who should we show item Z to?")."""
     frame = bundle.audience(item_id, k, model=model, exclude_seen=exclude_seen)
     rows = bundle.user_index.get_indexer(frame["user_id"].astype(str))
     prof = bundle.profiles[rows] if len(rows) else np.zeros((0, len(bundle.profile_columns)))
     names = bundle.interest_names
-    top = [names.get(int(bundle.profile_columns[j])) if p.max(initial=0.0) > 0 else None
-           for p, j in zip(prof, prof.argmax(axis=1) if len(prof) else [], strict=True)]
+    top = [
+        names.get(int(bundle.profile_columns[j])) if p.max(initial=0.0) > 0 else None
+        for p, j in zip(prof, prof.argmax(axis=1) if len(prof) else [], strict=True)
+    ]
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["main_interest"] = top
     return frame

@@ -28,9 +28,21 @@ from uig_core import atomic
 from uig_core.errors import ConfigError, ExportRefused
 
 __all__ = [
-    "user_features", "field_kinds", "OPS",
-    "validate_spec", "evaluate_rules", "segment_members", "compare_segments", "lookalikes", "SegmentStore",
-    "export_csv", "refusal_message", "neutralize_cell", "min_export_size", "DEFAULT_MIN_EXPORT_SIZE", "INTEREST_PREFIX",
+    "user_features",
+    "field_kinds",
+    "OPS",
+    "validate_spec",
+    "evaluate_rules",
+    "segment_members",
+    "compare_segments",
+    "lookalikes",
+    "SegmentStore",
+    "export_csv",
+    "refusal_message",
+    "neutralize_cell",
+    "min_export_size",
+    "DEFAULT_MIN_EXPORT_SIZE",
+    "INTEREST_PREFIX",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,8 +56,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------------------------- features
-def user_features(bundle: Any, events: pd.DataFrame | None = None,
-                  labels: np.ndarray | None = None) -> pd.DataFrame:
+def user_features(bundle: Any, events: pd.DataFrame | None = None, labels: np.ndarray | None = None) -> pd.DataFrame:
     """One row per user (bundle row order) holding every field a segment rule can use.
 
     Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, orders,
@@ -62,8 +73,9 @@ def user_features(bundle: Any, events: pd.DataFrame | None = None,
         last = pd.to_datetime(users["last_seen"])
         out["recency_days"] = ((last.max() - last).dt.total_seconds() / 86400.0).round(1).to_numpy()
         if "first_seen" in users:
-            out["tenure_days"] = ((last - pd.to_datetime(users["first_seen"])).dt.total_seconds()
-                                  / 86400.0).round(1).to_numpy()
+            out["tenure_days"] = (
+                ((last - pd.to_datetime(users["first_seen"])).dt.total_seconds() / 86400.0).round(1).to_numpy()
+            )
     names = bundle.interest_names if hasattr(bundle, "interest_names") else {}
     seen: set[str] = set()
     shares = {}
@@ -125,8 +137,10 @@ def validate_spec(spec: Mapping[str, Any], features: pd.DataFrame) -> dict[str, 
         fld, op, value = rule.get("field"), rule.get("op"), rule.get("value")
         if fld not in kinds:
             near = [k for k in kinds if str(fld).lower() in k.lower()][:5]
-            raise ConfigError(f"rule {n}: field {fld!r} is not a user feature"
-                              + (f"; did you mean {', '.join(map(repr, near))}?" if near else "."))
+            raise ConfigError(
+                f"rule {n}: field {fld!r} is not a user feature"
+                + (f"; did you mean {', '.join(map(repr, near))}?" if near else ".")
+            )
         if op not in OPS:
             raise ConfigError(f"rule {n}: operator {op!r} is not known; use one of {', '.join(OPS)}.")
         if kinds[fld] == "category" and op in _NUMERIC_OPS and fld != "cluster":
@@ -182,8 +196,14 @@ def _rule_mask(col: pd.Series, op: str, value: Any) -> np.ndarray:
     if op == "between":
         hit = (keys >= value[0]) & (keys <= value[1])
     else:
-        hit = {"==": keys.__eq__, "!=": keys.__ne__, ">": keys.__gt__, ">=": keys.__ge__, "<": keys.__lt__,
-               "<=": keys.__le__}[op](value)
+        hit = {
+            "==": keys.__eq__,
+            "!=": keys.__ne__,
+            ">": keys.__gt__,
+            ">=": keys.__ge__,
+            "<": keys.__lt__,
+            "<=": keys.__le__,
+        }[op](value)
     return pd.Series(hit).fillna(False).to_numpy(dtype=bool) & present
 
 
@@ -192,8 +212,14 @@ def segment_members(features: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Index
     return pd.Index(features["user_id"].to_numpy()[evaluate_rules(features, spec)], name="user_id")
 
 
-def compare_segments(features: pd.DataFrame, spec_a: Mapping[str, Any], spec_b: Mapping[str, Any], *,
-                     names: tuple[str, str] = ("A", "B"), top: int = 8) -> dict[str, Any]:
+def compare_segments(
+    features: pd.DataFrame,
+    spec_a: Mapping[str, Any],
+    spec_b: Mapping[str, Any],
+    *,
+    names: tuple[str, str] = ("A", "B"),
+    top: int = 8,
+) -> dict[str, Any]:
     """Side-by-side view of two segments.
 
     Returns:
@@ -203,19 +229,34 @@ def compare_segments(features: pd.DataFrame, spec_a: Mapping[str, Any], spec_b: 
     a, b = evaluate_rules(features, spec_a), evaluate_rules(features, spec_b)
     both, either = int((a & b).sum()), int((a | b).sum())
     na, nb = names
-    sizes = {na: int(a.sum()), nb: int(b.sum()), "both": both, f"only {na}": int((a & ~b).sum()),
-             f"only {nb}": int((b & ~a).sum()), "jaccard": both / either if either else 0.0}
+    sizes = {
+        na: int(a.sum()),
+        nb: int(b.sum()),
+        "both": both,
+        f"only {na}": int((a & ~b).sum()),
+        f"only {nb}": int((b & ~a).sum()),
+        "jaccard": both / either if either else 0.0,
+    }
     kinds = field_kinds(features)
     numeric = [c for c, k in kinds.items() if k == "number" and not c.startswith(INTEREST_PREFIX)]
-    means = pd.DataFrame({"feature": numeric, na: features.loc[a, numeric].mean().to_numpy(),
-                          nb: features.loc[b, numeric].mean().to_numpy(),
-                          "all users": features[numeric].mean().to_numpy()})
+    means = pd.DataFrame(
+        {
+            "feature": numeric,
+            na: features.loc[a, numeric].mean().to_numpy(),
+            nb: features.loc[b, numeric].mean().to_numpy(),
+            "all users": features[numeric].mean().to_numpy(),
+        }
+    )
     icols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
     ia, ib = features.loc[a, icols].mean(), features.loc[b, icols].mean()
     order = pd.concat([ia, ib], axis=1).max(axis=1).sort_values(ascending=False).index[:top]
-    interests = pd.DataFrame({"interest": [c[len(INTEREST_PREFIX):] for c in order],
-                              na: ia.reindex(order).fillna(0.0).to_numpy(),
-                              nb: ib.reindex(order).fillna(0.0).to_numpy()})
+    interests = pd.DataFrame(
+        {
+            "interest": [c[len(INTEREST_PREFIX) :] for c in order],
+            na: ia.reindex(order).fillna(0.0).to_numpy(),
+            nb: ib.reindex(order).fillna(0.0).to_numpy(),
+        }
+    )
     return {"sizes": sizes, "means": means, "interests": interests}
 
 
@@ -272,8 +313,11 @@ class SegmentStore:
         name = " ".join(str(name).split())
         if not 1 <= len(name) <= 80 or re.search(r"[\x00-\x1f\x7f]", name):
             raise ConfigError(f"segment name {name!r} is not allowed: use 1-80 printable characters.")
-        record = {"spec": {"combine": spec.get("combine", "and"), "rules": list(spec.get("rules") or [])},
-                  "size": size, "saved": pd.Timestamp.now().isoformat(timespec="seconds")}
+        record = {
+            "spec": {"combine": spec.get("combine", "and"), "rules": list(spec.get("rules") or [])},
+            "size": size,
+            "saved": pd.Timestamp.now().isoformat(timespec="seconds"),
+        }
         with self._lock:
             saved = self.all()
             saved[name] = record
@@ -299,8 +343,10 @@ def min_export_size(settings: Mapping[str, Any] | None = None) -> int:
 
 def refusal_message(size: int, min_size: int) -> str:
     """Why a segment of ``size`` users may not be exported."""
-    return (f"the segment has {size:,} user(s); exports need at least {min_size:,} so that no small group of "
-            "people can be singled out. Widen the rules (or change the workspace setting 'min_export_size').")
+    return (
+        f"the segment has {size:,} user(s); exports need at least {min_size:,} so that no small group of "
+        "people can be singled out. Widen the rules (or change the workspace setting 'min_export_size')."
+    )
 
 
 def neutralize_cell(value: Any) -> Any:
@@ -310,8 +356,13 @@ def neutralize_cell(value: Any) -> Any:
     return value
 
 
-def export_csv(features: pd.DataFrame, members: Iterable[str], *, min_size: int = DEFAULT_MIN_EXPORT_SIZE,
-               columns: Iterable[str] | None = None) -> bytes:
+def export_csv(
+    features: pd.DataFrame,
+    members: Iterable[str],
+    *,
+    min_size: int = DEFAULT_MIN_EXPORT_SIZE,
+    columns: Iterable[str] | None = None,
+) -> bytes:
     """The segment's rows as UTF-8 CSV bytes, refusing small segments and neutralising formulas.
 
     Args:

@@ -43,8 +43,14 @@ def _erf(x: np.ndarray) -> np.ndarray:
     """
     a = np.abs(x)
     t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * a)
-    poly = t * (np.float32(0.254829592) + t * (np.float32(-0.284496736) + t * (
-        np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429)))))
+    poly = t * (
+        np.float32(0.254829592)
+        + t
+        * (
+            np.float32(-0.284496736)
+            + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * np.float32(1.061405429)))
+        )
+    )
     return np.copysign(np.float32(1.0) - poly * np.exp(-a * a), x)
 
 
@@ -122,8 +128,7 @@ class LiteBert:
         self.tokenizer.no_padding()
         weights = _map_safetensors(folder / "model.safetensors")
         prefix = "bert." if any(k.startswith("bert.") for k in weights) else ""
-        self.w = {k[len(prefix) :]: np.asarray(v, dtype=np.float32) for k, v in weights.items()
-                  if k.startswith(prefix)}
+        self.w = {k[len(prefix) :]: np.asarray(v, dtype=np.float32) for k, v in weights.items() if k.startswith(prefix)}
         self.layers = int(self.config["num_hidden_layers"])
         self.heads = int(self.config["num_attention_heads"])
         self.eps = float(self.config.get("layer_norm_eps", 1e-12))
@@ -133,8 +138,9 @@ class LiteBert:
         """Vector width."""
         return int(self.config["hidden_size"])
 
-    def encode(self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
-               ) -> np.ndarray:
+    def encode(
+        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
+    ) -> np.ndarray:
         """``(len(texts), hidden)`` float32 sentence vectors (unit norm when asked or when the folder normalises).
 
         Extra keyword arguments of ``SentenceTransformer.encode`` (``convert_to_numpy``, ...) are accepted and
@@ -170,8 +176,11 @@ class LiteBert:
         b, t = ids.shape
         hidden = self.get_sentence_embedding_dimension()
         head = hidden // self.heads
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t][None]
-             + w["embeddings.token_type_embeddings.weight"][types])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:t][None]
+            + w["embeddings.token_type_embeddings.weight"][types]
+        )
         x = self._norm(x, "embeddings.LayerNorm")
         bias = np.where(mask, 0.0, -np.inf).astype(np.float32)[:, None, None, :]  # padding gets no attention
         scale = np.float32(1.0 / math.sqrt(head))
@@ -185,8 +194,10 @@ class LiteBert:
                 out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"].T + w[p + name + ".bias"]
                 return out.reshape(*h.shape[:-1], -1)
 
-            q, k, v = (lin(x, f"attention.self.{n}").reshape(b, t, self.heads, head).transpose(0, 2, 1, 3)
-                       for n in ("query", "key", "value"))
+            q, k, v = (
+                lin(x, f"attention.self.{n}").reshape(b, t, self.heads, head).transpose(0, 2, 1, 3)
+                for n in ("query", "key", "value")
+            )
             att = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
             att = np.exp(att - att.max(-1, keepdims=True))
             att /= att.sum(-1, keepdims=True)

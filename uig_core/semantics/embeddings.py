@@ -164,8 +164,12 @@ def _load_model(target: str, model_id: str, device: str | None, *, lite: bool = 
 def _use_lite(target: str, device: str | None, n_texts: int) -> bool:
     from uig_core.semantics import bert_lite
 
-    return (n_texts <= LITE_MAX_TEXTS and device in (None, "cpu")
-            and os.environ.get("UIG_EMBED_RUNTIME") != "sentence-transformers" and bert_lite.supports(target))
+    return (
+        n_texts <= LITE_MAX_TEXTS
+        and device in (None, "cpu")
+        and os.environ.get("UIG_EMBED_RUNTIME") != "sentence-transformers"
+        and bert_lite.supports(target)
+    )
 
 
 class Embedder:
@@ -315,8 +319,9 @@ class Embedder:
                 start = time.perf_counter()
                 new = self._encode(list(missing.values()), progress)
                 took = time.perf_counter() - start
-                log.debug("embedded %d new texts in %.2f s (%.0f texts/s)", len(missing), took,
-                          len(missing) / max(took, 1e-9))
+                log.debug(
+                    "embedded %d new texts in %.2f s (%.0f texts/s)", len(missing), took, len(missing) / max(took, 1e-9)
+                )
                 base = len(self._keys)
                 self._keys.extend(missing.keys())
                 self._index.update({k: base + i for i, k in enumerate(missing.keys())})

@@ -15,12 +15,14 @@ log = logging.getLogger(__name__)
 def items_frame(events: pd.DataFrame) -> pd.DataFrame:
     """One row per item: ``item_id, title, category, price, n_events, n_users, first_seen, last_seen``."""
     g = events.groupby("item_id", sort=True, observed=True)
-    out = pd.DataFrame({
-        "n_events": g.size(),
-        "n_users": g["user_id"].nunique(),
-        "first_seen": g["ts"].min(),
-        "last_seen": g["ts"].max(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_events": g.size(),
+            "n_users": g["user_id"].nunique(),
+            "first_seen": g["ts"].min(),
+            "last_seen": g["ts"].max(),
+        }
+    )
     for col, target in (("item_title", "title"), ("category", "category")):
         if col in events:
             vals = events[["item_id", col]].dropna()

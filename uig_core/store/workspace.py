@@ -99,9 +99,15 @@ class DatasetInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary used by ``uig datasets --json``."""
-        return {"name": self.name, "rows": self.rows, "users": self.users, "items": self.items,
-                "built": self.current_build is not None, "created": self.created.isoformat(),
-                "source": self.source}
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "users": self.users,
+            "items": self.items,
+            "built": self.current_build is not None,
+            "created": self.created.isoformat(),
+            "source": self.source,
+        }
 
 
 class Workspace:
@@ -177,10 +183,17 @@ class Workspace:
     @staticmethod
     def _info(row: dict[str, Any]) -> DatasetInfo:
         return DatasetInfo(
-            id=int(row["id"]), name=row["name"], created=row["created"], source=row["source"] or "",
-            options=json.loads(row["options"] or "{}"), report=json.loads(row["report"] or "{}"),
-            rows=int(row["rows"] or 0), users=int(row["users"] or 0), items=int(row["items"] or 0),
-            data_hash=row["data_hash"] or "", current_build=row["current_build"],
+            id=int(row["id"]),
+            name=row["name"],
+            created=row["created"],
+            source=row["source"] or "",
+            options=json.loads(row["options"] or "{}"),
+            report=json.loads(row["report"] or "{}"),
+            rows=int(row["rows"] or 0),
+            users=int(row["users"] or 0),
+            items=int(row["items"] or 0),
+            data_hash=row["data_hash"] or "",
+            current_build=row["current_build"],
         )
 
     def dataset(self, name: str | None = None) -> DatasetInfo:
@@ -224,8 +237,15 @@ class Workspace:
             )
         return name
 
-    def add_dataset(self, name: str, events: pd.DataFrame, *, source: str = "", options: dict | None = None,
-                    report: dict | None = None) -> DatasetInfo:
+    def add_dataset(
+        self,
+        name: str,
+        events: pd.DataFrame,
+        *,
+        source: str = "",
+        options: dict | None = None,
+        report: dict | None = None,
+    ) -> DatasetInfo:
         """Store a new dataset's events in one transaction.
 
         Raises:
@@ -233,9 +253,7 @@ class Workspace:
         """
         name = self.check_name(name)
         if self.has_dataset(name):
-            raise DatasetExists(
-                f"a dataset named {name!r} already exists; choose another --name or delete it first."
-            )
+            raise DatasetExists(f"a dataset named {name!r} already exists; choose another --name or delete it first.")
         with self.connect(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -245,9 +263,18 @@ class Workspace:
                 con.unregister("incoming")
                 con.execute(
                     "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                    [ds_id, name, datetime.now(), source, json.dumps(options or {}),
-                     json.dumps(report or {}, default=str), len(events),
-                     int(events["user_id"].nunique()), int(events["item_id"].nunique()), data_hash(events)],
+                    [
+                        ds_id,
+                        name,
+                        datetime.now(),
+                        source,
+                        json.dumps(options or {}),
+                        json.dumps(report or {}, default=str),
+                        len(events),
+                        int(events["user_id"].nunique()),
+                        int(events["item_id"].nunique()),
+                        data_hash(events),
+                    ],
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -307,11 +334,19 @@ class Workspace:
         info = self.dataset(name)
         with self.connect() as con:
             by_event = con.execute(
-                f"SELECT event, count(*) FROM {info.table} GROUP BY event ORDER BY count(*) DESC").fetchall()
+                f"SELECT event, count(*) FROM {info.table} GROUP BY event ORDER BY count(*) DESC"
+            ).fetchall()
             first, last = con.execute(f"SELECT min(ts), max(ts) FROM {info.table}").fetchall()[0]
-        return {"name": info.name, "events": info.rows, "users": info.users, "items": info.items,
-                "events_by_type": {str(e): int(n) for e, n in by_event},
-                "first": first, "last": last, "built": info.current_build is not None}
+        return {
+            "name": info.name,
+            "events": info.rows,
+            "users": info.users,
+            "items": info.items,
+            "events_by_type": {str(e): int(n) for e, n in by_event},
+            "first": first,
+            "last": last,
+            "built": info.current_build is not None,
+        }
 
     def rename_dataset(self, old: str, new: str) -> DatasetInfo:
         """Rename a dataset (its events and builds follow)."""
@@ -363,8 +398,10 @@ class Workspace:
         with self.connect(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
-                            [info.id, build_id, datetime.now(), info.data_hash, json.dumps(summary, default=str)])
+                con.execute(
+                    "INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
+                    [info.id, build_id, datetime.now(), info.data_hash, json.dumps(summary, default=str)],
+                )
                 con.execute("UPDATE datasets SET current_build = ? WHERE id = ?", [build_id, info.id])
                 con.execute("COMMIT")
             except BaseException:
@@ -389,8 +426,16 @@ class Workspace:
                 "SELECT build_id, created, data_hash, summary FROM builds WHERE dataset_id = ? ORDER BY created",
                 [info.id],
             ).fetchall()
-        return [{"build_id": b, "created": c.isoformat(), "data_hash": h, "current": b == info.current_build,
-                 **json.loads(s or "{}")} for b, c, h, s in rows]
+        return [
+            {
+                "build_id": b,
+                "created": c.isoformat(),
+                "data_hash": h,
+                "current": b == info.current_build,
+                **json.loads(s or "{}"),
+            }
+            for b, c, h, s in rows
+        ]
 
     def pseudonymize_key(self) -> bytes:
         """The workspace's secret key for pseudonymising user ids (created on first use, never exported)."""
@@ -418,8 +463,9 @@ class Workspace:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as err:
-                raise UIGError(f"dataset {info.name!r} is being built by another process; wait for it to "
-                               "finish.") from err
+                raise UIGError(
+                    f"dataset {info.name!r} is being built by another process; wait for it to finish."
+                ) from err
             removed = 0
             for stale in [*root.glob(".*.tmp"), *root.glob(".*.old-*")]:
                 shutil.rmtree(stale, ignore_errors=True)
