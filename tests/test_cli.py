@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,44 @@ def test_unexpected_errors_are_one_line_without_debug(tmp_path):
     out = run("recommend", "u1", "--workspace", str(tmp_path / "empty"))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "no dataset yet" in out.stderr
+
+
+def test_build_verbose_logs_each_steps_timing(tmp_path):
+    from conftest import hostile_events
+
+    log = tmp_path / "shop.csv"
+    hostile_events().to_csv(log, index=False)
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(log), "--workspace", ws, "--name", "shop"]) == 0
+    quiet = run("build", "--workspace", ws, "--dataset", "shop")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "step " not in quiet.stderr  # nothing is logged unless asked
+    loud = run("build", "--workspace", ws, "--dataset", "shop", "--force", "--verbose")
+    assert loud.returncode == 0, loud.stderr
+    for step in ("load", "embeddings", "interests", "drift_risk", "graph", "models", "write"):
+        assert re.search(rf"uig_core\.build\.pipeline: step {step}: \d+\.\d\d s", loud.stderr), (step, loud.stderr)
+    assert re.search(r"fit ease_recency: \d+\.\d\d s", loud.stderr)
+
+
+def test_a_closed_pipe_ends_quietly(demo_workspace):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    cmd = [sys.executable, "-m", "uig_core.cli.main", "interests", "--json", "--workspace", str(demo_workspace)]
+    done = subprocess.run(cmd, stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=600)
+    os.close(write_end)
+    assert done.returncode == 0 and done.stderr == ""
+    # ... and as a shell user would meet it
+    shell = f"set -o pipefail; {' '.join(cmd)} | head -1"
+    piped = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert piped.returncode == 0 and piped.stderr == "" and piped.stdout.strip() == "{"
+
+
+def test_every_command_help_ends_with_an_example():
+    from uig_core.cli.main import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse keeps them only here
+    for name, sub in commands.items():
+        assert f"example:\n  uig {name}" in sub.format_help(), name

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from uig_core import atomic
+from uig_core.build import layout
 from uig_core.build.bundle import Bundle
 from uig_core.errors import ConfigError, UnknownId
 from uig_core.graph import html as graph_html
@@ -62,19 +62,19 @@ def write_planted_build(folder: Path, *, hostile: str = HOSTILE) -> Path:
     vals = [5.0, 1.0, 0.5, 2.0, 1.0, 3.0, 1.0, 2.0, 2.0, 1.5, 1.0, 1.0, 2.5, 0.2]
     inter = sp.csr_matrix((np.array(vals, np.float32), (rows, cols)), shape=(6, 6))
     profiles = np.array([[1.0, 0.0], [0.6, 0.4], [0.0, 1.0], [0.0, 1.0], [0.02, 0.98], [0.0, 1.0]], np.float32)
-    atomic.write_parquet(folder / "items.parquet", items)
-    atomic.write_parquet(folder / "users.parquet", users)
-    atomic.write_parquet(folder / "interests.parquet", interests)
-    atomic.write_parquet(folder / "interest_edges.parquet", edges)
-    atomic.save_npz(
-        folder / "arrays.npz",
-        embeddings=np.eye(6, 4, dtype=np.float32),
-        profiles=profiles,
-        profile_columns=np.array([0, 1], np.int64),
-    )
-    sp.save_npz(folder / "interactions.npz", inter)
-    atomic.write_json(
-        folder / "meta.json", {"build_id": "bplanted", "dataset": "planted", "models": [], "default_model": None}
+    layout.write_build(
+        folder,
+        layout.BuildContents(
+            meta={"build_id": "bplanted", "dataset": "planted", "models": [], "default_model": None},
+            frames={"items": items, "users": users, "interests": interests, "interest_edges": edges},
+            embeddings=np.eye(6, 4, dtype=np.float32),
+            centroids=np.zeros((0, 4), np.float32),
+            profiles=profiles,
+            profile_columns=np.array([0, 1], np.int64),
+            interactions=inter,
+            strongest=sp.csr_matrix(inter.shape, dtype=np.int8),
+            models={},
+        ),
     )
     return folder
 

@@ -2,8 +2,8 @@
 
 An event column has hundreds of thousands of rows but few distinct values (event types) or a few thousand
 (user and item ids). ``Index.get_indexer`` and ``Series.map`` on an Arrow-backed string column first turn every
-row into a Python string while holding the GIL (~27 ms for 280k rows); factorizing in Arrow and looking up only
-the distinct values takes ~5 ms and leaves the GIL free for a build's other threads.
+row into a Python string while holding the GIL; factorizing in Arrow and looking up only the distinct values is
+several times faster and leaves the GIL free for a build's other threads (figures: docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 __all__ = ["Progress", "noop", "scaled", "TerminalBar", "StepTracker"]
 
@@ -73,7 +72,7 @@ class StepTracker:
     Pass an ``on_update(tracker)`` callable to redraw a progress display on every call.
     """
 
-    def __init__(self, on_update: Any = None) -> None:
+    def __init__(self, on_update: Callable[[StepTracker], None] | None = None) -> None:
         self.fraction = 0.0
         self.message = ""
         self.current: str | None = None

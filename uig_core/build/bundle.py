@@ -10,7 +10,7 @@ import logging
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from uig_core.errors import ConfigError, UnknownId
 from uig_core.queries.explain import explain_items
 from uig_core.schema import EVENT_CODES
 from uig_core.store.workspace import Workspace
+
+if TYPE_CHECKING:
+    from uig_core.models.base import Recommender
 
 __all__ = ["Bundle"]
 
@@ -55,7 +58,7 @@ class Bundle:
         self.strongest = layout.read_strongest(self.path)
         self.item_index = pd.Index(self.items["item_id"].astype(str))
         self.user_index = pd.Index(self.users["user_id"].astype(str))
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, Recommender] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -97,7 +100,7 @@ class Bundle:
             )
         return int(pos)
 
-    def model(self, name: str | None = None) -> Any:
+    def model(self, name: str | None = None) -> Recommender:
         """A trained model of this build (default: the build's default model)."""
         from uig_core.models import load_model
 

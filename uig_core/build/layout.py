@@ -120,7 +120,7 @@ def write_data(folder: Path, contents: BuildContents) -> None:
         profiles=np.asarray(contents.profiles, dtype=np.float32),
         profile_columns=np.asarray(contents.profile_columns, dtype=np.int64),
     )
-    # Uncompressed: zlib costs ~0.1 s per update for a few MB saved.
+    # Uncompressed: zlib would cost every update time for a few MB saved.
     sp.save_npz(folder / _INTERACTIONS, contents.interactions.tocsr(), compressed=False)
     sp.save_npz(folder / _STRONGEST, contents.strongest.tocsr(), compressed=False)
     log.debug("wrote build data into %s", folder)

@@ -18,7 +18,7 @@ Two figures are recorded with every build (cheap enough to compute inside it):
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from uig_core.evaluation.metrics import ranking_metrics
 from uig_core.evaluation.protocol import Split, clean_positives
 from uig_core.models.base import topk
 
+if TYPE_CHECKING:
+    from uig_core.models.base import Recommender
+
 __all__ = ["validation_recall", "next_batch_recall", "evaluate_build"]
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 _BATCH = 1024
 
 
-def validation_recall(model: Any) -> float | None:
+def validation_recall(model: Recommender) -> float | None:
     """The model's validation Recall@20 from its own fit, or None."""
     value = getattr(model, "validation_recall_", None)
     if value is None:
@@ -88,7 +91,7 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
 
 
 def evaluate_build(
-    model: Any, user_ids: pd.Index, item_ids: pd.Index, split: Split, *, k: int = 20
+    model: Recommender, user_ids: pd.Index, item_ids: pd.Index, split: Split, *, k: int = 20
 ) -> dict[str, float]:
     """Protocol metrics of a fitted model whose rows are ``user_ids`` and columns ``item_ids``.
 

@@ -102,8 +102,8 @@ def interaction_weights(
     """Edge weights: per (user, item), the strongest event weight × recency, ``max_e w(e) · 0.5^(age_e / h)``.
 
     The maximum (not the sum) keeps a pair's weight a measure of how recent and how strong the signal is; a sum
-    would let repeat purchases of staples outweigh recency (on OR-30d the sum costs the recency-weighted EASE
-    about 0.006 Recall@20).
+    would let repeat purchases of staples outweigh recency (measured: docs/ARCHITECTURE.md, "Figures behind the
+    code").
 
     Returns:
         ``(len(user_ids), len(item_ids))`` float32 CSR; events of unknown users or items are ignored.

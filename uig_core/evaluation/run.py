@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,8 +18,10 @@ import pandas as pd
 from uig_core.errors import UIGError
 from uig_core.evaluation.metrics import cold_only_metrics, ranking_metrics
 from uig_core.evaluation.protocol import Split, temporal_split
+from uig_core.progress import Progress, noop
 
 if TYPE_CHECKING:
+    from uig_core.config import BuildConfig
     from uig_core.models.base import Recommender
     from uig_core.store.workspace import Workspace
 
@@ -27,19 +29,14 @@ __all__ = ["evaluate_model", "evaluate_models", "evaluate_all", "evaluate_datase
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 _BATCH = 1024
-
-
-def _noop(fraction: float, message: str) -> None:
-    """Ignore progress."""
 
 
 def evaluate_model(
     model: Recommender, split: Split, *, k: int = 20, fit: bool = True, progress: Progress | None = None
 ) -> dict[str, float]:
     """Fit (unless ``fit=False``) and score one model on a split; adds ``fit_seconds`` and ``score_seconds``."""
-    report = progress or _noop
+    report = progress or noop
     t0 = time.perf_counter()
     if fit:
         model.fit(split.train, item_features=split.item_features, progress=lambda f, m: report(0.8 * f, m))
@@ -87,7 +84,7 @@ def evaluate_models(
     """
     from uig_core.models import DEFAULT_MODEL
 
-    report = progress or _noop
+    report = progress or noop
     results: dict[str, Any] = {}
     names = list(models)
     for i, name in enumerate(names):
@@ -152,7 +149,7 @@ def evaluate_dataset(
     """
     from uig_core.config import BuildConfig
 
-    report = progress or _noop
+    report = progress or noop
     info = ws.dataset(dataset)
     config = BuildConfig.from_dict(ws.settings().get("build", {}))
     report(0.0, "loading events")
@@ -167,7 +164,7 @@ def evaluate_dataset(
     return result
 
 
-def _item_features(ws: Workspace, events: pd.DataFrame, item_ids: pd.Index, config: Any) -> np.ndarray | None:
+def _item_features(ws: Workspace, events: pd.DataFrame, item_ids: pd.Index, config: BuildConfig) -> np.ndarray | None:
     from uig_core.semantics import embeddings as semantics
     from uig_core.store.frames import items_frame
 

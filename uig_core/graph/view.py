@@ -22,12 +22,15 @@ import re
 import threading
 import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError, UnknownId
+
+if TYPE_CHECKING:
+    from uig_core.build.bundle import Bundle
 
 __all__ = [
     "NODE_TYPES",
@@ -77,7 +80,7 @@ def clean_text(value: Any, limit: int = 80) -> str:
 class _Index:
     """Adjacency of one bundle in the shapes the neighbourhood walk needs (built once per bundle)."""
 
-    def __init__(self, bundle: Any) -> None:
+    def __init__(self, bundle: Bundle) -> None:
         ui = bundle.interactions.tocsr().astype(np.float32)
         vals = np.sort(ui.data)
         strength = ui.copy()
@@ -121,11 +124,11 @@ class _Index:
         }
 
 
-_INDEXES: weakref.WeakKeyDictionary[Any, _Index] = weakref.WeakKeyDictionary()
+_INDEXES: weakref.WeakKeyDictionary[Bundle, _Index] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
-def _index(bundle: Any) -> _Index:
+def _index(bundle: Bundle) -> _Index:
     with _LOCK:
         idx = _INDEXES.get(bundle)
     if idx is None:
@@ -136,7 +139,7 @@ def _index(bundle: Any) -> _Index:
 
 
 # ---------------------------------------------------------------------------------------------- resolving
-def resolve_center(bundle: Any, center: str) -> tuple[str, int]:
+def resolve_center(bundle: Bundle, center: str) -> tuple[str, int]:
     """Turn ``user:ID``, ``item:ID``, ``interest:ID`` (id or exact name) or a bare ID into ``(type, index)``.
 
     A bare ID resolves as an item, then a user, then an interest. The index is the row for users and items and
@@ -189,7 +192,7 @@ def _node_id(idx: _Index, kind: str, i: int) -> str:
     return f"interest:{i}"
 
 
-def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
+def search_nodes(bundle: Bundle, query: str, *, limit: int = 50) -> pd.DataFrame:
     """Nodes whose id, title or name contains ``query`` (case-insensitive), exact id matches first.
 
     With an empty query, the largest interests.
@@ -221,7 +224,7 @@ def search_nodes(bundle: Any, query: str, *, limit: int = 50) -> pd.DataFrame:
     return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "key", "label"])
 
 
-def default_center(bundle: Any) -> str:
+def default_center(bundle: Bundle) -> str:
     """A readable starting point: the user with the most purchases (bots never buy), else the busiest item."""
     users = bundle.users
     for col in ("n_purchase", "spend", "orders"):
@@ -303,7 +306,7 @@ def _check(depth: int, max_nodes: int, min_weight: float, node_types: set[str], 
 
 
 def neighborhood(
-    bundle: Any,
+    bundle: Bundle,
     center: str,
     *,
     depth: int = 1,
@@ -443,7 +446,7 @@ def _cap_edges(edges: pd.DataFrame, max_edges: int, center: str) -> pd.DataFrame
     return order.loc[[p for p in order.index if p in keep]].reset_index(drop=True)
 
 
-def _node_frame(idx: _Index, bundle: Any, hop_of: dict[tuple[str, int], int]) -> pd.DataFrame:
+def _node_frame(idx: _Index, bundle: Bundle, hop_of: dict[tuple[str, int], int]) -> pd.DataFrame:
     users = bundle.users
     rows = []
     for (kind, i), hop in hop_of.items():
@@ -507,7 +510,7 @@ def _num(value: Any) -> float:
 
 
 def interest_overview(
-    bundle: Any, *, min_weight: float = 0.0, max_nodes: int = 80, min_lift: float | None = None
+    bundle: Bundle, *, min_weight: float = 0.0, max_nodes: int = 80, min_lift: float | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The interest–interest graph: the ``max_nodes`` largest interests, sized by their number of items.
 

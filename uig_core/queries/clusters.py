@@ -1,11 +1,10 @@
 """User clusters and the 2-D user map behind the Clusters & segments page.
 
 Clusters are k-means over the build's L2-normalised learned user vectors (:attr:`Bundle.user_vectors`); ``k`` is
-set or chosen by silhouette on a sample of at most 2,000 users. The map is a PCA projection of the same vectors.
-Measured on the demo build (3,000 users, two shared cores): PCA 0.02 s, scikit-learn t-SNE 27 s (400 iterations)
-to 55 s (default); UMAP is not a dependency. PCA is therefore the default and t-SNE is offered on request (the
-dashboard caches it per build). On the demo data the clusters match the users' planted main theme with
-ARI 0.76 / purity 0.88 (see ``tests/test_segments.py``).
+set or chosen by silhouette on a sample of at most 2,000 users. The map is a PCA projection of the same vectors:
+PCA is the default because t-SNE is three orders of magnitude slower on a demo-sized build (UMAP is not a
+dependency); t-SNE is offered on request and the dashboard caches it per build. ``tests/test_segments.py`` checks
+that the clusters recover the demo users' planted main theme; figures in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -13,13 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
 from uig_core.queries.segments import INTEREST_PREFIX
+
+if TYPE_CHECKING:
+    from uig_core.build.bundle import Bundle
 
 __all__ = ["Clustering", "cluster_users", "user_map", "map_frame", "describe_clusters"]
 
@@ -46,7 +48,7 @@ class Clustering:
 
 
 def cluster_users(
-    bundle: Any,
+    bundle: Bundle,
     k: int | None = None,
     *,
     k_range: Iterable[int] = range(2, 16),
@@ -104,7 +106,7 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     return remap[labels].astype(np.int64)
 
 
-def user_map(bundle: Any, method: str = "pca", *, seed: int = 0) -> np.ndarray:
+def user_map(bundle: Bundle, method: str = "pca", *, seed: int = 0) -> np.ndarray:
     """``(n_users, 2)`` coordinates of the user vectors (``pca`` or ``tsne``)."""
     x = np.asarray(bundle.user_vectors, dtype=np.float32)
     if method == "pca":

@@ -19,13 +19,16 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from uig_core import atomic
 from uig_core.errors import ConfigError, ExportRefused
+
+if TYPE_CHECKING:
+    from uig_core.build.bundle import Bundle
 
 __all__ = [
     "user_features",
@@ -56,7 +59,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------------------------- features
-def user_features(bundle: Any, events: pd.DataFrame | None = None, labels: np.ndarray | None = None) -> pd.DataFrame:
+def user_features(bundle: Bundle, events: pd.DataFrame | None = None, labels: np.ndarray | None = None) -> pd.DataFrame:
     """One row per user (bundle row order) holding every field a segment rule can use.
 
     Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, orders,
@@ -260,7 +263,7 @@ def compare_segments(
     return {"sizes": sizes, "means": means, "interests": interests}
 
 
-def lookalikes(bundle: Any, members: Iterable[str], n: int = 50) -> pd.DataFrame:
+def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFrame:
     """The ``n`` non-members nearest (cosine) to the members' centroid in user-vector space.
 
     Returns:
