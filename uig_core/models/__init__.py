@@ -40,10 +40,10 @@ MODELS: dict[str, type[Recommender]] = {
     cls.name: cls for cls in (Popularity, ItemKNN, EASE, RecencyEASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
-#: Chosen by measurement on OR-30d (bench/quality.py): EASE on the recency-weighted graph beats every other model
-#: there (Recall@20 0.1214 / NDCG@20 0.1231 vs EASE 0.1062 / 0.1051) and fits in seconds.
+#: Chosen by measurement on OR-30d: EASE on the recency-weighted graph beats every other model there and fits
+#: quickly (figures in docs/ARCHITECTURE.md and bench/quality.py's output).
 DEFAULT_MODEL = "ease_recency"
-#: For catalogues above EASE's dense limit (25,000 items): best measured on Gowalla (Recall@20 0.1925).
+#: For catalogues above EASE's dense limit (25,000 items): the best measured on Gowalla (see docs/ARCHITECTURE.md).
 LARGE_CATALOG_MODEL = "bspm"
 
 

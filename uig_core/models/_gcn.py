@@ -6,7 +6,7 @@ forward pass and samples one negative per positive):
 * The symmetric-normalised bipartite adjacency ``D^-1/2 A D^-1/2`` is built once as a torch CSR tensor.
 * Propagation runs through PyG's message-passing layers (``LGConv``, ``GCNConv``) whose sparse aggregation is
   replaced by :class:`SymSpMM`: the adjacency is symmetric, so the backward pass is the same CSR product and no
-  transposed copy is built (about 5x faster than autograd through ``torch.sparse.mm``).
+  transposed copy is built (much faster than autograd through ``torch.sparse.mm``).
 * Full-graph propagation once per step, then a sampled-softmax loss against many shared negatives (SimpleX-style
   cosine with a temperature) that reaches LightGCN-BPR quality in a few epochs.
 * Early stopping on Recall@20 of a validation split carved from the training matrix; the final factors are
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +26,12 @@ import scipy.sparse as sp
 from uig_core.errors import ConfigError
 from uig_core.models._params import Boolean, Interval, Options
 from uig_core.models._validation import holdout, recall_at_k
-from uig_core.models.base import Progress, Recommender
+from uig_core.models.base import Recommender
+from uig_core.progress import Progress
+
+if TYPE_CHECKING:  # torch and PyG are imported where they run, so importing this module stays cheap
+    import torch
+    from torch_geometric.nn.conv import MessagePassing
 
 __all__ = ["GraphRecommender", "torch_adjacency", "sym_spmm", "positive_order"]
 
@@ -45,7 +50,7 @@ def normalized_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = Non
     return out
 
 
-def torch_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> Any:
+def torch_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) -> torch.Tensor:
     """The normalised adjacency as a torch sparse CSR tensor."""
     import warnings
 
@@ -63,22 +68,23 @@ def torch_adjacency(x: sp.csr_matrix, item_item: sp.csr_matrix | None = None) ->
         )
 
 
-def sym_spmm(adj: Any, x: Any) -> Any:
+def sym_spmm(adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``adj @ x`` for a symmetric sparse ``adj`` whose backward reuses ``adj`` (no transpose)."""
     return _SymSpMM.apply(adj, x)
 
 
-def _make_sym_spmm() -> Any:
+def _make_sym_spmm() -> type[torch.autograd.Function]:
     import torch
 
     class SymSpMM(torch.autograd.Function):
+        # ``ctx`` is Any: the adjacency rides on it as an ad-hoc attribute, which ``FunctionCtx`` does not declare.
         @staticmethod
-        def forward(ctx: Any, adj: Any, x: Any) -> Any:
+        def forward(ctx: Any, adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
             ctx.adj = adj
             return torch.sparse.mm(adj, x)
 
         @staticmethod
-        def backward(ctx: Any, grad: Any) -> Any:
+        def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
             return None, torch.sparse.mm(ctx.adj, grad)
 
     return SymSpMM
@@ -86,9 +92,9 @@ def _make_sym_spmm() -> Any:
 
 class _Lazy:
     def __init__(self) -> None:
-        self._fn: Any = None
+        self._fn: type[torch.autograd.Function] | None = None
 
-    def apply(self, adj: Any, x: Any) -> Any:
+    def apply(self, adj: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self._fn is None:
             self._fn = _make_sym_spmm()
         return self._fn.apply(adj, x)
@@ -97,10 +103,12 @@ class _Lazy:
 _SymSpMM = _Lazy()
 
 
-def fast_conv(base: type) -> type:
+def fast_conv(base: type[MessagePassing]) -> type[MessagePassing]:
     """Subclass a PyG conv so that sparse aggregation uses :func:`sym_spmm` on the precomputed adjacency."""
 
     class Fast(base):  # type: ignore[misc, valid-type]
+        # Any, not torch.Tensor: PyG evaluates these hints as strings in this module's globals when a layer is
+        # built, and torch is not imported here at run time.
         def message_and_aggregate(self, adj_t: Any, x: Any) -> Any:
             return sym_spmm(adj_t, x)
 
@@ -138,7 +146,7 @@ def neighbour_fill(emb: np.ndarray, known: np.ndarray, x: sp.csr_matrix, *, seed
     return out
 
 
-def positive_order(n_pairs: int, weights: np.ndarray | None, gen: Any) -> Any:
+def positive_order(n_pairs: int, weights: np.ndarray | None, gen: torch.Generator) -> torch.Tensor:
     """One epoch's order of positive pairs.
 
     A permutation of all pairs, or with ``weights`` ``n_pairs`` draws with replacement, each pair in proportion to
@@ -161,11 +169,10 @@ class GraphRecommender(Recommender):
 
     ``positive_sampling="weight"`` (the default) draws each epoch's positive pairs in proportion to their
     interaction weight (the build's recency-decayed weights) instead of one pass over every pair: recent purchases
-    are trained on more often, so what sells now shapes the factors. On three 30-day validation windows before
-    OR-30d's test month (3 seeds each) it raised Recall@20 from 0.0880 to 0.0928 (LightGCN), 0.0874 to 0.0935
-    (residual GCN) and 0.1003 to 0.1085 (``lm_gcn``), and it doubled their cold-only Recall@20 (LightGCN 0.073 to
-    0.148): a new arrival's few sales are recent, so its ID is trained often. ``"uniform"`` is one pass over every
-    pair per epoch.
+    are trained on more often, so what sells now shapes the factors. Chosen by measurement on the validation
+    windows before OR-30d's test month, where it raised Recall@20 for every graph model and above all their
+    cold-only Recall@20 (figures in docs/ARCHITECTURE.md): a new arrival's few sales are recent, so its ID is
+    trained often. ``"uniform"`` is one pass over every pair per epoch.
 
     Attributes:
         user_factors_: ``(n_users, factors)`` float32.
@@ -237,13 +244,15 @@ class GraphRecommender(Recommender):
 
     # ---------------------------------------------------------------- subclass hooks
     @abstractmethod
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+    def _encoder(
+        self, n_users: int, n_items: int, item_features: np.ndarray | None, init: torch.Tensor | None
+    ) -> torch.nn.Module:
         """A torch module whose ``forward(adj)`` returns ``(user_emb, item_emb)``.
 
         ``init`` is None (random normal start) or an ``(n_users + n_items, factors)`` tensor to start from.
         """
 
-    def _spectral_init(self, x: sp.csr_matrix) -> Any:
+    def _spectral_init(self, x: sp.csr_matrix) -> torch.Tensor:
         """Start from the top singular vectors of ``D^-1/2 R D^-1/2`` (scaled by √σ).
 
         These are eigenvectors of the propagation operator, so the untrained model already scores like a
@@ -269,7 +278,7 @@ class GraphRecommender(Recommender):
     def _check_features(self, item_features: np.ndarray | None) -> None:
         """Raise before any work when the model needs inputs it did not get."""
 
-    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> Any:
+    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> torch.Tensor:
         """The propagation operator for the interactions ``x`` (subclasses may add edges)."""
         return torch_adjacency(self._graph_matrix(x))
 
@@ -339,7 +348,7 @@ class GraphRecommender(Recommender):
 
     def _train(
         self,
-        enc: Any,
+        enc: torch.nn.Module,
         x: sp.csr_matrix,
         tr: sp.csr_matrix,
         va: sp.csr_matrix | None,
@@ -394,9 +403,11 @@ class GraphRecommender(Recommender):
             else:
                 self.history_.append({"epoch": epoch, "loss": total / n_pairs, "seconds": times[-1]})
                 best_epoch = epoch
+            log.debug("%s %s (%.2f s)", self.name, msg, times[-1])
             progress(0.95 * epoch / epochs, msg)
             if va is not None and bad >= self.patience:
                 break
+        log.debug("%s ran %d of %d epochs; kept epoch %d", self.name, epoch, epochs, best_epoch)
         if best_state is not None:
             enc.load_state_dict(best_state)
         self.epochs_ = epoch
@@ -409,7 +420,7 @@ class GraphRecommender(Recommender):
             self.user_factors_, self.item_factors_ = self._final(enc, adj_full)
         self.params_ = {k: v.detach().cpu().numpy() for k, v in enc.state_dict().items()}
 
-    def _final(self, enc: Any, adj: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _final(self, enc: torch.nn.Module, adj: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         users, items = enc(adj)
@@ -418,7 +429,16 @@ class GraphRecommender(Recommender):
             items = torch.nn.functional.normalize(items, dim=-1)
         return users.numpy().astype(np.float32), items.numpy().astype(np.float32)
 
-    def _loss(self, enc: Any, users: Any, items: Any, u: Any, i: Any, n_items: int, gen: Any) -> Any:
+    def _loss(
+        self,
+        enc: torch.nn.Module,
+        users: torch.Tensor,
+        items: torch.Tensor,
+        u: torch.Tensor,
+        i: torch.Tensor,
+        n_items: int,
+        gen: torch.Generator,
+    ) -> torch.Tensor:
         import torch
         import torch.nn.functional as F  # noqa: N812
 
@@ -441,7 +461,7 @@ class GraphRecommender(Recommender):
             reg = self._reg(enc, u, i)
         return loss + self.l2 * reg / len(u)
 
-    def _reg(self, enc: Any, u: Any, i: Any) -> Any:
+    def _reg(self, enc: torch.nn.Module, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         """L2 of the layer-0 embeddings of the batch (LightGCN's regulariser)."""
         return enc.ego_norm(u, i)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from uig_core.errors import ConfigError
 
-__all__ = ["Interval", "Options", "Boolean", "FloatList", "check_param", "check_k"]
+__all__ = ["Interval", "Options", "Boolean", "FloatList", "Constraint", "check_param", "check_k"]
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,15 @@ class FloatList:
         return "a non-empty list of floats > 0"
 
 
+#: Any one parameter constraint (the values of a model's ``_constraints``).
+Constraint = Interval | Options | Boolean | FloatList
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def check_param(owner: str, name: str, value: Any, spec: Interval | Options | Boolean | FloatList) -> None:
+def check_param(owner: str, name: str, value: Any, spec: Constraint) -> None:
     """Raise :class:`ConfigError` when ``value`` violates ``spec``."""
     if not spec.ok(value):
         raise ConfigError(f"The {name!r} parameter of {owner} must be {spec.describe()}. Got {value!r} instead.")

@@ -16,7 +16,6 @@ import logging
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,13 +24,13 @@ import scipy.sparse as sp
 
 from uig_core import atomic
 from uig_core.errors import ConfigError, NotFittedError, UnknownId
-from uig_core.models._params import check_k, check_param
+from uig_core.models._params import Constraint, check_k, check_param
+from uig_core.progress import Progress
 
 __all__ = ["Recommender", "Progress", "check_interactions", "check_item_features", "MODEL_FORMAT"]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 MODEL_FORMAT = 1
 _PARAMS_FILE = "params.json"
 _STATE_FILE = "state.npz"
@@ -97,7 +96,7 @@ class Recommender(ABC):
     """
 
     name: ClassVar[str] = ""
-    _constraints: ClassVar[dict[str, Any]] = {}
+    _constraints: ClassVar[dict[str, Constraint]] = {}
     #: Whether a warm start (``reindex`` + ``fine_tune``) starts from the learned arrays (trained models) or
     #: needs only the hyperparameters and scalars chosen before (closed-form models).
     _warm_start_uses_state: ClassVar[bool] = False

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from uig_core.models._params import Boolean, Interval
-from uig_core.models.base import Progress, Recommender
+from uig_core.models.base import Recommender
+from uig_core.progress import Progress
+
+if TYPE_CHECKING:  # torch is imported where it runs, so importing this module stays cheap
+    import torch
 
 __all__ = ["GraphFilter", "BSPM"]
 
@@ -114,14 +118,14 @@ class GraphFilter(Recommender):
         self._operators = None
 
     # ------------------------------------------------------------------ scoring
-    def _ops(self) -> tuple[Any, Any, Any, Any]:
+    def _ops(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         import torch
 
         if getattr(self, "_operators", None) is None:
             rt, inv_i = self._normalized(self.interactions_)
             rtt = rt.T.tocsr()
 
-            def csr(m: sp.csr_matrix) -> Any:
+            def csr(m: sp.csr_matrix) -> torch.Tensor:
                 m.sort_indices()
                 with warnings.catch_warnings():  # "sparse CSR support is in beta": we use only the stable spmm
                     warnings.simplefilter("ignore")
@@ -144,7 +148,7 @@ class GraphFilter(Recommender):
         basis = torch.from_numpy(self.item_basis_)
         out = np.empty((len(users), self.n_items_), dtype=np.float32)
 
-        def filt(s: Any) -> Any:  # P̃ applied to states stored as columns (n_items × b)
+        def filt(s: torch.Tensor) -> torch.Tensor:  # P̃ applied to states stored as columns (n_items × b)
             return torch.sparse.mm(rt_op, torch.sparse.mm(r_op, s))
 
         with torch.no_grad():

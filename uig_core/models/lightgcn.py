@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from uig_core.models._gcn import GraphRecommender, fast_conv
+
+if TYPE_CHECKING:  # torch is imported where it runs, so importing this module stays cheap
+    import torch
 
 __all__ = ["LightGCN", "lightgcn_module"]
 
@@ -20,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def lightgcn_module() -> type:
+def lightgcn_module() -> type[torch.nn.Module]:
     """The torch module class (built lazily so importing this file does not import torch)."""
     import torch
     from torch_geometric.nn.conv import LGConv
@@ -28,7 +31,7 @@ def lightgcn_module() -> type:
     conv_cls = fast_conv(LGConv)
 
     class LightGCNNet(torch.nn.Module):
-        def __init__(self, n_users: int, n_items: int, dim: int, layers: int, init: Any = None) -> None:
+        def __init__(self, n_users: int, n_items: int, dim: int, layers: int, init: torch.Tensor | None = None) -> None:
             super().__init__()
             self.n_users = n_users
             self.layers = layers
@@ -39,10 +42,10 @@ def lightgcn_module() -> type:
                     self.embedding.weight.copy_(init)
             self.conv = conv_cls(normalize=False)
 
-        def ego(self) -> Any:
+        def ego(self) -> torch.Tensor:
             return self.embedding.weight
 
-        def forward(self, adj: Any) -> tuple[Any, Any]:
+        def forward(self, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             h = self.ego()
             acc = h
             for _ in range(self.layers):
@@ -51,7 +54,7 @@ def lightgcn_module() -> type:
             out = acc / (self.layers + 1)
             return out[: self.n_users], out[self.n_users :]
 
-        def ego_norm(self, u: Any, i: Any) -> Any:
+        def ego_norm(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
             e = self.ego()
             return e[u].pow(2).sum() + e[self.n_users + i].pow(2).sum()
 
@@ -63,5 +66,7 @@ class LightGCN(GraphRecommender):
 
     name = "lightgcn"
 
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+    def _encoder(
+        self, n_users: int, n_items: int, item_features: np.ndarray | None, init: torch.Tensor | None
+    ) -> torch.nn.Module:
         return lightgcn_module()(n_users, n_items, self.factors, self.layers, init)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +19,10 @@ from uig_core.errors import ConfigError
 from uig_core.models._gcn import GraphRecommender, fast_conv, torch_adjacency
 from uig_core.models._params import Interval
 from uig_core.models._text_memory import title_memory, whitened_text
+from uig_core.progress import Progress
+
+if TYPE_CHECKING:  # torch is imported where it runs, so importing this module stays cheap
+    import torch
 
 __all__ = ["LMGCN", "lm_gcn_module"]
 
@@ -26,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def lm_gcn_module() -> type:
+def lm_gcn_module() -> type[torch.nn.Module]:
     """The torch module class (built lazily so importing this file does not import torch)."""
     import torch
     from torch_geometric.nn.conv import LGConv
@@ -40,9 +44,9 @@ def lm_gcn_module() -> type:
             n_items: int,
             dim: int,
             layers: int,
-            features: Any,
+            features: torch.Tensor,
             id_scale: float,
-            init: Any = None,
+            init: torch.Tensor | None = None,
             id_dropout: float = 0.0,
         ) -> None:
             super().__init__()
@@ -60,7 +64,7 @@ def lm_gcn_module() -> type:
             self.conv = conv_cls(normalize=False)
             self.id_dropout = id_dropout
 
-        def ego(self) -> Any:
+        def ego(self) -> torch.Tensor:
             e = self.embedding.weight
             ids = e[self.n_users :]
             if self.training and self.id_dropout > 0:
@@ -71,7 +75,7 @@ def lm_gcn_module() -> type:
             items = ids + self.proj(self.features)
             return torch.cat([e[: self.n_users], items], dim=0)
 
-        def forward(self, adj: Any) -> tuple[Any, Any]:
+        def forward(self, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             h = self.ego()
             acc = h
             for _ in range(self.layers):
@@ -80,7 +84,7 @@ def lm_gcn_module() -> type:
             out = acc / (self.layers + 1)
             return out[: self.n_users], out[self.n_users :]
 
-        def ego_norm(self, u: Any, i: Any) -> Any:
+        def ego_norm(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
             e = self.embedding.weight
             return e[u].pow(2).sum() + e[self.n_users + i].pow(2).sum()
 
@@ -106,17 +110,13 @@ class LMGCN(GraphRecommender):
         text_memory_dims: Principal directions kept when whitening the title embeddings.
         Others: as :class:`~uig_core.models._gcn.GraphRecommender`.
 
-    Defaults were chosen on three 30-day validation windows before OR-30d's test month
-    (``python bench/cold.py --validation --windows 3 --seeds 3``), cold-only Recall@20 pooled over windows and
-    seeds, Recall@20 in brackets: ``cold_threshold=5, text_neighbors=0`` 0.171 (0.0886); with text edges
-    (``text_neighbors=10``) 0.168 (0.0898), the same within noise and slower (the kNN graph); text edges without
-    the cold threshold (the earlier default) 0.147 (0.0886); ID-only LightGCN 0.073 (0.0880). The title memory
-    (``text_memory=0.5`` on 128 whitened directions) then lifts the same windows to 0.198 (0.1003); weights 0.25
-    and 1.0, and 64 or 256 directions, scored 0.187-0.197; raw (unwhitened) cosines only 0.180 (cold-only).
-    Drawing positives by their recency weight (``positive_sampling="weight"``, now the default of every graph
-    model) raises Recall@20 on the same windows to 0.1089 and, once cold items keep their IDs
-    (``cold_threshold=0``), cold-only Recall@20 to 0.236 (0.201 with the threshold at 5); ID-only LightGCN with
-    the same sampling reaches 0.148 (0.0928), twice its uniform-sampling figure.
+    Defaults were chosen by measurement on three 30-day validation windows before OR-30d's test month
+    (``python bench/cold.py --validation --windows 3 --seeds 3``), on cold-only Recall@20 pooled over windows and
+    seeds, with overall Recall@20 alongside; the figures are in docs/ARCHITECTURE.md. Text edges
+    (``text_neighbors``) scored the same as none within noise and build a slow kNN graph, so they are off. The
+    title memory on whitened directions lifts cold items most (raw cosines do clearly worse). Drawing positives
+    by their recency weight (``positive_sampling="weight"``, the default of every graph model) raises Recall@20,
+    and once cold items keep their IDs (``cold_threshold=0``) their cold-only Recall@20 rises further.
     """
 
     name = "lm_gcn"
@@ -194,12 +194,12 @@ class LMGCN(GraphRecommender):
                 "pass them to fit() or use 'lightgcn' for an ID-only model."
             )
 
-    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Any) -> None:
+    def _fit(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
         self._item_degree = np.diff((x > 0).tocsc().indptr)
         super()._fit(x, item_features, progress)
         self._set_text_memory(item_features)
 
-    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Any) -> None:
+    def _fine_tune(self, x: sp.csr_matrix, item_features: np.ndarray | None, progress: Progress) -> None:
         self._item_degree = np.diff((x > 0).tocsc().indptr)
         super()._fine_tune(x, item_features, progress)
         self._set_text_memory(item_features)
@@ -225,7 +225,7 @@ class LMGCN(GraphRecommender):
         super()._set_state(state)
         self.text_vectors_ = state.get("text_vectors")  # absent in models saved before the title memory
 
-    def _final(self, enc: Any, adj: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _final(self, enc: torch.nn.Module, adj: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Final factors; cold items (see ``cold_threshold``) without their ID embedding."""
         import torch
 
@@ -241,10 +241,12 @@ class LMGCN(GraphRecommender):
             finally:
                 enc.embedding.weight[rows] = kept
 
-    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> Any:
+    def _adjacency(self, x: sp.csr_matrix, item_features: np.ndarray | None) -> torch.Tensor:
         return torch_adjacency(self._graph_matrix(x), text_knn(item_features, self.text_neighbors, self.text_weight))
 
-    def _encoder(self, n_users: int, n_items: int, item_features: np.ndarray | None, init: Any) -> Any:
+    def _encoder(
+        self, n_users: int, n_items: int, item_features: np.ndarray | None, init: torch.Tensor | None
+    ) -> torch.nn.Module:
         import torch
 
         return lm_gcn_module()(

@@ -8,7 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from uig_core.models._params import Boolean
-from uig_core.models.base import Progress, Recommender
+from uig_core.models.base import Recommender
+from uig_core.progress import Progress
 
 __all__ = ["Popularity"]
 
