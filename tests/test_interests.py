@@ -328,3 +328,29 @@ def test_online_retail_interests_are_named_and_fast(embed_cache):
     assert not any(GENERIC.match(n) for n in res.table["name"])
     assert coarse["size"].max() < 0.2 * len(items)  # no catch-all interest
     assert any("christmas" in n for n in coarse["name"])
+
+
+def test_interest_names_do_not_depend_on_the_hash_seed():
+    """Equally scored terms must break ties the same way in every process (names are part of a build)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys; sys.path.insert(0, 'tests'); from test_interests import planted;"
+        "from uig_core.semantics.interests import find_interests;"
+        "ids, texts, _, emb = planted(); f = find_interests(ids, texts, emb, k=3, seed=0);"
+        "print(json.dumps(sorted(f.table['name'].astype(str).tolist())))"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            check=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (0, 1, 2, 3, 4, 5)
+    }
+    assert len(names) == 1, names

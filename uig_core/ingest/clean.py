@@ -32,6 +32,7 @@ Progress = Callable[[float, str], None]
 
 
 def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str | None) -> list[str]:
+    """A few ``row N column=value`` examples of the masked rows, for the report."""
     idx = np.flatnonzero(np.asarray(mask))[:EXAMPLES_PER_REASON]
     rows = frame["_row"].to_numpy()
     if column is None:
@@ -41,6 +42,7 @@ def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str
 
 
 def _clean_id(values: pd.Series) -> pd.Series:
+    """Ids as stripped strings (``12.0`` read back as ``12``); blanks become missing."""
     if pd.api.types.is_float_dtype(values):
         whole = values.dropna()
         if len(whole) and np.all(np.mod(whole.to_numpy(), 1) == 0):
@@ -50,12 +52,17 @@ def _clean_id(values: pd.Series) -> pd.Series:
 
 
 def _parse_ts(raw: pd.Series, report: IngestReport, source: str) -> pd.Series:
+    """Naive ``datetime64[us]`` timestamps (zoned ones in UTC) from datetimes, epoch numbers or text.
+
+    The format found is written to ``report.timestamp_format``.
+    """
     if pd.api.types.is_datetime64_any_dtype(raw):
         ts = raw
         report.timestamp_format = "datetime"
     else:
         text = raw.astype("string").str.strip()
-        # Test the shape in Arrow first: to_numeric on 66k date strings takes 0.085 s just to fail on each.
+        # Test the shape in Arrow first: to_numeric is slow to fail on each of many date strings (figures in
+        # docs/ARCHITECTURE.md).
         looks_numeric = text.str.fullmatch(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?").fillna(False)
         share_numeric = looks_numeric.sum() / max(text.notna().sum(), 1)
         if share_numeric > 0.9:
@@ -150,6 +157,45 @@ def clean_frame(
 ) -> IngestResult:
     """Map and clean an already-read frame (see :func:`read_log`)."""
     name = report.file or "log"
+    start = time.perf_counter()
+    df, col_map = _map_columns(frame, report, mapping, name)
+    df = _clean_ids(df, report, col_map, item_pattern)
+    df = _clean_numbers(df, report, col_map)
+    took_ids = time.perf_counter() - start
+    df = _clean_timestamps(df, report, col_map)
+    took_ts = time.perf_counter() - start - took_ids
+    df = _map_events(df, report, event_map)
+    df = _relabel_returns_and_adjustments(df, report)
+    df = _clean_texts(df, report)
+    if pseudonymize_key is not None:
+        df["user_id"] = pseudonymize(df["user_id"], pseudonymize_key)
+        report.warnings.append("user ids were pseudonymised with the workspace key")
+    df = _drop_duplicates(df, report)
+    df = _finish(df, report)
+    log.debug(
+        "cleaned %s: %d of %d rows kept in %.2f s (ids and numbers %.2f s, timestamps %.2f s as %s)",
+        name,
+        len(df),
+        len(frame),
+        time.perf_counter() - start,
+        took_ids,
+        took_ts,
+        report.timestamp_format or "none in the file",
+    )
+    if df.empty:
+        reasons = "; ".join(f"{n:,} {r}" for r, n in report.skipped.items()) or "no rows"
+        raise IngestError(f"{name}: no usable row remains ({reasons}).")
+    return IngestResult(df, report)
+
+
+def _map_columns(
+    frame: pd.DataFrame, report: IngestReport, mapping: Mapping[str, str] | None, name: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename source columns to canonical fields (extras that would clash get ``extra_``) and number the rows.
+
+    Raises:
+        SchemaError: No column maps to ``user_id`` or ``item_id``.
+    """
     col_map = auto_map_columns(frame.columns, mapping)
     report.mapping = dict(col_map)
     fields = set(col_map.values())
@@ -166,10 +212,14 @@ def clean_frame(
         if str(c) in EVENTS or str(c) in ("_row",):
             df = df.rename(columns={c: f"extra_{c}"})
     df["_row"] = np.arange(1, len(df) + 1)
+    return df, col_map
 
+
+def _clean_ids(
+    df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str], item_pattern: str | None
+) -> pd.DataFrame:
+    """Skip rows without a user or item id, and items the ``item_pattern`` does not match (all reported)."""
     validators = re.compile(item_pattern) if item_pattern else None
-
-    # ids
     for col in ("user_id", "item_id"):
         df[col] = _clean_id(df[col])
         missing = df[col].isna()
@@ -185,8 +235,11 @@ def clean_frame(
             _row_examples(df, ~keep, "item_id"),
         )
         df = df[keep]
+    return df
 
-    # numbers
+
+def _clean_numbers(df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str]) -> pd.DataFrame:
+    """Read price and quantity as floats (decimal commas too); values that are not numbers are left empty."""
     for col in ("price", "quantity"):
         if col in df:
             raw = df[col]
@@ -202,8 +255,11 @@ def clean_frame(
                     f"(e.g. {'; '.join(_row_examples(df, bad, col))})"
                 )
             df[col] = num.astype("float64")
+    return df
 
-    # timestamps
+
+def _clean_timestamps(df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str]) -> pd.DataFrame:
+    """Parse ``ts`` and skip rows it cannot read; without a ``ts`` column, rows get file order, a second apart."""
     if "ts" in df:
         ts = _parse_ts(df["ts"], report, _src(col_map, "ts"))
         bad = ts.isna()
@@ -214,35 +270,45 @@ def clean_frame(
         report.warnings.append("no timestamp column: rows are ordered as in the file, one second apart")
         df["ts"] = pd.Timestamp("2000-01-01") + pd.to_timedelta(df["_row"].to_numpy(), unit="s")
         df["ts"] = df["ts"].astype("datetime64[us]")
+    return df
 
-    # events
-    if "event" in df:
-        raw = df["event"].astype("string").str.strip()
-        lookup: dict[str, str] = {}
-        for value in raw.dropna().unique():
-            target = (event_map or {}).get(value)
-            if target is not None and target not in EVENTS:
-                raise SchemaError(
-                    f"--event-map {value}={target}: '{target}' is not an event; use one of {', '.join(EVENTS)}."
-                )
-            lookup[value] = target or auto_map_event(value) or ""
-        # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
-        mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
-        unknown = mapped == ""
-        if unknown.any():
-            values = raw[unknown].value_counts().head(5)
-            report.skip(
-                "unknown event value (map it with --event-map VALUE=EVENT): "
-                + ", ".join(f"{v!r} x{n}" for v, n in values.items()),
-                int(unknown.sum()),
-                _row_examples(df, unknown, "event"),
-            )
-        df["event"] = mapped
-        df = df[~unknown]
-    else:
+
+def _map_events(df: pd.DataFrame, report: IngestReport, event_map: Mapping[str, str] | None) -> pd.DataFrame:
+    """Map raw event values to canonical events; rows with an unknown value are skipped and reported.
+
+    Raises:
+        SchemaError: ``event_map`` names something that is not an event.
+    """
+    if "event" not in df:
         df["event"] = "purchase"
         report.warnings.append("no event column: every row is read as a purchase")
+        return df
+    raw = df["event"].astype("string").str.strip()
+    lookup: dict[str, str] = {}
+    for value in raw.dropna().unique():
+        target = (event_map or {}).get(value)
+        if target is not None and target not in EVENTS:
+            raise SchemaError(
+                f"--event-map {value}={target}: '{target}' is not an event; use one of {', '.join(EVENTS)}."
+            )
+        lookup[value] = target or auto_map_event(value) or ""
+    # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
+    mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
+    unknown = mapped == ""
+    if unknown.any():
+        values = raw[unknown].value_counts().head(5)
+        report.skip(
+            "unknown event value (map it with --event-map VALUE=EVENT): "
+            + ", ".join(f"{v!r} x{n}" for v, n in values.items()),
+            int(unknown.sum()),
+            _row_examples(df, unknown, "event"),
+        )
+    df["event"] = mapped
+    return df[~unknown]
 
+
+def _relabel_returns_and_adjustments(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Keep negative quantities as ``return`` and purchases at price <= 0 as ``adjustment``: not positive edges."""
     if "quantity" in df:
         neg = df["quantity"] < 0
         report.returns = int(neg.sum())
@@ -251,7 +317,11 @@ def clean_frame(
         free = (df["event"] == "purchase") & (df["price"] <= 0)
         report.nonpositive_price = int(free.sum())
         df.loc[free, "event"] = "adjustment"
+    return df
 
+
+def _clean_texts(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Strip the text columns and cut titles at ``MAX_TITLE_CHARS`` (counted in the report)."""
     for col in ("item_title", "category", "order_id"):
         if col in df:
             df[col] = df[col].astype("string").str.strip()
@@ -262,16 +332,19 @@ def clean_frame(
             df.loc[long.fillna(False), "item_title"] = df.loc[long.fillna(False), "item_title"].str.slice(
                 0, MAX_TITLE_CHARS
             )
+    return df
 
-    if pseudonymize_key is not None:
-        df["user_id"] = pseudonymize(df["user_id"], pseudonymize_key)
-        report.warnings.append("user ids were pseudonymised with the workspace key")
 
+def _drop_duplicates(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Remove exact duplicate rows (the row number aside), counted in the report."""
     data_cols = [c for c in df.columns if c != "_row"]
     dup = df.duplicated(subset=data_cols)
     report.duplicates = int(dup.sum())
-    df = df[~dup]
+    return df[~dup]
 
+
+def _finish(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Canonical columns first, rows in time order, and the report's final counts."""
     ordered = [
         c
         for c in ("user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id")
@@ -284,11 +357,9 @@ def clean_frame(
     report.events = {k: int(v) for k, v in df["event"].value_counts().items()}
     report.returns = report.events.get("return", 0)  # counted after duplicates are gone
     report.nonpositive_price = report.events.get("adjustment", 0)
-    if df.empty:
-        reasons = "; ".join(f"{n:,} {r}" for r, n in report.skipped.items()) or "no rows"
-        raise IngestError(f"{name}: no usable row remains ({reasons}).")
-    return IngestResult(df, report)
+    return df
 
 
 def _src(col_map: Mapping[str, str], fieldname: str) -> str:
+    """The source column mapped to ``fieldname``, for messages that name what the user's file calls it."""
     return next((s for s, f in col_map.items() if f == fieldname), fieldname)

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -267,6 +266,10 @@ def column_mapping(chosen: Mapping[str, str | None], columns: list[str]) -> dict
     return out
 
 
+#: What a validation depends on besides the file: column map, event map (both sorted), item pattern, pseudonym key.
+_Choices = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], str | None, bytes | None]
+
+
 def validate(
     preview: LogPreview,
     chosen: Mapping[str, str | None],
@@ -300,7 +303,7 @@ def validate(
             re.compile(item_pattern)
         except re.error as err:
             raise SchemaError(f"item pattern {item_pattern!r} is not a valid regular expression ({err}).") from err
-    key = (
+    key: _Choices = (
         tuple(sorted(mapping.items())),
         tuple(sorted((event_map or {}).items())),
         item_pattern or None,
@@ -309,11 +312,12 @@ def validate(
     return _validate(preview, key)
 
 
-_VALIDATED: dict[tuple[str, Any], IngestResult] = {}
+_VALIDATED: dict[tuple[str, _Choices], IngestResult] = {}  # (preview token, choices) -> result
 _VALIDATED_LOCK = threading.Lock()
 
 
-def _validate(preview: LogPreview, key: tuple[Any, ...]) -> IngestResult:
+def _validate(preview: LogPreview, key: _Choices) -> IngestResult:
+    """Clean the preview with ``key``'s choices, served from a small cache (the page reruns on every change)."""
     cache_key = (preview.token, key)
     with _VALIDATED_LOCK:
         hit = _VALIDATED.get(cache_key)

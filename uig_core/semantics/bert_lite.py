@@ -1,10 +1,10 @@
 """A lean runtime for sentence-transformers BERT models (mean pooling, optional normalisation).
 
-Why: ``import sentence_transformers`` costs ~4 s on our CPU (it pulls in most of ``transformers``), which dwarfs
-embedding the few dozen new titles of an incremental update. This module runs the *same* model folder — the
-same weights (``model.safetensors``), tokenizer (``tokenizer.json``) and pooling — with numpy and the
-``tokenizers`` library, so it starts in a fraction of a second. ``tests/test_bert_lite.py`` checks
-that its vectors match sentence-transformers' on real titles.
+Why: ``import sentence_transformers`` is slow (it pulls in most of ``transformers``) and dwarfs embedding the
+few dozen new titles of an incremental update (figures in docs/ARCHITECTURE.md). This module runs the *same*
+model folder — the same weights (``model.safetensors``), tokenizer (``tokenizer.json``) and pooling — with
+numpy and the ``tokenizers`` library, so it starts in a fraction of a second. ``tests/test_bert_lite.py``
+checks that its vectors match sentence-transformers' on real titles.
 
 Only the shape it was written for is accepted (see :func:`supports`); anything else uses sentence-transformers.
 """
@@ -32,14 +32,16 @@ _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, 
 
 
 def _read(path: Path) -> Any:
+    """Parse one of the model folder's JSON files (``modules.json`` is a list, the configs are objects)."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
     """Error function to within 1.5e-7 (Abramowitz & Stegun 7.1.26), float32 in, float32 out.
 
-    Not ``scipy.special.erf``: importing scipy.special costs ~85 ms per process, more than this whole runtime
-    spends on GELUs for an update's titles; at float32 precision the two agree (tests/test_bert_lite.py).
+    Not ``scipy.special.erf``: importing scipy.special costs each process more than this whole runtime spends
+    on GELUs for an update's titles (figures in docs/ARCHITECTURE.md); at float32 precision the two agree
+    (tests/test_bert_lite.py).
     """
     a = np.abs(x)
     t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * a)
@@ -58,8 +60,9 @@ def _map_safetensors(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a ``.safetensors`` file as read-only memory maps (no copy; pages load as they are used).
 
     The format is an 8-byte little-endian header length, a JSON header ``{name: {dtype, shape, data_offsets}}``
-    and the raw little-endian data. Mapping instead of ``safetensors.numpy.load_file`` (which copies all 90 MB)
-    saves ~0.1 s per process, and the 47 MB word-embedding table is only touched at the rows of the tokens used.
+    and the raw little-endian data. Mapping instead of ``safetensors.numpy.load_file`` (which copies the whole
+    file) saves load time in every process, and the word-embedding table, the largest tensor, is only touched at
+    the rows of the tokens used (figures in docs/ARCHITECTURE.md).
     Other dtypes (bfloat16, ...) go through ``load_file``.
     """
     with open(path, "rb") as fh:
@@ -139,7 +142,7 @@ class LiteBert:
         return int(self.config["hidden_size"])
 
     def encode(
-        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: Any
+        self, texts: list[str], batch_size: int = 64, normalize_embeddings: bool = False, **_: object
     ) -> np.ndarray:
         """``(len(texts), hidden)`` float32 sentence vectors (unit norm when asked or when the folder normalises).
 
@@ -189,8 +192,8 @@ class LiteBert:
 
             def lin(h: np.ndarray, name: str, p: str = p) -> np.ndarray:
                 # One 2-D GEMM over all tokens (a 3-D @ 2-D matmul would run one small GEMM per text). Weights are
-                # stored (out, in): the transposed view goes to BLAS as is, no copy (transposing 36 matrices up
-                # front cost 0.14 s per process).
+                # stored (out, in): the transposed view goes to BLAS as is, no copy (transposing every matrix up
+                # front would cost each process a measurable start-up delay; figures in docs/ARCHITECTURE.md).
                 out = h.reshape(-1, h.shape[-1]) @ w[p + name + ".weight"].T + w[p + name + ".bias"]
                 return out.reshape(*h.shape[:-1], -1)
 

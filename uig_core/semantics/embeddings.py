@@ -23,12 +23,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
+
+if TYPE_CHECKING:  # both are heavy or lazily imported; only their names are needed here
+    from sentence_transformers import SentenceTransformer
+
+    from uig_core.semantics.bert_lite import LiteBert
 
 __all__ = ["DEFAULT_MODEL", "Embedder", "item_texts", "text_hash"]
 
@@ -39,7 +44,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 Progress = Callable[[float, str], None]
 
-_MODELS: dict[tuple[str, str | None, bool], Any] = {}  # (model id, device, lite) -> loaded model
+_MODELS: dict[tuple[str, str | None, bool], SentenceTransformer | LiteBert] = {}  # (model id, device, lite) -> model
 _MODELS_LOCK = threading.Lock()
 
 
@@ -80,8 +85,8 @@ def item_texts(items: pd.DataFrame) -> tuple[list[str], np.ndarray]:
         False for the ID-only items.
     """
     n = len(items)
-    # Column-wise in Arrow (a Python loop over rows took 0.07 s for 3,600 items and, during an update, fought the
-    # worker threads for the GIL: 0.6 s); only rows with both a title and a category loop, for the containment.
+    # Column-wise in Arrow (a Python loop over rows is slow and, during an update, fights the worker threads for the
+    # GIL; figures in docs/ARCHITECTURE.md); only rows with both a title and a category loop, for the containment.
     ids = _clean_column(items["item_id"]) if "item_id" in items else pd.Series([""] * n, dtype="string")
     title_col = "title" if "title" in items else ("item_title" if "item_title" in items else None)
     titles = _clean_column(items[title_col]) if title_col else pd.Series([""] * n, dtype="string")
@@ -135,7 +140,9 @@ def _resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
 LITE_MAX_TEXTS = 256
 
 
-def _load_model(target: str, model_id: str, device: str | None, *, lite: bool = False) -> Any:
+def _load_model(
+    target: str, model_id: str, device: str | None, *, lite: bool = False
+) -> SentenceTransformer | LiteBert:
     """Load a SentenceTransformer (or, with ``lite``, the numpy BERT runtime) once per process (thread-safe)."""
     key = (model_id, device, lite)
     with _MODELS_LOCK:

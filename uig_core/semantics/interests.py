@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,7 +214,7 @@ def _choose_k(
 # public: find_interests
 # ---------------------------------------------------------------------------------------------------------
 def find_interests(
-    item_ids: Sequence[Any] | np.ndarray,
+    item_ids: Sequence[Hashable] | np.ndarray,
     texts: Sequence[str],
     embeddings: np.ndarray,
     *,
@@ -256,6 +257,73 @@ def find_interests(
     Raises:
         ConfigError: Lengths disagree or ``k`` is out of range.
     """
+    start = time.perf_counter()
+    ids, x, has, xt = _checked_inputs(item_ids, texts, embeddings, has_text, k)
+    if len(xt) == 0:
+        return _without_text(ids, has, x.shape[1])
+    rng = np.random.default_rng(seed)  # one stream, drawn in a fixed order: coarse level, then each split
+    report = progress or (lambda _f, _m: None)
+    report(0.05, f"clustering {len(xt):,} items")
+    candidates, criterion = _candidate_ks(k, k_min, k_max, len(xt), sil_tolerance)
+    sampling = _Sampling(max_linkage=max_linkage, max_silhouette=max_silhouette, tolerance=sil_tolerance)
+    lab, cent, scores = _coarse_level(xt, k, candidates, rng, sampling, report)
+    kk = len(cent)
+    level = _FineLevel(lab.copy())
+    if fine:
+        level = _fine_level(xt, lab, kk, rng, sampling, min_split=min_split, report=report)
+    report(0.85, "naming interests")
+    table, all_cent = _interest_table(ids, texts, has, xt, lab, cent, level, n_top)
+    report(1.0, f"{kk} interests, {len(level.parent)} fine")
+    took = time.perf_counter() - start
+    log.debug("find_interests: %d interests + %d fine from %d items in %.2f s", kk, len(level.parent), len(xt), took)
+    return InterestResult(ids, _spread(has, lab), _spread(has, level.labels), table, kk, scores, criterion, all_cent)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the steps of find_interests
+# ---------------------------------------------------------------------------------------------------------
+_TABLE_COLUMNS = ("interest_id", "name", "size", "top_items", "top_titles", "terms", "level", "parent")
+
+
+@dataclass(frozen=True)
+class _Sampling:
+    """How :func:`_choose_k` samples and decides, shared by the coarse level and every fine split."""
+
+    max_linkage: int
+    max_silhouette: int
+    tolerance: float
+
+
+@dataclass
+class _FineLevel:
+    """The fine level: fine labels of the text items, and each fine interest's parent and centroid.
+
+    Attributes:
+        labels: ``(m,)`` fine id per text item; the coarse id where that interest was not split.
+        parent: Coarse id of each fine interest; fine ids follow the coarse ones (the ``i``-th has id ``k + i``).
+        centroids: ``(d,)`` unit centroid of each fine interest.
+    """
+
+    labels: np.ndarray
+    parent: list[int] = field(default_factory=list)
+    centroids: list[np.ndarray] = field(default_factory=list)
+
+
+def _checked_inputs(
+    item_ids: Sequence[Hashable] | np.ndarray,
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    has_text: np.ndarray | None,
+    k: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check that the inputs line up and ``k`` is in range, before any clustering work.
+
+    Returns:
+        ``(ids as str (n,), embeddings (n, d) float32, has_text (n,) bool, unit rows of the text items (m, d))``.
+
+    Raises:
+        ConfigError: Lengths disagree or ``k`` is out of range.
+    """
     ids = np.asarray(item_ids).astype(str)
     x = np.asarray(embeddings, dtype=np.float32)
     n = len(ids)
@@ -275,114 +343,197 @@ def find_interests(
     m = len(xt)
     if k is not None and (not isinstance(k, int | np.integer) or k < 1 or k > max(m, 1)):
         raise ConfigError(f"The 'k' parameter of find_interests must be an int in [1, {max(m, 1)}]. Got {k!r}.")
-    rng = np.random.default_rng(seed)
-    coarse = np.full(n, -1, dtype=np.int64)
-    fine_lab = np.full(n, -1, dtype=np.int64)
-    report = progress or (lambda _f, _m: None)
-    if m == 0:
-        empty = pd.DataFrame(
-            columns=["interest_id", "name", "size", "top_items", "top_titles", "terms", "level", "parent"]
-        )
-        return InterestResult(ids, coarse, fine_lab, empty, 0, {}, "no item has text", np.zeros((0, x.shape[1])))
+    return ids, x, has, xt
 
-    report(0.05, f"clustering {m:,} items")
+
+def _candidate_ks(k: int | None, k_min: int, k_max: int | None, m: int, tolerance: float) -> tuple[list[int], str]:
+    """The coarse k values to score and the rule that chooses among them, in words (kept in the result)."""
     if k_max is None:
         k_max = int(min(60, max(k_min, round(math.sqrt(m / 2)))))
     if k is not None:
-        candidates: list[int] = [int(k)]
-        criterion = f"k={k} given"
-    else:
-        candidates = list(range(max(2, k_min), max(k_min, k_max) + 1))
-        criterion = (
-            f"smallest k in [{candidates[0]}, {candidates[-1]}] within {sil_tolerance:.0%} of the best "
-            "cosine silhouette of Ward cuts"
-        )
+        return [int(k)], f"k={k} given"
+    candidates = list(range(max(2, k_min), max(k_min, k_max) + 1))
+    criterion = (
+        f"smallest k in [{candidates[0]}, {candidates[-1]}] within {tolerance:.0%} of the best "
+        "cosine silhouette of Ward cuts"
+    )
+    return candidates, criterion
+
+
+def _coarse_level(
+    xt: np.ndarray,
+    k: int | None,
+    candidates: list[int],
+    rng: np.random.Generator,
+    sampling: _Sampling,
+    report: Progress,
+) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """Coarse interests: Ward seeds (one interest for two items or fewer, or ``k=1``) refined by k-means.
+
+    Returns:
+        ``(labels (m,), centroids (k, d), {k: silhouette})``, interests numbered by size.
+    """
+    start = time.perf_counter()
+    m = len(xt)
     if m <= 2 or (k is not None and k == 1):
         kk, seeds, scores = 1, _centroids(xt, np.zeros(m, dtype=np.int64), 1), {}
     else:
         kk, seeds, scores = _choose_k(
-            xt, candidates, rng, max_linkage=max_linkage, max_silhouette=max_silhouette, tolerance=sil_tolerance
+            xt,
+            candidates,
+            rng,
+            max_linkage=sampling.max_linkage,
+            max_silhouette=sampling.max_silhouette,
+            tolerance=sampling.tolerance,
         )
+    took = time.perf_counter() - start
     report(0.4, f"refining {kk} interests")
-    lab, cent = _spherical_kmeans(xt, seeds)
-    # renumber by size (largest first), ties by first member for determinism
-    sizes = np.bincount(lab, minlength=kk)
-    order = sorted((c for c in range(kk) if sizes[c] > 0), key=lambda c: (-sizes[c], np.argmax(lab == c)))
-    remap = np.full(kk, -1, dtype=np.int64)
+    lab, cent = _renumber_by_size(*_spherical_kmeans(xt, seeds), kk)
+    log.debug(
+        "coarse level: k=%d of %d candidates on %d items (Ward and silhouettes %.2f s, k-means %.2f s)",
+        len(cent),
+        len(candidates),
+        m,
+        took,
+        time.perf_counter() - start - took,
+    )
+    return lab, cent, scores
+
+
+def _renumber_by_size(labels: np.ndarray, centroids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number clusters by size, largest first (ties by first member, for determinism); empty ones are dropped."""
+    sizes = np.bincount(labels, minlength=k)
+    order = sorted((c for c in range(k) if sizes[c] > 0), key=lambda c: (-sizes[c], np.argmax(labels == c)))
+    remap = np.full(k, -1, dtype=np.int64)
     remap[order] = np.arange(len(order))
-    lab = remap[lab]
-    cent = cent[order]
-    kk = len(order)
-    coarse[has] = lab
+    return remap[labels], centroids[order]
 
-    # fine level
-    fine_sub = lab.copy()
-    fine_parent: list[int] = []
-    fine_cent: list[np.ndarray] = []
-    next_id = kk
-    if fine:
-        for c in range(kk):
-            members = np.flatnonzero(lab == c)
-            report(0.5 + 0.3 * c / kk, f"splitting interest {c}")
-            if len(members) < min_split:
-                continue
-            xm = xt[members]
-            kmax_f = int(min(8, max(2, len(members) // 15)))
-            kf, seeds_f, sc = _choose_k(
-                xm,
-                list(range(2, kmax_f + 1)),
-                rng,
-                max_linkage=max_linkage,
-                max_silhouette=max_silhouette,
-                tolerance=sil_tolerance,
-            )
-            if kf < 2 or sc.get(kf, -1.0) <= 0.0:
-                continue
-            lab_f, cent_f = _spherical_kmeans(xm, seeds_f)
-            sz = np.bincount(lab_f, minlength=kf)
-            keep = [j for j in np.argsort(-sz, kind="stable") if sz[j] > 0]
-            if len(keep) < 2:
-                continue
-            for j in keep:
-                fine_sub[members[lab_f == j]] = next_id
-                fine_parent.append(c)
-                fine_cent.append(cent_f[j])
-                next_id += 1
-    fine_lab[has] = fine_sub
 
-    report(0.85, "naming interests")
+def _without_text(ids: np.ndarray, has: np.ndarray, dim: int) -> InterestResult:
+    """The result when no item has text: every item on the ID-only path (interest ``-1``), no interests."""
+    empty = pd.DataFrame(columns=list(_TABLE_COLUMNS))
+    none = np.zeros(0, dtype=np.int64)
+    coarse, fine_lab = _spread(has, none), _spread(has, none)
+    return InterestResult(ids, coarse, fine_lab, empty, 0, {}, "no item has text", np.zeros((0, dim)))
+
+
+def _spread(has: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Labels of the text items spread over all items: ``-1`` for the ID-only ones."""
+    out = np.full(len(has), -1, dtype=np.int64)
+    out[has] = values
+    return out
+
+
+def _fine_level(
+    xt: np.ndarray,
+    lab: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    sampling: _Sampling,
+    *,
+    min_split: int,
+    report: Progress,
+) -> _FineLevel:
+    """Split every coarse interest of at least ``min_split`` items where a split is real (see the module)."""
+    start = time.perf_counter()
+    level = _FineLevel(lab.copy())
+    for c in range(k):
+        members = np.flatnonzero(lab == c)
+        report(0.5 + 0.3 * c / k, f"splitting interest {c}")
+        if len(members) < min_split:
+            continue
+        for part, centroid in _split_interest(xt[members], rng, sampling):
+            level.labels[members[part]] = k + len(level.parent)
+            level.parent.append(c)
+            level.centroids.append(centroid)
+    n_split = len(set(level.parent))
+    log.debug(
+        "fine level: %d of %d interests split into %d in %.2f s",
+        n_split,
+        k,
+        len(level.parent),
+        time.perf_counter() - start,
+    )
+    return level
+
+
+def _split_interest(
+    xm: np.ndarray, rng: np.random.Generator, sampling: _Sampling
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The fine parts of one interest as ``(member mask, centroid)``, largest first; ``[]`` to keep it whole.
+
+    An interest is kept whole unless its best split (k in 2..8) has a positive silhouette and two parts survive.
+    """
+    kmax_f = int(min(8, max(2, len(xm) // 15)))
+    kf, seeds_f, sc = _choose_k(
+        xm,
+        list(range(2, kmax_f + 1)),
+        rng,
+        max_linkage=sampling.max_linkage,
+        max_silhouette=sampling.max_silhouette,
+        tolerance=sampling.tolerance,
+    )
+    if kf < 2 or sc.get(kf, -1.0) <= 0.0:
+        return []
+    lab_f, cent_f = _spherical_kmeans(xm, seeds_f)
+    sz = np.bincount(lab_f, minlength=kf)
+    keep = [j for j in np.argsort(-sz, kind="stable") if sz[j] > 0]
+    if len(keep) < 2:
+        return []
+    return [(lab_f == j, cent_f[j]) for j in keep]
+
+
+def _interest_table(
+    ids: np.ndarray,
+    texts: Sequence[str],
+    has: np.ndarray,
+    xt: np.ndarray,
+    lab: np.ndarray,
+    cent: np.ndarray,
+    level: _FineLevel,
+    n_top: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The result table (one row per interest of both levels) and the centroids of all interests, row = id."""
+    kk = len(cent)
     text_arr = np.asarray([str(t) for t in texts], dtype=object)
-    names_c, terms_c = name_clusters(list(text_arr[has]), lab, ids=list(range(kk)))
-    all_cent = np.vstack([cent] + ([np.vstack(fine_cent)] if fine_cent else [])).astype(np.float32)
-    rows = []
-    names_f: dict[int, str] = {}
-    terms_f: dict[int, list[str]] = {}
-    if fine_parent:
-        fine_only = np.where(fine_sub >= kk, fine_sub, -1)
-        names_f, terms_f = name_clusters(
-            list(text_arr[has]), fine_only, ids=list(range(kk, next_id)), taken=set(names_c.values())
-        )
+    names, terms = _name_levels(text_arr[has], lab, kk, level)
+    all_cent = np.vstack([cent] + ([np.vstack(level.centroids)] if level.centroids else [])).astype(np.float32)
     has_idx = np.flatnonzero(has)
-    for iid in range(next_id):
-        level = "coarse" if iid < kk else "fine"
-        members = np.flatnonzero((lab if level == "coarse" else fine_sub) == iid)
+    rows = []
+    for iid in range(kk + len(level.parent)):
+        is_coarse = iid < kk
+        members = np.flatnonzero((lab if is_coarse else level.labels) == iid)
         sims = xt[members] @ all_cent[iid]
         top = members[np.argsort(-sims, kind="stable")[:n_top]]
         rows.append(
             {
                 "interest_id": iid,
-                "name": names_c[iid] if level == "coarse" else names_f[iid],
+                "name": names[iid],
                 "size": int(len(members)),
                 "top_items": [str(s) for s in ids[has_idx[top]]],
                 "top_titles": [str(s) for s in text_arr[has_idx[top]]],
-                "terms": (terms_c if level == "coarse" else terms_f)[iid][:8],
-                "level": level,
-                "parent": -1 if level == "coarse" else fine_parent[iid - kk],
+                "terms": terms[iid][:8],
+                "level": "coarse" if is_coarse else "fine",
+                "parent": -1 if is_coarse else level.parent[iid - kk],
             }
         )
     table = pd.DataFrame(rows)
     table["interest_id"] = table["interest_id"].astype("int64")
     table["size"] = table["size"].astype("int64")
     table["parent"] = table["parent"].astype("int64")
-    report(1.0, f"{kk} interests, {next_id - kk} fine")
-    return InterestResult(ids, coarse, fine_lab, table, kk, scores, criterion, all_cent)
+    return table, all_cent
+
+
+def _name_levels(
+    member_texts: np.ndarray, lab: np.ndarray, kk: int, level: _FineLevel
+) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """Names and terms of every interest; fine names avoid the coarse ones so no two interests share a name."""
+    names, terms = name_clusters(list(member_texts), lab, ids=list(range(kk)))
+    if level.parent:
+        fine_only = np.where(level.labels >= kk, level.labels, -1)
+        names_f, terms_f = name_clusters(
+            list(member_texts), fine_only, ids=list(range(kk, kk + len(level.parent))), taken=set(names.values())
+        )
+        names.update(names_f)
+        terms.update(terms_f)
+    return names, terms

@@ -169,12 +169,17 @@ def name_clusters(
 
 
 def _term_matrix(docs: Sequence[str], counter: _TermCounter) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Binary ``(n_docs, n_terms)`` document-term matrix and its vocabulary (terms sorted)."""
+    """Binary ``(n_docs, n_terms)`` document-term matrix and its vocabulary.
+
+    Terms are numbered in first-seen order with each document's terms sorted, never in a set's iteration order,
+    which changes with ``PYTHONHASHSEED``: ties between equally scored terms then break the same way in every
+    process, so a build's interest names are reproducible.
+    """
     index: dict[str, int] = {}
     indptr = [0]
     cols: list[int] = []
     for doc in docs:
-        for term in set(counter(doc)):
+        for term in sorted(set(counter(doc))):
             cols.append(index.setdefault(term, len(index)))
         indptr.append(len(cols))
     vocab = np.empty(len(index), dtype=object)

@@ -18,7 +18,9 @@ is barely moved; the bracket itself is returned too. Everything is vectorised ov
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,12 +103,8 @@ def drift_scores(
         in: the day after the last active day of the old mix, and the first active day of the new one),
         ``n_days`` (active days), sorted by ``drift_score`` descending.
     """
-    if min_events < 1:
-        raise ConfigError(f"The 'min_events' of drift_scores must be an int >= 1. Got {min_events!r} instead.")
-    if min_days < 1:
-        raise ConfigError(f"The 'min_days' of drift_scores must be an int >= 1. Got {min_days!r} instead.")
-    if prior_days < 0:
-        raise ConfigError(f"The 'prior_days' of drift_scores must be >= 0. Got {prior_days!r} instead.")
+    _check_drift_args(min_events, min_days, prior_days)
+    start = time.perf_counter()
     users, ru, rd, wts, cnt, _ = _user_days(events, item_interest, event_weights)
     n_users = len(users)
     score = np.zeros(n_users)
@@ -114,54 +112,135 @@ def drift_scores(
     earliest = change.copy()
     latest = change.copy()
     n_days = np.bincount(ru, minlength=n_users)
+    n_splits = 0
     if len(ru):
-        # prefix sums within each user: global cumsum minus the user's offset
-        cw = np.cumsum(wts, axis=0)
-        cc = np.cumsum(cnt)
-        first = np.r_[0, np.flatnonzero(np.diff(ru)) + 1]  # first row of each user present
-        last = np.r_[first[1:], len(ru)] - 1
-        start_of = np.zeros(n_users, dtype=np.int64)
-        end_of = np.zeros(n_users, dtype=np.int64)
-        start_of[ru[first]] = first
-        end_of[ru[first]] = last
-        s, e = start_of[ru], end_of[ru]
-        base_w = np.where((s > 0)[:, None], cw[np.maximum(s - 1, 0)], 0.0)
-        base_c = np.where(s > 0, cc[np.maximum(s - 1, 0)], 0.0)
-        left_w = cw - base_w
-        left_c = cc - base_c
-        tot_w = cw[e] - base_w
-        tot_c = cc[e] - base_c
-        right_w = tot_w - left_w
-        right_c = tot_c - left_c
-        rows_idx = np.arange(len(ru))
-        left_d = (rows_idx - s + 1).astype(np.float64)  # active days up to and including this one
-        right_d = (e - rows_idx).astype(np.float64)
-        valid = (rows_idx < e) & (left_c >= min_events) & (right_c >= min_events)
-        valid &= (left_d >= min_days) & (right_d >= min_days)
-        if valid.any():
-            idx = np.flatnonzero(valid)
-            pool = tot_w[idx] / np.maximum(tot_w[idx].sum(axis=1, keepdims=True), 1e-300)
-
-            def smooth(side_w: np.ndarray, side_d: np.ndarray) -> np.ndarray:
-                dist = side_w / np.maximum(side_w.sum(axis=1, keepdims=True), 1e-300)
-                n = side_d[:, None]
-                return (n * dist + prior_days * pool) / (n + prior_days)
-
-            js = js_divergence(smooth(left_w[idx], left_d[idx]), smooth(right_w[idx], right_d[idx]))
-            # best split per user: sort by (user, -js) and keep each user's first row
-            order = np.lexsort((-js, ru[idx]))
-            u_sorted = ru[idx][order]
-            keep = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
-            best = idx[order[keep]]
+        sides = _split_sides(ru, wts, cnt, n_users)
+        idx = _candidate_splits(sides, min_events, min_days)
+        n_splits = len(idx)
+        if n_splits:
+            js = _split_divergence(sides, idx, prior_days)
+            best, best_js = _best_split_per_user(ru, idx, js)
             bu = ru[best]
-            score[bu] = js[order[keep]]
+            score[bu] = best_js
             lo, hi = rd[best] + 1, rd[best + 1]  # the change fell on a day in [lo, hi]
             earliest[bu] = lo.astype("datetime64[D]")
             latest[bu] = hi.astype("datetime64[D]")
-            if date_prior:
-                change[bu] = _bracket_medians(lo, hi, score[bu]).astype("datetime64[D]")
-            else:
-                change[bu] = ((lo + hi) // 2).astype("datetime64[D]")
+            change[bu] = _change_days(lo, hi, score[bu], date_prior).astype("datetime64[D]")
+    took = time.perf_counter() - start
+    log.debug("drift_scores: %d users, %d user-days, %d splits scored in %.2f s", n_users, len(ru), n_splits, took)
+    return _drift_frame(users, score, change, earliest, latest, n_days)
+
+
+def _check_drift_args(min_events: int, min_days: int, prior_days: float) -> None:
+    """Refuse out-of-range parameters of :func:`drift_scores` before any work is done."""
+    if min_events < 1:
+        raise ConfigError(f"The 'min_events' of drift_scores must be an int >= 1. Got {min_events!r} instead.")
+    if min_days < 1:
+        raise ConfigError(f"The 'min_days' of drift_scores must be an int >= 1. Got {min_days!r} instead.")
+    if prior_days < 0:
+        raise ConfigError(f"The 'prior_days' of drift_scores must be >= 0. Got {prior_days!r} instead.")
+
+
+@dataclass(frozen=True)
+class _Sides:
+    """The evidence on both sides of every candidate split; row ``r`` is the split right after user-day ``r``.
+
+    Attributes:
+        left_w / right_w / total_w: ``(rows, k)`` interest weights up to and including the day, after it, and
+            over the user's whole history.
+        left_c / right_c: ``(rows,)`` events on each side.
+        left_d / right_d: ``(rows,)`` active days on each side.
+        last: ``(rows,)`` index of the user's last row (a split after it has no right side).
+    """
+
+    left_w: np.ndarray
+    right_w: np.ndarray
+    total_w: np.ndarray
+    left_c: np.ndarray
+    right_c: np.ndarray
+    left_d: np.ndarray
+    right_d: np.ndarray
+    last: np.ndarray
+
+
+def _split_sides(ru: np.ndarray, wts: np.ndarray, cnt: np.ndarray, n_users: int) -> _Sides:
+    """Both sides of every split at once, from prefix sums within each user (no per-user loop)."""
+    # prefix sums within each user: global cumsum minus the user's offset
+    cw = np.cumsum(wts, axis=0)
+    cc = np.cumsum(cnt)
+    first = np.r_[0, np.flatnonzero(np.diff(ru)) + 1]  # first row of each user present
+    last = np.r_[first[1:], len(ru)] - 1
+    start_of = np.zeros(n_users, dtype=np.int64)
+    end_of = np.zeros(n_users, dtype=np.int64)
+    start_of[ru[first]] = first
+    end_of[ru[first]] = last
+    s, e = start_of[ru], end_of[ru]
+    base_w = np.where((s > 0)[:, None], cw[np.maximum(s - 1, 0)], 0.0)
+    base_c = np.where(s > 0, cc[np.maximum(s - 1, 0)], 0.0)
+    left_w = cw - base_w
+    left_c = cc - base_c
+    tot_w = cw[e] - base_w
+    tot_c = cc[e] - base_c
+    rows_idx = np.arange(len(ru))
+    return _Sides(
+        left_w=left_w,
+        right_w=tot_w - left_w,
+        total_w=tot_w,
+        left_c=left_c,
+        right_c=tot_c - left_c,
+        left_d=(rows_idx - s + 1).astype(np.float64),  # active days up to and including this one
+        right_d=(e - rows_idx).astype(np.float64),
+        last=e,
+    )
+
+
+def _candidate_splits(sides: _Sides, min_events: int, min_days: int) -> np.ndarray:
+    """Rows whose split leaves enough events and active days on both sides to be judged."""
+    rows_idx = np.arange(len(sides.last))
+    valid = (rows_idx < sides.last) & (sides.left_c >= min_events) & (sides.right_c >= min_events)
+    valid &= (sides.left_d >= min_days) & (sides.right_d >= min_days)
+    return np.flatnonzero(valid)
+
+
+def _split_divergence(sides: _Sides, idx: np.ndarray, prior_days: float) -> np.ndarray:
+    """Jensen–Shannon divergence of the two sides of each split in ``idx``, both smoothed toward the user's mix."""
+    pool = sides.total_w[idx] / np.maximum(sides.total_w[idx].sum(axis=1, keepdims=True), 1e-300)
+
+    def smooth(side_w: np.ndarray, side_d: np.ndarray) -> np.ndarray:
+        dist = side_w / np.maximum(side_w.sum(axis=1, keepdims=True), 1e-300)
+        n = side_d[:, None]
+        return (n * dist + prior_days * pool) / (n + prior_days)
+
+    left = smooth(sides.left_w[idx], sides.left_d[idx])
+    right = smooth(sides.right_w[idx], sides.right_d[idx])
+    return js_divergence(left, right)
+
+
+def _best_split_per_user(ru: np.ndarray, idx: np.ndarray, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row and divergence of each user's strongest split (ties: the earliest split)."""
+    # sort by (user, -js) and keep each user's first row
+    order = np.lexsort((-js, ru[idx]))
+    u_sorted = ru[idx][order]
+    keep = np.r_[True, u_sorted[1:] != u_sorted[:-1]]
+    return idx[order[keep]], js[order[keep]]
+
+
+def _change_days(lo: np.ndarray, hi: np.ndarray, weight: np.ndarray, date_prior: bool) -> np.ndarray:
+    """The change day inside each bracket ``[lo, hi]``: the population prior's median, or the bracket's middle."""
+    if date_prior:
+        return _bracket_medians(lo, hi, weight)
+    return (lo + hi) // 2
+
+
+def _drift_frame(
+    users: np.ndarray,
+    score: np.ndarray,
+    change: np.ndarray,
+    earliest: np.ndarray,
+    latest: np.ndarray,
+    n_days: np.ndarray,
+) -> pd.DataFrame:
+    """The result frame of :func:`drift_scores`, strongest drift first (ties by user id, for determinism)."""
     out = pd.DataFrame(
         {
             "user_id": pd.array(users, dtype="string"),

@@ -22,6 +22,7 @@ the strongest signal in words when its z is at least 3, else it is ``""``.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ _LOGGED = {"peak_hour_events", "events_per_active_hour", "views_per_conversion",
 
 
 def _robust_z(x: np.ndarray, logged: bool) -> np.ndarray:
+    """One-sided robust z-score of a feature against the population (module docstring), clipped at 0."""
     v = np.log1p(x) if logged else x
     med = float(np.median(v))
     dev = np.abs(v - med)
@@ -57,6 +59,7 @@ def _robust_z(x: np.ndarray, logged: bool) -> np.ndarray:
 
 
 def _describe(feature: str, value: float, median: float) -> str:
+    """A feature's value in words, next to the typical user's, for ``anomaly_reason``."""
     if feature == "peak_hour_events":
         return f"{value:,.0f} events in one hour (typical user: {median:,.0f})"
     if feature == "events_per_active_hour":
@@ -83,63 +86,23 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
     """
     if rapid_seconds <= 0:
         raise ConfigError(f"The 'rapid_seconds' of anomaly_scores must be > 0. Got {rapid_seconds!r} instead.")
+    start = time.perf_counter()
     users, uidx = factorize_ids(events["user_id"])
     n_users = len(users)
     if n_users == 0:
         cols = ["user_id", "anomaly_score", "anomaly_z", "anomaly_reason", "n_events", *FEATURES]
         return pd.DataFrame(columns=cols)
     n_events = np.bincount(uidx, minlength=n_users).astype(np.float64)
-    ev = events["event"].astype("string").fillna("view").to_numpy() if "event" in events else None
-    if ev is not None:
-        views = np.bincount(uidx, weights=(ev == "view"), minlength=n_users)
-        conv = np.bincount(uidx, weights=np.isin(ev, ("cart", "purchase")), minlength=n_users)
-    else:
-        views, conv = n_events, np.zeros(n_users)
-    feats: dict[str, np.ndarray] = {"views_per_conversion": views / (1.0 + conv)}
-
-    # repetition: most events on one (user, item) pair
-    _, iidx = factorize_ids(events["item_id"])
-    pair = uidx.astype(np.int64) * (int(iidx.max()) + 1) + iidx
-    pairs, pcount = np.unique(pair, return_counts=True)
-    max_item = np.zeros(n_users)
-    np.maximum.at(max_item, pairs // (int(iidx.max()) + 1), pcount)
-    feats["max_item_events"] = max_item
-
-    ts = pd.to_datetime(events["ts"]) if "ts" in events else None
-    if ts is not None and ts.notna().any():
-        ok = ts.notna().to_numpy()
-        secs = ts.to_numpy()[ok].astype("datetime64[s]").astype(np.int64)
-        u_ok = uidx[ok]
-        hour = secs // 3600
-        key = u_ok.astype(np.int64) * (int(hour.max() - hour.min()) + 1) + (hour - hour.min())
-        hkeys, hcount = np.unique(key, return_counts=True)
-        hour_user = hkeys // (int(hour.max() - hour.min()) + 1)
-        peak = np.zeros(n_users)
-        np.maximum.at(peak, hour_user, hcount)
-        active_hours = np.bincount(hour_user, minlength=n_users).astype(np.float64)
-        order = np.lexsort((secs, u_ok))
-        su, ss = u_ok[order], secs[order]
-        same = su[1:] == su[:-1]
-        rapid = same & (np.diff(ss) < rapid_seconds)
-        n_gaps = np.bincount(su[1:][same], minlength=n_users).astype(np.float64)
-        n_rapid = np.bincount(su[1:][rapid], minlength=n_users).astype(np.float64)
-        feats["peak_hour_events"] = peak
-        feats["events_per_active_hour"] = np.bincount(u_ok, minlength=n_users) / np.maximum(active_hours, 1.0)
-        feats["rapid_share"] = np.where(n_gaps > 0, n_rapid / np.maximum(n_gaps, 1.0), 0.0)
-    else:
-        for name in ("peak_hour_events", "events_per_active_hour", "rapid_share"):
-            feats[name] = np.zeros(n_users)
+    feats: dict[str, np.ndarray] = {"views_per_conversion": _views_per_conversion(events, uidx, n_events)}
+    feats["max_item_events"] = _max_item_events(events, uidx, n_users)
+    feats.update(_time_features(events, uidx, n_users, rapid_seconds))
+    took_features = time.perf_counter() - start
 
     z = np.column_stack([_robust_z(feats[f], f in _LOGGED) for f in FEATURES])  # (n_users, n_features)
     top2 = -np.sort(-z, axis=1)[:, :2]
     anomaly_z = np.sqrt((top2**2).mean(axis=1))
     score = anomaly_z / (anomaly_z + 3.0)
-    strongest = np.argmax(z, axis=1)
-    medians = {f: float(np.median(feats[f])) for f in FEATURES}
-    reasons = [
-        _describe(FEATURES[j], float(feats[FEATURES[j]][i]), medians[FEATURES[j]]) if z[i, j] >= 3.0 else ""
-        for i, j in enumerate(strongest)
-    ]
+    reasons = _reasons(z, feats)
     out = pd.DataFrame(
         {
             "user_id": pd.array(users, dtype="string"),
@@ -150,4 +113,71 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
             **{f: feats[f].astype(np.float64) for f in FEATURES},
         }
     )
+    log.debug(
+        "anomaly_scores: %d users, %d events in %.2f s (%.2f s features)",
+        n_users,
+        len(events),
+        time.perf_counter() - start,
+        took_features,
+    )
     return out.sort_values(["anomaly_score", "user_id"], ascending=[False, True], ignore_index=True)
+
+
+def _views_per_conversion(events: pd.DataFrame, uidx: np.ndarray, n_events: np.ndarray) -> np.ndarray:
+    """Look-to-book per user, views / (1 + carts + purchases): view-only floods stand out."""
+    n_users = len(n_events)
+    ev = events["event"].astype("string").fillna("view").to_numpy() if "event" in events else None
+    if ev is not None:
+        views = np.bincount(uidx, weights=(ev == "view"), minlength=n_users)
+        conv = np.bincount(uidx, weights=np.isin(ev, ("cart", "purchase")), minlength=n_users)
+    else:
+        views, conv = n_events, np.zeros(n_users)
+    return views / (1.0 + conv)
+
+
+def _max_item_events(events: pd.DataFrame, uidx: np.ndarray, n_users: int) -> np.ndarray:
+    """Most events of each user on one item: refresh and scrape loops repeat an item."""
+    _, iidx = factorize_ids(events["item_id"])
+    pair = uidx.astype(np.int64) * (int(iidx.max()) + 1) + iidx
+    pairs, pcount = np.unique(pair, return_counts=True)
+    max_item = np.zeros(n_users)
+    np.maximum.at(max_item, pairs // (int(iidx.max()) + 1), pcount)
+    return max_item
+
+
+def _time_features(events: pd.DataFrame, uidx: np.ndarray, n_users: int, rapid_seconds: float) -> dict[str, np.ndarray]:
+    """The clock features: peak hour, rate per active hour, share of rapid gaps (all 0 without timestamps)."""
+    ts = pd.to_datetime(events["ts"]) if "ts" in events else None
+    if ts is None or not ts.notna().any():
+        return {name: np.zeros(n_users) for name in ("peak_hour_events", "events_per_active_hour", "rapid_share")}
+    ok = ts.notna().to_numpy()
+    secs = ts.to_numpy()[ok].astype("datetime64[s]").astype(np.int64)
+    u_ok = uidx[ok]
+    hour = secs // 3600
+    key = u_ok.astype(np.int64) * (int(hour.max() - hour.min()) + 1) + (hour - hour.min())
+    hkeys, hcount = np.unique(key, return_counts=True)
+    hour_user = hkeys // (int(hour.max() - hour.min()) + 1)
+    peak = np.zeros(n_users)
+    np.maximum.at(peak, hour_user, hcount)
+    active_hours = np.bincount(hour_user, minlength=n_users).astype(np.float64)
+    order = np.lexsort((secs, u_ok))
+    su, ss = u_ok[order], secs[order]
+    same = su[1:] == su[:-1]
+    rapid = same & (np.diff(ss) < rapid_seconds)
+    n_gaps = np.bincount(su[1:][same], minlength=n_users).astype(np.float64)
+    n_rapid = np.bincount(su[1:][rapid], minlength=n_users).astype(np.float64)
+    return {
+        "peak_hour_events": peak,
+        "events_per_active_hour": np.bincount(u_ok, minlength=n_users) / np.maximum(active_hours, 1.0),
+        "rapid_share": np.where(n_gaps > 0, n_rapid / np.maximum(n_gaps, 1.0), 0.0),
+    }
+
+
+def _reasons(z: np.ndarray, feats: dict[str, np.ndarray]) -> list[str]:
+    """Each user's strongest signal in words where its z is at least 3, else ``""``."""
+    strongest = np.argmax(z, axis=1)
+    medians = {f: float(np.median(feats[f])) for f in FEATURES}
+    return [
+        _describe(FEATURES[j], float(feats[FEATURES[j]][i]), medians[FEATURES[j]]) if z[i, j] >= 3.0 else ""
+        for i, j in enumerate(strongest)
+    ]
