@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from uig_core.config import BuildConfig
 from uig_core.logs import StepTimer
 from uig_core.progress import Progress, noop, scaled
 from uig_core.store.workspace import DatasetInfo, Workspace
+
+if TYPE_CHECKING:
+    from uig_core.models.base import Recommender
 
 __all__ = ["build", "run_build"]
 
@@ -95,8 +98,7 @@ def run_build(
     stale: int = 0,
 ) -> dict[str, Any]:
     """Run every step of one build and write its folder at ``final``; returns the build summary."""
-    from uig_core.evaluation.on_build import next_batch_recall, validation_recall
-    from uig_core.models import default_model_for, model_class
+    from uig_core.models import default_model_for
 
     timer = StepTimer(log)
     progress(0.0, "loading events")
@@ -106,85 +108,136 @@ def run_build(
     names = [default_name] + [m for m in config.extra_models if m != default_name]
     trainer = Trainer(config, previous, frames.item_index, frames.user_index)
     with Scheduler(update=previous is not None) as scheduler:
-        side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
-        next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
-        early = {
-            n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
-            for n in names
-            if previous is not None and not model_class(n).uses_item_features
-        }
-        with timer("embeddings"):
-            meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
-        progress(0.36, "finding interest points")
-        with timer("interests"):
-            found = steps.find_item_interests(frames, meaning, config, previous)
-        progress(0.45, "drift and anomaly scores")
-        with timer("drift_risk"):
-            inputs = side.result()
-            users = steps.add_signals(frames, found.labels, inputs.anomaly)
-        progress(0.5, "building the graph")
-        with timer("graph"):
-            items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
-        progress(0.55, f"training {default_name}" + (f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""))
-        with timer("models"):
-            trained = train_models(
-                trainer,
-                scheduler,
-                names,
-                early,
-                inputs.train_matrix,
-                meaning.embeddings,
-                scaled(progress, 0.55, 0.9, f"training {default_name}: "),
-            )
-        quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[default_name])}
-        if next_batch is not None:
-            quality.update(next_batch.result() or {})
-    dim = meaning.embeddings.shape[1]
-    contents = layout.BuildContents(
-        meta={},
-        frames={"items": items, "users": users, "interests": found.table, "interest_edges": found.cooccurrence},
-        embeddings=meaning.embeddings,
-        centroids=found.centroids if found.centroids is not None else np.zeros((0, dim), dtype=np.float32),
-        profiles=found.profiles.to_numpy(dtype=np.float32),
-        profile_columns=np.asarray(found.profiles.columns, dtype=np.int64),
-        interactions=inputs.train_matrix,
-        strongest=inputs.strongest,
-        models=trained,
-    )
+        out = _run_steps(ws, config, frames, names, trainer, scheduler, timer, progress, previous)
     progress(0.96, "writing the build")
     with atomic.atomic_dir(final) as tmp:
         with timer("write"):
-            layout.write_data(tmp, contents)
+            layout.write_data(tmp, out.contents())
         previous_meta = _current_meta(ws, info) if previous is None else previous.meta
-        meta = {
-            "build_id": build_id,
-            "dataset": info.name,
-            "data_hash": info.data_hash,
-            "created": pd.Timestamp.now().isoformat(timespec="seconds"),
-            "config": asdict(config),
-            "default_model": default_name,
-            "models": names,
-            "fit_seconds": trainer.fit_seconds,
-            "counts": {
-                "users": len(users),
-                "items": len(items),
-                "events": len(frames.events),
-                "interests": found.n_coarse,
-                "edges": int(inputs.train_matrix.nnz),
-                "items_without_text": int((~meaning.has_text).sum()),
-                "newly_embedded": meaning.newly_embedded,
-                **graph_counts,
-            },
-            "time_range": [frames.events["ts"].min().isoformat(), frames.events["ts"].max().isoformat()],
-            "timings": timer.timings,
-            "stale_builds_removed": stale,
-            "incremental_from": previous.build_id if previous is not None else None,
-            "rows_added": len(frames.events) - int(previous_meta["counts"]["events"]) if previous_meta else None,
-            "quality": quality,
-        }
+        meta = _summary(info, config, build_id, names, trainer, out, timer, previous_meta)
+        meta.update(stale_builds_removed=stale, incremental_from=previous.build_id if previous is not None else None)
         meta = layout.write_meta(tmp, meta)
     log.info("build %s written: %s", build_id, ", ".join(f"{k} {v:.2f}s" for k, v in timer.timings.items()))
     return meta
+
+
+@dataclass
+class _Outputs:
+    """What the steps of one build produced, before it is written."""
+
+    frames: steps.Frames
+    inputs: steps.SideInputs
+    meaning: steps.ItemMeaning
+    found: steps.Interests
+    items: pd.DataFrame
+    users: pd.DataFrame
+    graph_counts: dict[str, int]
+    trained: dict[str, Recommender]
+    quality: dict[str, Any]
+
+    def contents(self) -> layout.BuildContents:
+        """The build's files as the layout writes them."""
+        dim = self.meaning.embeddings.shape[1]
+        centroids = self.found.centroids
+        return layout.BuildContents(
+            meta={},
+            frames={
+                "items": self.items,
+                "users": self.users,
+                "interests": self.found.table,
+                "interest_edges": self.found.cooccurrence,
+            },
+            embeddings=self.meaning.embeddings,
+            centroids=centroids if centroids is not None else np.zeros((0, dim), dtype=np.float32),
+            profiles=self.found.profiles.to_numpy(dtype=np.float32),
+            profile_columns=np.asarray(self.found.profiles.columns, dtype=np.int64),
+            interactions=self.inputs.train_matrix,
+            strongest=self.inputs.strongest,
+            models=self.trained,
+        )
+
+
+def _run_steps(
+    ws: Workspace,
+    config: BuildConfig,
+    frames: steps.Frames,
+    names: list[str],
+    trainer: Trainer,
+    scheduler: Scheduler,
+    timer: StepTimer,
+    progress: Progress,
+    previous: Bundle | None,
+) -> _Outputs:
+    """The data steps and the training, with workers from ``scheduler`` (see the module docstring)."""
+    from uig_core.evaluation.on_build import next_batch_recall, validation_recall
+    from uig_core.models import model_class
+
+    side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
+    next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
+    early = {  # an update starts the models that read no item text as soon as the matrices are ready
+        n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
+        for n in names
+        if previous is not None and not model_class(n).uses_item_features
+    }
+    with timer("embeddings"):
+        meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
+    progress(0.36, "finding interest points")
+    with timer("interests"):
+        found = steps.find_item_interests(frames, meaning, config, previous)
+    progress(0.45, "drift and anomaly scores")
+    with timer("drift_risk"):
+        inputs = side.result()
+        users = steps.add_signals(frames, found.labels, inputs.anomaly)
+    progress(0.5, "building the graph")
+    with timer("graph"):
+        items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
+    alongside = f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""
+    progress(0.55, f"training {names[0]}{alongside}")
+    with timer("models"):
+        report = scaled(progress, 0.55, 0.9, f"training {names[0]}: ")
+        trained = train_models(trainer, scheduler, names, early, inputs.train_matrix, meaning.embeddings, report)
+    quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[names[0]])}
+    if next_batch is not None:
+        quality.update(next_batch.result() or {})
+    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality)
+
+
+def _summary(
+    info: DatasetInfo,
+    config: BuildConfig,
+    build_id: str,
+    names: list[str],
+    trainer: Trainer,
+    out: _Outputs,
+    timer: StepTimer,
+    previous_meta: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The build summary: what was built from what, counts, timings and quality figures."""
+    events = out.frames.events
+    return {
+        "build_id": build_id,
+        "dataset": info.name,
+        "data_hash": info.data_hash,
+        "created": pd.Timestamp.now().isoformat(timespec="seconds"),
+        "config": asdict(config),
+        "default_model": names[0],
+        "models": names,
+        "fit_seconds": trainer.fit_seconds,
+        "counts": {
+            "users": len(out.users),
+            "items": len(out.items),
+            "events": len(events),
+            "interests": out.found.n_coarse,
+            "edges": int(out.inputs.train_matrix.nnz),
+            "items_without_text": int((~out.meaning.has_text).sum()),
+            "newly_embedded": out.meaning.newly_embedded,
+            **out.graph_counts,
+        },
+        "time_range": [events["ts"].min().isoformat(), events["ts"].max().isoformat()],
+        "timings": timer.timings,
+        "rows_added": len(events) - int(previous_meta["counts"]["events"]) if previous_meta else None,
+        "quality": out.quality,
+    }
 
 
 def _current_meta(ws: Workspace, info: DatasetInfo) -> dict[str, Any] | None:

@@ -36,6 +36,7 @@ import numpy as np
 from uig_core import atomic
 from uig_core.demo.vocabulary import THEMES, Product, Theme
 from uig_core.errors import ConfigError
+from uig_core.progress import Progress
 
 __all__ = [
     "DEMO_DIR",
@@ -71,7 +72,6 @@ CSV_COLUMNS = (
     "order_id",
 )
 
-Progress = Callable[[float, str], None]
 
 _EVENTS = ("view", "click", "cart", "purchase")
 _VIEW, _CLICK, _CART, _PURCHASE = range(4)

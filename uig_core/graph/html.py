@@ -128,33 +128,9 @@ def render_html(
             f"Got {height!r} instead."
         )
     net = Network(height=css_height, width="100%", cdn_resources="in_line")
-    shown = _labelled(nodes, max_labels)
-    net.nodes = [
-        {
-            "id": str(r.id),
-            "label": clean_text(r.label, 80) if r.id in shown else " ",
-            "title": clean_text_lines(r.title),
-            "shape": _SHAPES.get(r.type, "dot"),
-            "color": NODE_COLORS.get(r.type, "#999999"),
-            "size": float(r.size),
-            "group": str(r.type),
-            **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {}),
-        }
-        for r in nodes.itertuples(index=False)
-    ]
+    net.nodes = _vis_nodes(nodes, max_labels)
     net.node_ids = [n["id"] for n in net.nodes]
-    top = edges.groupby("type")["weight"].max().to_dict() if len(edges) else {}
-    # widths relative to the strongest edge of the same type, so weak-but-real structure stays visible
-    net.edges = [
-        {
-            "from": str(e.source),
-            "to": str(e.target),
-            "title": clean_text_lines(e.title),
-            "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
-            "color": EDGE_COLORS.get(e.type, "#cccccc"),
-        }
-        for e in edges.itertuples(index=False)
-    ]
+    net.edges = _vis_edges(edges)
     options = json.dumps(_options(len(net.nodes), physics))
     page = _template().render(
         height=css_height,
@@ -188,6 +164,39 @@ def render_html(
     note = f"  {len(nodes)} nodes · {len(edges)} edges · hover for details, scroll to zoom"
     page = page.replace("<body>", "<body>" + top + legend_html(types, note=note), 1)
     return page
+
+
+def _vis_nodes(nodes: pd.DataFrame, max_labels: int) -> list[dict[str, Any]]:
+    """vis-network node dicts; beyond ``max_labels`` nodes only the important ones keep a visible label."""
+    shown = _labelled(nodes, max_labels)
+    return [
+        {
+            "id": str(r.id),
+            "label": clean_text(r.label, 80) if r.id in shown else " ",
+            "title": clean_text_lines(r.title),
+            "shape": _SHAPES.get(r.type, "dot"),
+            "color": NODE_COLORS.get(r.type, "#999999"),
+            "size": float(r.size),
+            "group": str(r.type),
+            **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {}),
+        }
+        for r in nodes.itertuples(index=False)
+    ]
+
+
+def _vis_edges(edges: pd.DataFrame) -> list[dict[str, Any]]:
+    """vis-network edge dicts, widths relative to the strongest edge of the same type (weak structure stays visible)."""
+    top = edges.groupby("type")["weight"].max().to_dict() if len(edges) else {}
+    return [
+        {
+            "from": str(e.source),
+            "to": str(e.target),
+            "title": clean_text_lines(e.title),
+            "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
+            "color": EDGE_COLORS.get(e.type, "#cccccc"),
+        }
+        for e in edges.itertuples(index=False)
+    ]
 
 
 def _labelled(nodes: pd.DataFrame, max_labels: int) -> set[str]:

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +22,12 @@ from uig_core.columns import map_values
 from uig_core.errors import IngestError, SchemaError
 from uig_core.ingest.reader import DEFAULT_MAX_BYTES, read_table
 from uig_core.ingest.report import EXAMPLES_PER_REASON, MAX_TITLE_CHARS, IngestReport, IngestResult
+from uig_core.progress import Progress
 from uig_core.schema import EVENTS, auto_map_columns, auto_map_event
 
 __all__ = ["read_log", "clean_frame", "pseudonymize"]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[float, str], None]
 
 
 def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str | None) -> list[str]:

@@ -183,12 +183,39 @@ def _portrait(
     row = bundle.user_row(user_id)
     u = bundle.users.iloc[row]
     events = user_events(ws, info.name, user_id, info=info)
+    profile = bundle.user_profile(user_id)
+    drift_col = user_column(bundle, "drift_score", "drift")
+    date_col = user_column(bundle, "change_date", "drift_date", "drift_change_date")
+    anomaly_col = user_column(bundle, "anomaly_score", "anomaly", "risk_score")
+    reason_col = user_column(bundle, "anomaly_reason", "risk_reason", "anomaly_reasons")
+    change = u.get(date_col) if date_col else None
+    return {
+        "user_id": user_id,
+        "dataset": info.name,
+        "build_id": bundle.build_id,
+        "activity": _activity(bundle, row, u, events),
+        "interests": [
+            {"interest_id": int(r.interest_id), "name": str(r.name), "share": round(float(r.share), 4)}
+            for r in profile.itertuples(index=False)
+        ],
+        "timeline": _timeline(bundle, events, user_id),
+        # drift.py scores 0 where no split qualifies; a user without weighted events has no row there: 0 too.
+        "drift_score": (_num(u.get(drift_col)) or 0.0) if drift_col else None,
+        "change_date": None if change is None or pd.isna(change) else pd.Timestamp(change).strftime("%Y-%m-%d"),
+        "anomaly_score": _num(u.get(anomaly_col)) if anomaly_col else None,
+        "anomaly_reason": _text(u.get(reason_col)) if reason_col else None,
+        "recent_events": _recent(bundle, events, recent),
+        "similar_users": _similar(bundle, user_id, similar),
+    }
 
+
+def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> dict[str, Any]:
+    """Counts by event, first and last seen, purchases, orders, spend and the RFM scores of one user."""
     by_type = events["event"].value_counts() if len(events) else pd.Series(dtype="int64")
     order = [e for e in _EVENT_ORDER if e in by_type.index] + [e for e in by_type.index if e not in _EVENT_ORDER]
     time_range = bundle.meta.get("time_range") or [None, None]
     end = pd.Timestamp(time_range[1] or pd.to_datetime(bundle.users["last_seen"]).max())
-    activity = {
+    return {
         "n_events": int(u.get("n_events", len(events))),
         "events_by_type": {str(e): int(by_type[e]) for e in order},
         "first_seen": _when(u.get("first_seen")),
@@ -199,16 +226,13 @@ def _portrait(
         "rfm": rfm(bundle.users, row, end),
     }
 
-    profile = bundle.user_profile(user_id)
-    interests = [
-        {"interest_id": int(r.interest_id), "name": str(r.name), "share": round(float(r.share), 4)}
-        for r in profile.itertuples(index=False)
-    ]
 
+def _timeline(bundle: Bundle, events: pd.DataFrame, user_id: str) -> list[dict[str, Any]]:
+    """The user's interest shares week by week."""
     item_interest = pd.Series(bundle.items["interest_id"].to_numpy(), index=bundle.item_index)
     weights = bundle.meta.get("config", {}).get("event_weights")
     timeline = weekly_timeline(events, item_interest, bundle.interest_names, user_id, event_weights=weights)
-    timeline_rows = [
+    return [
         {
             "week": pd.Timestamp(w).strftime("%Y-%m-%d"),
             "interest_id": int(i),
@@ -218,20 +242,15 @@ def _portrait(
         for w, i, n, s in timeline.itertuples(index=False)
     ]
 
-    drift_col = user_column(bundle, "drift_score", "drift")
-    date_col = user_column(bundle, "change_date", "drift_date", "drift_change_date")
-    anomaly_col = user_column(bundle, "anomaly_score", "anomaly", "risk_score")
-    reason_col = user_column(bundle, "anomaly_reason", "risk_reason", "anomaly_reasons")
-    change = u.get(date_col) if date_col else None
-    change_date = None if change is None or pd.isna(change) else pd.Timestamp(change).strftime("%Y-%m-%d")
 
+def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str, Any]]:
+    """The user's last ``recent`` events, newest first, titled from the log or the build."""
     titles = pd.Series(bundle.items["title"].astype("string").to_numpy(), index=bundle.item_index)
-    tail = events.tail(int(recent)).iloc[::-1]
-    recent_rows = []
-    for r in tail.itertuples(index=False):
+    rows = []
+    for r in events.tail(int(recent)).iloc[::-1].itertuples(index=False):
         rec = r._asdict()
         item = str(rec["item_id"])
-        recent_rows.append(
+        rows.append(
             {
                 "ts": _when(rec.get("ts")),
                 "event": str(rec.get("event")),
@@ -241,9 +260,13 @@ def _portrait(
                 "price": _num(rec.get("price")),
             }
         )
+    return rows
 
+
+def _similar(bundle: Bundle, user_id: str, similar: int) -> list[dict[str, Any]]:
+    """The ``similar`` most similar users with their activity."""
     sims = bundle.similar_users(user_id, k=int(similar)) if similar > 0 else pd.DataFrame()
-    similar_rows = [
+    return [
         {
             "user_id": str(r.user_id),
             "similarity": round(float(r.similarity), 4),
@@ -252,19 +275,3 @@ def _portrait(
         }
         for r in sims.itertuples(index=False)
     ]
-
-    return {
-        "user_id": user_id,
-        "dataset": info.name,
-        "build_id": bundle.build_id,
-        "activity": activity,
-        "interests": interests,
-        "timeline": timeline_rows,
-        # drift.py scores 0 where no split qualifies; a user without weighted events has no row there: 0 too.
-        "drift_score": (_num(u.get(drift_col)) or 0.0) if drift_col else None,
-        "change_date": change_date,
-        "anomaly_score": _num(u.get(anomaly_col)) if anomaly_col else None,
-        "anomaly_reason": _text(u.get(reason_col)) if reason_col else None,
-        "recent_events": recent_rows,
-        "similar_users": similar_rows,
-    }

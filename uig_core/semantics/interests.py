@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,13 +36,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from uig_core.errors import ConfigError
+from uig_core.progress import Progress
 from uig_core.semantics.names import name_clusters
 
 __all__ = ["InterestResult", "find_interests", "name_clusters"]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass
