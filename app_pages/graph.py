@@ -7,9 +7,11 @@ titles travel as escaped JSON and are drawn as text (see ``uig_core.graph.html``
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from uig_app import state
+from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
 from uig_core.graph import html as graph_html
 from uig_core.graph import view as graphview
@@ -28,12 +30,12 @@ def _neighbourhood(
     build_id: str,
     center: str,
     depth: int,
-    node_types: tuple,
-    edge_types: tuple,
+    node_types: tuple[str, ...],
+    edge_types: tuple[str, ...],
     min_weight: float,
     max_nodes: int,
-    _bundle,
-) -> tuple:
+    _bundle: Bundle,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     nodes, edges = graphview.neighborhood(
         _bundle,
         center,
@@ -48,7 +50,9 @@ def _neighbourhood(
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _overview(build_id: str, min_weight: float, max_nodes: int, above_chance: bool, _bundle) -> tuple:
+def _overview(
+    build_id: str, min_weight: float, max_nodes: int, above_chance: bool, _bundle: Bundle
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     nodes, edges = graphview.interest_overview(
         _bundle, min_weight=min_weight, max_nodes=max_nodes, min_lift=1.0 if above_chance else None
     )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from uig_app import state
+from uig_core.errors import UIGError
 from uig_core.queries.home import home_summary
 
 st.title("UIG · User Interest Graph")
@@ -15,7 +16,7 @@ if info is None:
 
 try:
     summary = home_summary(state.workspace(), info.name)
-except Exception as err:  # noqa: BLE001 - shown at the page edge
+except UIGError as err:
     state.show_error(err)
     st.stop()
 

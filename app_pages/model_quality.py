@@ -5,6 +5,7 @@ import streamlit as st
 
 from uig_app import state
 from uig_app.theme import interest_color
+from uig_core.errors import UIGError
 from uig_core.evaluation.results import load_quality, metric_names, quality_long, quality_table, run_evaluation
 
 st.title("Model quality")
@@ -25,7 +26,7 @@ def _evaluate() -> None:
 
         try:
             run_evaluation(ws, info.name, progress=progress)
-        except Exception as err:  # noqa: BLE001 - shown at the page edge
+        except UIGError as err:
             status.update(label="Evaluation failed", state="error")
             state.show_error(err)
             return
@@ -35,7 +36,7 @@ def _evaluate() -> None:
 
 try:
     result = load_quality(ws, info.name)
-except Exception as err:  # noqa: BLE001 - shown at the page edge
+except UIGError as err:
     state.show_error(err)
     st.stop()
 

@@ -52,7 +52,7 @@ user_id = right.selectbox(f"User ({len(options):,} shown)", options, key="portra
 
 try:
     data = portrait(state.workspace(), info.name, user_id, recent=15, similar=10, bundle=bundle, info=info)
-except Exception as err:  # noqa: BLE001 - shown at the page edge
+except UIGError as err:
     state.show_error(err)
     st.stop()
 

@@ -2,13 +2,18 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
+from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
 from uig_core.queries import clusters as clu
 from uig_core.queries import segments as seg
+from uig_core.store.workspace import DatasetInfo
 
 st.title("Clusters & segments")
 ready = state.require_bundle()
@@ -19,24 +24,26 @@ CURRENT = "(current rules)"
 
 
 @st.cache_data(show_spinner="Clustering users…", max_entries=16)
-def _clusters(build_id: str, k: int | None, _bundle) -> clu.Clustering:
+def _clusters(build_id: str, k: int | None, _bundle: Bundle) -> clu.Clustering:
     return clu.cluster_users(_bundle, k)
 
 
 @st.cache_data(show_spinner="Collecting user features…", max_entries=16)
-def _features(build_id: str, data_hash: str, k: int | None, _bundle, _info):
+def _features(build_id: str, data_hash: str, k: int | None, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
     # The events (for extra columns such as Country) are only read when the features are not cached yet.
     clusters = _clusters(build_id, k, _bundle)
     return seg.user_features(_bundle, state.events(_info), labels=clusters.labels)
 
 
 @st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
-def _tsne(build_id: str, _bundle):
+def _tsne(build_id: str, _bundle: Bundle) -> np.ndarray:
     return clu.user_map(_bundle, "tsne")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _cluster_view(build_id: str, k: int | None, method: str, _features, _clusters, _bundle) -> tuple:
+def _cluster_view(
+    build_id: str, k: int | None, method: str, _features: pd.DataFrame, _clusters: clu.Clustering, _bundle: Bundle
+) -> tuple[go.Figure, pd.DataFrame]:
     points = clu.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
     fig = px.scatter(
         points,
@@ -55,7 +62,7 @@ def _cluster_view(build_id: str, k: int | None, method: str, _features, _cluster
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features) -> dict:
+def _compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features: pd.DataFrame) -> dict:
     return seg.compare_segments(_features, json.loads(spec_a), json.loads(spec_b), names=("A", "B"))
 
 

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Any
+from typing import SupportsInt
 
 import pandas as pd
 import streamlit as st
 
+from uig_core import logs
 from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 DATASET_KEY = "uig_dataset"
+
+# Once per process (this module is imported once): UIG_LOG=info|debug shows the engine's step timings on the
+# server's stderr, as `uig --verbose` does for the CLI. Calling it again would only reset the level.
+logs.configure()
 
 
 def workspace() -> Workspace:
@@ -36,8 +41,8 @@ def datasets() -> list[DatasetInfo]:
     return list(_datasets(str(ws.root), _db_stamp(ws)))
 
 
-def _db_stamp(ws: Workspace) -> tuple[float, ...]:
-    stamps = []
+def _db_stamp(ws: Workspace) -> tuple[int, ...]:
+    stamps: list[int] = []
     for path in (ws.db_path, ws.db_path.with_name(ws.db_path.name + ".wal")):
         try:
             st_ = path.stat()
@@ -48,7 +53,7 @@ def _db_stamp(ws: Workspace) -> tuple[float, ...]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _datasets(root: str, stamp: tuple[float, ...]) -> list[DatasetInfo]:
+def _datasets(root: str, stamp: tuple[int, ...]) -> list[DatasetInfo]:
     return Workspace(root).datasets()
 
 
@@ -118,7 +123,11 @@ def require_bundle() -> tuple[DatasetInfo, Bundle] | None:
 
 
 def show_error(err: Exception) -> None:
-    """Show an engine error as one clear line."""
+    """Show an engine error as one clear line.
+
+    Pages catch :class:`UIGError`; anything else reaching here is one of the few non-engine errors a page catches
+    beside it on purpose (each marked ``TODO(core)`` where it is caught), shown with its type.
+    """
     if isinstance(err, UIGError):
         st.error(str(err))
     else:
@@ -131,7 +140,7 @@ def _expected_password() -> str | None:
         return env
     try:
         return st.secrets.get("password")  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+    except FileNotFoundError:  # not an engine call: Streamlit's "no secrets file" (StreamlitSecretNotFoundError)
         return None
 
 
@@ -152,6 +161,6 @@ def password_gate() -> bool:
     return False
 
 
-def fmt_int(n: Any) -> str:
+def fmt_int(n: SupportsInt) -> str:
     """Thousands separators."""
     return f"{int(n):,}"
