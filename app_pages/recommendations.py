@@ -110,9 +110,7 @@ with audience:
         aud_k = a[3].number_input("Users", min_value=1, max_value=500, value=20, step=5, key="rec_aud_k")
         try:
             who = audience_table(bundle, item_id, int(aud_k), model=aud_model)
-        except (UIGError, ValueError) as err:
-            # TODO(core): ValueError: audience_table raises numpy's "argmax of an empty sequence" on a build with
-            # no interests (a log without titles or categories); it should give main_interest None there instead.
+        except UIGError as err:
             state.show_error(err)
         else:
             st.dataframe(

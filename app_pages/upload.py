@@ -8,7 +8,6 @@ import math
 import re
 import time
 
-import duckdb  # only for the DuckDB errors append_events lets through (see create_clicked); loaded by then anyway
 import pandas as pd
 import streamlit as st
 
@@ -76,10 +75,7 @@ def create_clicked(result: IngestResult, source: str, options: dict) -> None:
                 f"Dataset {info.name} created: {info.rows:,} events, {info.users:,} users, "
                 f"{info.items:,} items. Build it next.",
             )
-    except (UIGError, duckdb.ConversionException, duckdb.ParserException) as err:
-        # TODO(core): append_events lets DuckDB errors through for a batch the user can fix: ConversionException
-        # when an extra column holds text where the dataset's column is numeric ('S1' into BIGINT), ParserException
-        # when a new column's name holds a double quote (the ALTER TABLE is not quoted safely).
+    except UIGError as err:
         flash("error", str(err))
         return
     st.session_state["upload_created"] = info.name

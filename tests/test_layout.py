@@ -25,7 +25,9 @@ def tiny_contents() -> layout.BuildContents:
             "interest_id": [0, 0, 1, 1],
         }
     )
-    users = pd.DataFrame({"user_id": ["u0", "u1", "u2"], "n_events": [4, 3, 2]})
+    users = pd.DataFrame(
+        {"user_id": ["u0", "u1", "u2"], "n_events": [4, 3, 2], "n_purchase": [1, 1, 1], "spend": [9.0, 5.0, 2.0]}
+    )
     interests = pd.DataFrame(
         {
             "interest_id": [0, 1],
@@ -97,3 +99,15 @@ def test_evaluations_live_beside_build_folders(tmp_path):
     path = layout.evaluation_path(tmp_path, "b123")
     assert path.parent.parent == tmp_path and path.name.startswith("b123")
     assert "b123" not in path.parent.name  # not inside the build folder itself
+
+
+def test_audience_of_a_build_without_interests(tmp_path):
+    from uig_core.queries.recommendations import audience_table
+
+    contents = tiny_contents()
+    contents.profiles = np.zeros((3, 0), np.float32)
+    contents.profile_columns = np.zeros(0, np.int64)
+    contents.frames["interests"] = contents.frames["interests"].iloc[:0]
+    layout.write_build(tmp_path, contents)
+    table = audience_table(Bundle(tmp_path), "c", k=5)
+    assert list(table["user_id"]) == ["u0", "u1"] and table["main_interest"].isna().all()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from uig_core import atomic
-from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, DatasetNotFound
+from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, DatasetNotFound, SchemaError
 from uig_core.store.workspace import Workspace, data_hash
 
 
@@ -89,6 +89,28 @@ def test_append_updates_counts_and_hash(tmp_path):
     assert (after.rows, after.users, after.items) == (7, 4, 7)
     assert after.data_hash != before.data_hash
     assert "channel" in ws.load_events("a")
+
+
+def test_append_refuses_text_in_a_numeric_column_and_changes_nothing(tmp_path):
+    ws = Workspace(tmp_path)
+    first = events().assign(store=[1, 2, 3, 4, 5])
+    before = ws.add_dataset("a", first)
+    batch = events(2, "w").assign(store=["S0", "7"], channel=["app", "web"])
+    with pytest.raises(SchemaError, match=r"column 'store' .* has 'S0' there \(1 such rows\)"):
+        ws.append_events("a", batch)
+    after = ws.dataset("a")
+    assert (after.rows, after.data_hash) == (before.rows, before.data_hash)
+    assert "channel" not in ws.load_events("a")  # the new column went with the failed append
+
+
+def test_append_takes_a_new_column_whatever_its_name(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.add_dataset("a", events())
+    hostile = 'we"ird; DROP TABLE datasets; --'
+    ws.append_events("a", events(2, "w").assign(**{hostile: ["x", "y"]}))
+    loaded = ws.load_events("a")
+    assert hostile in loaded and loaded[hostile].dropna().tolist() == ["x", "y"]
+    assert ws.dataset("a").rows == 7
 
 
 def test_atomic_dir_keeps_old_on_failure(tmp_path):

@@ -140,10 +140,13 @@ def audience_table(
     rows = bundle.user_index.get_indexer(frame["user_id"].astype(str))
     prof = bundle.profiles[rows] if len(rows) else np.zeros((0, len(bundle.profile_columns)))
     names = bundle.interest_names
-    top = [
-        names.get(int(bundle.profile_columns[j])) if p.max(initial=0.0) > 0 else None
-        for p, j in zip(prof, prof.argmax(axis=1) if len(prof) else [], strict=True)
-    ]
+    if prof.shape[1] == 0:  # a build without interests (a log with no titles or categories)
+        top: list[str | None] = [None] * len(frame)
+    else:
+        top = [
+            names.get(int(bundle.profile_columns[j])) if p.max(initial=0.0) > 0 else None
+            for p, j in zip(prof, prof.argmax(axis=1) if len(prof) else [], strict=True)
+        ]
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["main_interest"] = top
     return frame

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from uig_core import atomic
-from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, DatasetNotFound, UIGError
+from uig_core.errors import AmbiguousDataset, ConfigError, DatasetExists, DatasetNotFound, SchemaError, UIGError
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -287,22 +287,31 @@ class Workspace:
         return self.dataset(name)
 
     def append_events(self, name: str, events: pd.DataFrame) -> DatasetInfo:
-        """Append a batch to an existing dataset (one transaction; columns aligned by name)."""
+        """Append a batch to an existing dataset (one transaction; columns aligned by name).
+
+        Raises:
+            SchemaError: A column of the batch holds values the dataset's column cannot (text where it has
+                numbers); nothing is appended and the dataset's columns are unchanged.
+        """
+        import duckdb
+
         info = self.dataset(name)
         with self.connect(write=True) as con:
-            cols = [r[0] for r in con.execute(f"DESCRIBE {info.table}").fetchall()]
+            types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {info.table})").fetchall())
             batch = events.copy()
+            _check_batch_types(info.name, batch, types)
+            cols = list(types)
             for c in cols:
                 if c not in batch:
                     batch[c] = None
-            for c in batch.columns:
-                if c not in cols:
-                    kind = "DOUBLE" if pd.api.types.is_numeric_dtype(batch[c]) else "TEXT"
-                    con.execute(f'ALTER TABLE {info.table} ADD COLUMN "{c}" {kind}')
-                    cols.append(c)
-            batch = batch[cols]
-            con.execute("BEGIN TRANSACTION")
+            con.execute("BEGIN TRANSACTION")  # new columns too: a failed append leaves the table as it was
             try:
+                for c in batch.columns:
+                    if c not in cols:
+                        kind = "DOUBLE" if pd.api.types.is_numeric_dtype(batch[c]) else "TEXT"
+                        con.execute(f"ALTER TABLE {info.table} ADD COLUMN {_quote_identifier(c)} {kind}")
+                        cols.append(c)
+                batch = batch[cols]
                 con.register("incoming", batch)
                 con.execute(f"INSERT INTO {info.table} SELECT * FROM incoming")
                 con.unregister("incoming")
@@ -317,6 +326,12 @@ class Workspace:
                     [int(rows), int(users), int(items), chained, info.id],
                 )
                 con.execute("COMMIT")
+            except duckdb.ConversionException as err:
+                con.execute("ROLLBACK")
+                raise SchemaError(
+                    f"the batch does not fit dataset {info.name!r}: {err}. Give each column the same kind of values "
+                    "as the dataset's, or rename the column that differs."
+                ) from err
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
@@ -501,3 +516,28 @@ class Workspace:
         current.update(values)
         atomic.write_json(self.settings_path, current)
         return current
+
+
+_NUMERIC_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def _quote_identifier(name: str) -> str:
+    """A column name as a DuckDB identifier, whatever characters a log gave it."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _check_batch_types(dataset: str, batch: pd.DataFrame, types: dict[str, str]) -> None:
+    """Refuse, naming the column and a value, a batch whose text lands in one of the dataset's numeric columns."""
+    for col, kind in types.items():
+        if col not in batch or not str(kind).upper().startswith(_NUMERIC_TYPES):
+            continue
+        values = batch[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        present = values.dropna()
+        bad = present[pd.to_numeric(present, errors="coerce").isna()]
+        if len(bad):
+            raise SchemaError(
+                f"column {col!r} of dataset {dataset!r} holds numbers, but the new batch has {bad.iloc[0]!r} there "
+                f"({len(bad):,} such rows); fix those values, or rename the batch's column so it is kept apart."
+            )
