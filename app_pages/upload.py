@@ -212,9 +212,7 @@ def source_section() -> upload.LogPreview | None:
             path = upload.resolve_path(text, max_bytes=limit)
         with st.spinner("Reading the file…"):
             preview = upload.inspect_log(path, max_bytes=limit)
-    except (UIGError, OSError, RuntimeError) as err:  # inspect_log turns any malformed file into an IngestError
-        # TODO(core): resolve_path lets a typed path's own errors through: RuntimeError from expanduser for
-        # '~nosuchuser/x.csv', OSError from exists() for a name that is too long or a folder it may not read.
+    except UIGError as err:  # resolve_path and inspect_log turn a bad path or a malformed file into an IngestError
         state.show_error(err)
         return None
     reset_choices(preview.token)
@@ -372,11 +370,7 @@ def upload_flow() -> None:
     try:
         with st.spinner("Validating…"):
             result = upload.validate(preview, chosen, event_map=event_map, item_pattern=pattern, pseudonymize_key=key)
-    except (UIGError, ValueError, TypeError) as err:
-        # TODO(core): validate (clean_frame) lets pandas errors through for logs the user can fix: ValueError
-        # "Mixed timezones detected" for ts text with several UTC offsets (a log across a DST change); TypeError
-        # "unhashable type" for a Parquet list or struct column (duplicate check), and "cannot safely cast
-        # non-equivalent float64 to int64" for Parquet float ids beyond the int64 range (_clean_id).
+    except UIGError as err:
         state.show_error(err)
         return
     report_section(result)

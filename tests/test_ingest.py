@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from uig_core.errors import IngestError, SchemaError
-from uig_core.ingest.clean import read_log
-from uig_core.ingest.report import MAX_TITLE_CHARS
+from uig_core.ingest.clean import clean_frame, read_log
+from uig_core.ingest.report import MAX_TITLE_CHARS, IngestReport
 from uig_core.schema import auto_map_columns, auto_map_event, parse_pairs
 
 OR_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
@@ -240,3 +241,162 @@ def test_pseudonymised_ids_are_stable_and_keyed(tmp_path):
     assert "alice@example.com" not in set(a["user_id"])
     assert a["user_id"].nunique() == 2 and a["user_id"].iloc[0] == a["user_id"].iloc[2]
     assert set(a["user_id"]).isdisjoint(set(b["user_id"]))
+
+
+# ----------------------------------------------------------------------------------------------- hostile values
+
+
+@pytest.mark.parametrize(
+    ("stamps", "expected", "naive_note"),
+    [
+        # a DST change: two offsets in one column
+        (["2024-03-30 10:00+01:00", "2024-04-01 10:00+02:00"], ["2024-03-30 09:00", "2024-04-01 08:00"], False),
+        # offsets next to naive times, naive first and offset first: naive ones are read as UTC
+        (["2024-03-30 10:00", "2024-04-01 10:00+02:00"], ["2024-03-30 10:00", "2024-04-01 08:00"], True),
+        (["2024-04-01T10:00:00+0200", "2024-03-30T10:00:00"], ["2024-04-01 08:00", "2024-03-30 10:00"], True),
+    ],
+)
+def test_timestamps_with_several_offsets_are_read_in_utc(tmp_path, stamps, expected, naive_note):
+    path = write(tmp_path, "user_id,item_id,ts\n" + "".join(f"u,i{n},{s}\n" for n, s in enumerate(stamps)))
+    res = read_log(path)
+    assert res.events.set_index("item_id")["ts"].to_dict() == {f"i{n}": pd.Timestamp(e) for n, e in enumerate(expected)}
+    assert res.events["ts"].dtype == "datetime64[us]" and not res.report.skipped
+    (warning,) = [w for w in res.report.warnings if "offset" in w]
+    n_zoned = sum("+" in s for s in stamps)
+    assert warning.startswith(f"{n_zoned} timestamp{'s' if n_zoned > 1 else ''} in 'ts' carried a UTC offset (+")
+    assert "converted to UTC and stored without an offset" in warning
+    assert ("1 timestamp without an offset read as UTC too" in warning) is naive_note
+
+
+def test_a_few_offset_times_among_many_naive_ones_are_not_skipped(tmp_path):
+    # under the 5% that would re-parse the whole column: only the rows the inferred format missed are re-read
+    rows = [f"u,i{n},2024-01-{n + 1:02d} 10:00:00\n" for n in range(25)] + ["u,z,2024-02-01 10:00:00-05:00\n"]
+    res = read_log(write(tmp_path, "user_id,item_id,ts\n" + "".join(rows)))
+    assert len(res.events) == 26 and not res.report.skipped
+    assert res.events.set_index("item_id")["ts"]["z"] == pd.Timestamp("2024-02-01 15:00")
+    assert any("25 timestamps without an offset read as UTC too" in w for w in res.report.warnings)
+
+
+def test_utc_only_timestamps_need_no_warning(tmp_path):
+    res = read_log(write(tmp_path, "user_id,item_id,ts\nu,a,2024-04-01T10:00:00Z\nu,b,2024-04-01T11:00:00Z\n"))
+    assert list(res.events["ts"]) == [pd.Timestamp("2024-04-01 10:00"), pd.Timestamp("2024-04-01 11:00")]
+    assert not any("offset" in w for w in res.report.warnings)
+
+
+def test_parquet_list_and_struct_columns_are_kept_as_json_text_and_stored(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from uig_core.store.workspace import Workspace
+
+    table = pa.table(
+        {
+            "user_id": ["u1", "u1", "u2"],
+            "item_id": ["a", "a", "b"],
+            "ts": ["2024-01-01", "2024-01-01", "2024-01-02"],
+            "tags": [[1, None], [1, None], None],
+            "meta": [{"size": 1, "tone": "red"}, {"size": 1, "tone": "red"}, {"size": 3, "tone": None}],
+        }
+    )
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    res = read_log(path)
+    assert res.report.duplicates == 1  # rows 1 and 2 are equal, lists and records included
+    assert list(res.events["tags"].fillna("-")) == ["[1, null]", "-"]  # read from Arrow: ints and nulls as written
+    assert list(res.events["meta"]) == ['{"size": 1, "tone": "red"}', '{"size": 3, "tone": null}']
+    assert [w[:44] for w in res.report.warnings if "JSON text" in w] == [
+        "column 'tags' holds Parquet lists (e.g. '[1,",
+        "column 'meta' holds Parquet records (e.g. '{",
+    ]
+    ws = Workspace(tmp_path / "ws")
+    ws.add_dataset("d", res.events, report=res.report.to_dict())
+    back = ws.load_events("d")
+    assert back[["tags", "meta"]].fillna("-").values.tolist() == [
+        ["[1, null]", '{"size": 1, "tone": "red"}'],
+        ["-", '{"size": 3, "tone": null}'],
+    ]
+    assert any("Parquet lists" in w for w in ws.dataset("d").report["warnings"])
+
+
+def test_a_frame_with_python_lists_and_dicts_is_cleaned_with_json_text():
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u", "u", "v"],
+            "item_id": ["a", "a", "b"],
+            "tags": [np.array([1.0, np.nan]), np.array([1.0, np.nan]), "plain"],
+            "meta": [{"k": {2, 1}}, {"k": {1, 2}}, None],
+            "ts": "2024-01-01",
+        }
+    )
+    res = clean_frame(frame, IngestReport(file="f"))
+    assert res.report.duplicates == 1
+    assert list(res.events["tags"]) == ["[1.0, null]", "plain"]
+    assert list(res.events["meta"].fillna("-")) == ['{"k": [1, 2]}', "-"]
+    assert (
+        "column 'tags' holds lists or records (2 rows, e.g. row 1 tags='[1.0, null]'; row 2" in res.report.warnings[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        # 1e20 is a whole number beyond int64: it keeps its float text, the others read as integers
+        ([1e20, 12.0, float("nan"), -3.0], ["1e+20", "12", "-3"]),
+        # decided per value: 12.0 reads as 12 even next to 12.5
+        ([12.0, 12.5, float("inf")], ["12", "12.5", "inf"]),
+        (np.array([0.1, 7.0], dtype="float32"), ["0.1", "7"]),  # float32 text as float32 writes it
+    ],
+)
+def test_float_ids_beyond_int64_keep_their_text(tmp_path, ids, expected):
+    path = tmp_path / "ids.parquet"
+    pd.DataFrame({"user_id": ids, "item_id": [f"i{n}" for n in range(len(ids))]}).to_parquet(path)
+    res = read_log(path)
+    assert list(res.events["user_id"]) == expected
+    assert res.report.skipped == ({"missing user_id (column 'user_id')": 1} if len(ids) > len(expected) else {})
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("~uig_no_such_user_zz/x.csv", r"'~uig_no_such_user_zz' cannot be expanded on the server.*full path"),
+        ("/tmp/" + "a" * 300 + ".csv", r"^/tmp/a+…a+\.csv: the path is too long.*rename the file"),
+        ("/tmp/bad\x00name.csv", "NUL character"),
+    ],
+)
+def test_typed_paths_the_server_cannot_check_give_an_ingest_error(typed, message):
+    from uig_core.ingest.upload import resolve_path
+
+    with pytest.raises(IngestError, match=message):
+        resolve_path(typed)
+
+
+def test_a_path_in_a_folder_the_app_may_not_read(tmp_path, monkeypatch):
+    from uig_core.ingest.upload import resolve_path
+
+    target = tmp_path / "locked" / "x.csv"
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "stat", refuse)  # exists() and is_dir() stat too; tests run as root, so no chmod
+    with pytest.raises(IngestError, match=rf"^{target}: permission denied.*Give it read access"):
+        resolve_path(str(target))
+    with pytest.raises(IngestError, match="permission denied"):
+        read_log(target)
+
+
+def test_read_log_names_a_path_too_long_to_check(tmp_path):
+    with pytest.raises(IngestError, match="the path is too long"):
+        read_log(tmp_path / ("b" * 300 + ".csv"))
+
+
+def test_an_upload_that_cannot_be_stored_is_an_ingest_error(tmp_path):
+    from uig_core.errors import IngestError
+    from uig_core.ingest.upload import stage_upload
+    from uig_core.store.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir(parents=True)
+    (ws.root / "uploads").write_text("a file where the uploads folder should be")  # any OSError will do
+    with pytest.raises(IngestError, match=r"shop\.csv: could not keep the upload .*then upload again"):
+        stage_upload(ws, "shop.csv", b"user_id,item_id\nu1,i1\n")

@@ -125,8 +125,8 @@ def require_bundle() -> tuple[DatasetInfo, Bundle] | None:
 def show_error(err: Exception) -> None:
     """Show an engine error as one clear line.
 
-    Pages catch :class:`UIGError`; anything else reaching here is one of the few non-engine errors a page catches
-    beside it on purpose (each marked ``TODO(core)`` where it is caught), shown with its type.
+    Pages catch :class:`UIGError` only; anything else is a bug and surfaces as one. Should something else reach
+    here, it is shown with its type rather than as if it were the user's to fix.
     """
     if isinstance(err, UIGError):
         st.error(str(err))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import pandas as pd
 
 from uig_core.columns import map_values
 from uig_core.errors import IngestError, SchemaError
-from uig_core.ingest.reader import DEFAULT_MAX_BYTES, read_table
+from uig_core.ingest.reader import DEFAULT_MAX_BYTES, json_text, read_table
 from uig_core.ingest.report import EXAMPLES_PER_REASON, MAX_TITLE_CHARS, IngestReport, IngestResult
+from uig_core.ingest.values import count_text, id_text, parse_timestamps
 from uig_core.progress import Progress
 from uig_core.schema import EVENTS, auto_map_columns, auto_map_event
 
@@ -38,49 +38,6 @@ def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str
         return [f"row {rows[i]}" for i in idx]
     values = frame[column].to_numpy()
     return [f"row {rows[i]} {column}={str(values[i])[:40]!r}" for i in idx]
-
-
-def _clean_id(values: pd.Series) -> pd.Series:
-    """Ids as stripped strings (``12.0`` read back as ``12``); blanks become missing."""
-    if pd.api.types.is_float_dtype(values):
-        whole = values.dropna()
-        if len(whole) and np.all(np.mod(whole.to_numpy(), 1) == 0):
-            values = values.astype("Int64")
-    out = values.astype("string").str.strip()
-    return out.mask(out == "")
-
-
-def _parse_ts(raw: pd.Series, report: IngestReport, source: str) -> pd.Series:
-    """Naive ``datetime64[us]`` timestamps (zoned ones in UTC) from datetimes, epoch numbers or text.
-
-    The format found is written to ``report.timestamp_format``.
-    """
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        ts = raw
-        report.timestamp_format = "datetime"
-    else:
-        text = raw.astype("string").str.strip()
-        # Test the shape in Arrow first: to_numeric is slow to fail on each of many date strings (figures in
-        # docs/ARCHITECTURE.md).
-        looks_numeric = text.str.fullmatch(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?").fillna(False)
-        share_numeric = looks_numeric.sum() / max(text.notna().sum(), 1)
-        if share_numeric > 0.9:
-            numeric = pd.to_numeric(text, errors="coerce")
-            mag = float(np.nanmedian(np.abs(numeric.to_numpy(dtype=float))))
-            unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
-            ts = pd.to_datetime(numeric, unit=unit, errors="coerce")
-            report.timestamp_format = f"epoch {unit}"
-        else:
-            with warnings.catch_warnings():  # per-element fallback parsing is expected for odd logs
-                warnings.simplefilter("ignore", UserWarning)
-                ts = pd.to_datetime(text, errors="coerce")
-                report.timestamp_format = "text"
-                if ts.isna().sum() > 0.05 * text.notna().sum():
-                    ts = pd.to_datetime(text, errors="coerce", format="mixed")
-                    report.timestamp_format = "text (mixed formats)"
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ts.astype("datetime64[us]")
 
 
 def read_log(
@@ -158,6 +115,7 @@ def clean_frame(
     name = report.file or "log"
     start = time.perf_counter()
     df, col_map = _map_columns(frame, report, mapping, name)
+    df = _nested_as_text(df, report)
     df = _clean_ids(df, report, col_map, item_pattern)
     df = _clean_numbers(df, report, col_map)
     took_ids = time.perf_counter() - start
@@ -214,13 +172,39 @@ def _map_columns(
     return df, col_map
 
 
+_NESTED = (list, tuple, dict, set, frozenset, np.ndarray)  # values a duplicate check cannot hash
+
+
+def _nested_as_text(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    """Turn columns holding lists or records into JSON text, with a warning (Parquet's are turned on reading).
+
+    Such values cannot be compared for the duplicate check nor hashed for the dataset's content hash, and DuckDB
+    would reshape them (struct integers read back as doubles); as text they are kept whole and compare exactly.
+    """
+    for col in df.columns:
+        values = df[col]
+        if values.dtype != object:
+            continue
+        nested = values.map(lambda v: isinstance(v, _NESTED)).to_numpy(dtype=bool)
+        if not nested.any():
+            continue
+        text = [json_text(v) if is_nested else v for v, is_nested in zip(values.to_numpy(), nested, strict=True)]
+        df[col] = pd.Series(text, index=df.index, dtype=object).astype("string")
+        report.warnings.append(
+            f"column '{col}' holds lists or records ({count_text(int(nested.sum()), 'row')}, e.g. "
+            f"{'; '.join(_row_examples(df, nested, col))}); they are kept as JSON text so they can be compared and "
+            "stored (flatten them into columns in the export to use their parts)"
+        )
+    return df
+
+
 def _clean_ids(
     df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str], item_pattern: str | None
 ) -> pd.DataFrame:
     """Skip rows without a user or item id, and items the ``item_pattern`` does not match (all reported)."""
     validators = re.compile(item_pattern) if item_pattern else None
     for col in ("user_id", "item_id"):
-        df[col] = _clean_id(df[col])
+        df[col] = id_text(df[col])
         missing = df[col].isna()
         report.skip(
             f"missing {col} (column '{_src(col_map, col)}')", int(missing.sum()), _row_examples(df, missing, None)
@@ -260,7 +244,7 @@ def _clean_numbers(df: pd.DataFrame, report: IngestReport, col_map: Mapping[str,
 def _clean_timestamps(df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str]) -> pd.DataFrame:
     """Parse ``ts`` and skip rows it cannot read; without a ``ts`` column, rows get file order, a second apart."""
     if "ts" in df:
-        ts = _parse_ts(df["ts"], report, _src(col_map, "ts"))
+        ts = parse_timestamps(df["ts"], report, _src(col_map, "ts"))
         bad = ts.isna()
         report.skip(f"unparseable timestamp in '{_src(col_map, 'ts')}'", int(bad.sum()), _row_examples(df, bad, "ts"))
         df["ts"] = ts

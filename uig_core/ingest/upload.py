@@ -18,6 +18,7 @@ are shared and must be treated as read-only.
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import logging
 import os
@@ -34,7 +35,7 @@ import pandas as pd
 from uig_core import atomic
 from uig_core.errors import ConfigError, IngestError, SchemaError, UIGError
 from uig_core.ingest.clean import clean_frame
-from uig_core.ingest.reader import read_table
+from uig_core.ingest.reader import path_problem, read_table, shown_path
 from uig_core.ingest.report import IngestReport, IngestResult
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS, auto_map_columns, auto_map_event
 from uig_core.store.workspace import Workspace
@@ -104,7 +105,7 @@ def stage_upload(ws: Workspace, filename: str, data: bytes, *, max_bytes: int | 
     The stored name starts with a hash of the content, so uploading the same file twice reuses it.
 
     Raises:
-        IngestError: The file is empty or above the upload limit.
+        IngestError: The file is empty, above the upload limit, or cannot be stored (disk full, no permission).
     """
     shown = Path(str(filename)).name or "upload"
     check_size(len(data), shown, max_bytes)
@@ -114,7 +115,13 @@ def stage_upload(ws: Workspace, filename: str, data: bytes, *, max_bytes: int | 
     digest = hashlib.sha256(data).hexdigest()[:12]
     dest = ws.root / "uploads" / f"{digest}-{safe}"
     if not dest.exists():
-        atomic.write_bytes(dest, data)
+        try:
+            atomic.write_bytes(dest, data)
+        except OSError as err:
+            raise IngestError(
+                f"{shown}: could not keep the upload in {dest.parent} ({err.strerror or err}); free disk space or "
+                "give the app write access to its workspace, then upload again."
+            ) from err
     return dest
 
 
@@ -122,17 +129,36 @@ def resolve_path(text: str, *, max_bytes: int | None = None) -> Path:
     """Check a file path typed on the server side and return it.
 
     Raises:
-        IngestError: Empty, missing, a folder, or above the upload limit.
+        IngestError: Empty, missing, a folder, unreadable (permission, a name too long, an unknown ``~user``) or
+            above the upload limit.
     """
     text = str(text or "").strip().strip('"').strip("'")
     if not text:
         raise IngestError("Type the path of a CSV, CSV.GZ or Parquet file on the server.")
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise IngestError(f"{path}: no such file on the server. Check the path (it is read by the app's process).")
-    if path.is_dir():
-        raise IngestError(f"{path} is a folder; give a CSV, CSV.GZ or Parquet file.")
-    check_size(path.stat().st_size, path.name, max_bytes)
+    if "\x00" in text:  # exists() would only say False; the path was mistyped or pasted with binary junk
+        raise IngestError(path_problem(text, ValueError("embedded null byte")))
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as err:  # '~name' for a user the server does not know, or no home folder at all
+        home = text.split("/", 1)[0]
+        raise IngestError(
+            f"{shown_path(text)}: {home!r} cannot be expanded on the server (no such user, or no home folder). "
+            "Type the full path, starting with '/'."
+        ) from err
+    try:
+        if not path.exists():
+            raise IngestError(
+                f"{shown_path(path)}: no such file on the server. Check the path (it is read by the app's process)."
+            )
+        if path.is_dir():
+            raise IngestError(f"{shown_path(path)} is a folder; give a CSV, CSV.GZ or Parquet file.")
+        size = path.stat().st_size
+        readable = os.access(path, os.R_OK)
+    except (OSError, ValueError) as err:  # a name too long, a folder it may not search, a NUL character
+        raise IngestError(path_problem(path, err)) from err
+    if not readable:
+        raise IngestError(path_problem(path, PermissionError(errno.EACCES, "Permission denied", str(path))))
+    check_size(size, path.name, max_bytes)
     return path
 
 
