@@ -51,6 +51,7 @@ bench: .venv
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/cold.py
+	$(BIN)/python bench/audience.py
 
 clean:
 	rm -rf $(WORKSPACE) .pytest_cache

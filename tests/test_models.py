@@ -129,6 +129,15 @@ class TestContract:
         idx, scores = fitted.recommend(np.array([0]), k=2, items=seen)
         assert (idx == -1).all() and np.isneginf(scores).all()
 
+    def test_score_items_equals_the_full_scores_columns(self, fitted: Recommender) -> None:
+        items = np.array([3, 0, fitted.n_items_ - 1])
+        full = fitted.score(np.arange(fitted.n_users_))[:, items]
+        np.testing.assert_allclose(fitted.score_items(items), full, rtol=1e-5, atol=1e-6)
+        users = np.array([2, 0])
+        np.testing.assert_allclose(fitted.score_items(1, users), fitted.score(users)[:, [1]], rtol=1e-5, atol=1e-6)
+        with pytest.raises(UnknownId):
+            fitted.score_items(fitted.n_items_)
+
     def test_similar_items_excludes_itself(self, fitted: Recommender) -> None:
         idx, scores = fitted.similar_items(2, k=5)
         assert len(idx) == 5 and 2 not in idx

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from uig_core.models import _text_memory, make_model
-from uig_core.models._text_memory import title_memory, whitened_text
+from uig_core.models._text_memory import title_memory, title_memory_of_items, whitened_text
 
 
 def two_families(seed: int = 0) -> np.ndarray:
@@ -82,3 +82,16 @@ def test_lm_gcn_adds_the_title_memory_to_its_graph_score() -> None:
     np.testing.assert_allclose(with_memory.score(users) - plain.score(users), 0.5 * memory, atol=1e-5)
     # the cold item of a user's own family is closer in title than the other family's cold item
     assert (memory[:15, 7] > memory[:15, 31]).all() and (memory[15:, 31] > memory[15:, 7]).all()
+
+
+def test_title_memory_of_a_few_items_matches_the_full_memory() -> None:
+    rng = np.random.default_rng(3)
+    text = rng.normal(size=(12, 5)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    text[7] = 0.0  # an item without text
+    history = sp.random(6, 12, density=0.3, random_state=4, format="csr")
+    history[5] = 0  # a user without history
+    history.eliminate_zeros()
+    users, items = np.array([5, 0, 3, 1]), np.array([7, 2, 11])
+    full = title_memory(text, history, users)[:, items]
+    np.testing.assert_allclose(title_memory_of_items(text, history, users, items), full, rtol=1e-6)

@@ -203,14 +203,13 @@ class Bundle:
         """Users most likely to want an item ("who should we show item Z to?")."""
         col = self.item_row(item_id)
         rec = self.model(model)
-        scores = np.empty(len(self.users), dtype=np.float32)
-        for start in range(0, len(self.users), 2048):
-            rows = np.arange(start, min(start + 2048, len(self.users)))
-            scores[rows] = np.asarray(rec.score(rows))[:, col]
+        scores = rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
         if exclude_seen:
             seen = self.interactions[:, col].nonzero()[0]
             scores[seen] = -np.inf
-        top = np.argsort(-scores)[:k]
+        n = min(int(k), len(scores))
+        part = np.argpartition(-scores, n - 1)[:n] if 0 < n < len(scores) else np.arange(len(scores))[:n]
+        top = part[np.lexsort((part, -scores[part]))]  # best first, ties by row
         top = top[np.isfinite(scores[top])]
         out = self.users.iloc[top][["user_id", "n_events", "n_purchase", "spend"]].copy()
         out.insert(1, "score", scores[top])

@@ -469,6 +469,9 @@ class GraphRecommender(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T
 
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users] @ self.item_factors_[items].T
+
     def _state(self) -> dict[str, np.ndarray]:
         out = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
         out.update({f"param.{k}": v for k, v in self.params_.items()})

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MODEL_FORMAT = 1
 _PARAMS_FILE = "params.json"
 _STATE_FILE = "state.npz"
+_SCORE_BATCH = 2048  # users scored at once by the default score_items: bounds memory to 2048 x n_items
 #: Model name → class, filled as subclasses are defined (see ``Recommender.__init_subclass__``).
 _SAVED_CLASSES: dict[str, type[Recommender]] = {}
 _BATCH = 2048  # users scored at once in recommend(); bounds memory to BATCH × n_items floats
@@ -290,6 +291,34 @@ class Recommender(ABC):
         self._check_fitted("score")
         users = self._check_users(user_ids)
         return np.asarray(self._score(users), dtype=np.float32)
+
+    def score_items(self, item_ids: int | np.ndarray, user_ids: np.ndarray | None = None) -> np.ndarray:
+        """Raw scores of a few items for many users ("who should see item Z?"), without scoring every item.
+
+        Args:
+            item_ids: One item index or a 1-D array of them.
+            user_ids: User indices (default: every user).
+
+        Returns:
+            ``(n_users, n_items_asked)`` float32, equal to ``score(user_ids)[:, item_ids]``. Models whose score is
+            a product (EASE, ItemKNN, the graph models) compute only the asked columns; others score in batches.
+        """
+        self._check_fitted("score_items")
+        users = np.arange(self.n_users_, dtype=np.int64) if user_ids is None else self._check_users(user_ids)
+        items = np.asarray(item_ids).reshape(-1)
+        if items.dtype.kind not in "iu" or ((items < 0) | (items >= self.n_items_)).any():
+            raise UnknownId(
+                f"item_ids must be item indices in 0..{self.n_items_ - 1}. Got {np.asarray(item_ids)!r} instead."
+            )
+        return np.asarray(self._score_items(users, items.astype(np.int64)), dtype=np.float32)
+
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Default: score users in batches and keep the asked columns (override where a product is cheaper)."""
+        out = np.empty((len(users), len(items)), dtype=np.float32)
+        for start in range(0, len(users), _SCORE_BATCH):
+            part = users[start : start + _SCORE_BATCH]
+            out[start : start + len(part)] = np.asarray(self._score(part))[:, items]
+        return out
 
     def recommend(
         self,

@@ -185,6 +185,9 @@ class EASE(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_, dtype=np.float32)
 
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_[:, items], dtype=np.float32)
+
     def _item_similarity(self, item: int) -> np.ndarray:
         return self.weights_[item].copy()
 

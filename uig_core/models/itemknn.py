@@ -75,6 +75,10 @@ class ItemKNN(Recommender):
         xu = self._matrix(self.interactions_[users])
         return np.asarray((xu @ self.similarity_.T).todense(), dtype=np.float32)
 
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        xu = self._matrix(self.interactions_[users])
+        return np.asarray((xu @ self.similarity_[items].T).todense(), dtype=np.float32)
+
     def _item_similarity(self, item: int) -> np.ndarray:
         return np.asarray(self.similarity_[item].todense(), dtype=np.float32).ravel()
 

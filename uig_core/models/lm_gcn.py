@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from uig_core.errors import ConfigError
 from uig_core.models._gcn import GraphRecommender, fast_conv, torch_adjacency
 from uig_core.models._params import Interval
-from uig_core.models._text_memory import title_memory, whitened_text
+from uig_core.models._text_memory import title_memory, title_memory_of_items, whitened_text
 from uig_core.progress import Progress
 
 if TYPE_CHECKING:  # torch is imported where it runs, so importing this module stays cheap
@@ -213,6 +213,13 @@ class LMGCN(GraphRecommender):
         text = getattr(self, "text_vectors_", None)
         if text is not None and self.text_memory > 0:
             scores = scores + self.text_memory * title_memory(text, self.interactions_, users)
+        return scores
+
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        scores = super()._score_items(users, items)
+        text = getattr(self, "text_vectors_", None)
+        if text is not None and self.text_memory > 0:
+            scores = scores + self.text_memory * title_memory_of_items(text, self.interactions_, users, items)
         return scores
 
     def _state(self) -> dict[str, np.ndarray]:

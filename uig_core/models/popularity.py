@@ -39,6 +39,9 @@ class Popularity(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_popularity_, (len(users), len(self.item_popularity_)))
 
+    def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_popularity_[items], (len(users), len(items)))
+
     def _state(self) -> dict[str, np.ndarray]:
         return {"item_popularity": self.item_popularity_}
 

@@ -157,7 +157,13 @@ def _load_model(
                 _MODELS[key] = bert_lite.LiteBert(target)
                 return _MODELS[key]
             from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy import
+            from transformers.utils import logging as hf_logging
 
+            if not log.isEnabledFor(logging.DEBUG):
+                # transformers' load report ("UNEXPECTED embeddings.position_ids ... can be ignored") and its
+                # weight-loading bar say nothing an analyst can act on; -vv / UIG_LOG=debug keeps them
+                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
             try:
                 _MODELS[key] = SentenceTransformer(target, device=device)
             except Exception as err:  # noqa: BLE001 - many loader errors; one actionable message
