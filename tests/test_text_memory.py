@@ -89,9 +89,10 @@ def test_title_memory_of_a_few_items_matches_the_full_memory() -> None:
     text = rng.normal(size=(12, 5)).astype(np.float32)
     text /= np.linalg.norm(text, axis=1, keepdims=True)
     text[7] = 0.0  # an item without text
-    history = sp.random(6, 12, density=0.3, random_state=4, format="csr")
-    history[5] = 0  # a user without history
+    keep = sp.diags(np.array([1, 1, 1, 1, 1, 0], np.float64))  # user 5 has no history
+    history = (keep @ sp.random(6, 12, density=0.3, random_state=4, format="csr")).tocsr()
     history.eliminate_zeros()
+    assert history[5].nnz == 0 and history[:5].nnz > 0
     users, items = np.array([5, 0, 3, 1]), np.array([7, 2, 11])
     full = title_memory(text, history, users)[:, items]
     np.testing.assert_allclose(title_memory_of_items(text, history, users, items), full, rtol=1e-6)

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from uig_core.build import layout
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.queries.explain import explain_items
+from uig_core.queries.explain import Reason, explain_items
 from uig_core.schema import EVENT_CODES
 from uig_core.store.workspace import Workspace
 
@@ -166,22 +166,25 @@ class Bundle:
             for i, s in zip(idx, scores, strict=True)
         ]
         if explain and len(idx):
-            reasons = explain_items(
-                row,
-                idx,
-                interactions=self.interactions,
-                item_ids=self.items["item_id"].to_numpy(),
-                titles=self.items["title"].astype(str).to_numpy(),
-                item_interest=self.items["interest_id"].to_numpy(),
-                interest_names=self.interest_names,
-                profile=self.profiles[row],
-                profile_columns=self.profile_columns,
-                last_event=self._strongest_events(row),
-            )
-            for entry, reason in zip(out, reasons, strict=True):
+            for entry, reason in zip(out, self.reasons(row, idx), strict=True):
                 entry["reason"] = reason.text
                 entry["reason_kind"] = reason.kind
         return out
+
+    def reasons(self, row: int, items: np.ndarray) -> list[Reason]:
+        """The reason behind each of ``items`` (item columns) for the user at ``row``."""
+        return explain_items(
+            row,
+            items,
+            interactions=self.interactions,
+            item_ids=self.items["item_id"].to_numpy(),
+            titles=self.items["title"].astype(str).to_numpy(),
+            item_interest=self.items["interest_id"].to_numpy(),
+            interest_names=self.interest_names,
+            profile=self.profiles[row],
+            profile_columns=self.profile_columns,
+            last_event=self._strongest_events(row),
+        )
 
     def _strongest_events(self, row: int) -> dict[str, str]:
         if self.strongest is None:

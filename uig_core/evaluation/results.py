@@ -72,7 +72,7 @@ def run_evaluation(
     names: Iterable[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the models and baselines (default: every registered one) and keep the result in the build folder."""
+    """Evaluate the models and baselines (default: every registered one) and keep the result beside the build."""
     from uig_core.evaluation.run import evaluate_dataset
 
     build_id = ws.build_dir(dataset).name  # the build evaluated is the one current when the run starts

@@ -75,22 +75,8 @@ def _purchased(bundle: Bundle, user_id: str) -> set[str]:
 
 
 def _with_reasons(bundle: Bundle, user_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from uig_core.queries.explain import explain_items
-
     row = bundle.user_row(user_id)
-    idx = bundle.item_index.get_indexer([r["item_id"] for r in rows])
-    reasons = explain_items(
-        row,
-        idx,
-        interactions=bundle.interactions,
-        item_ids=bundle.items["item_id"].to_numpy(),
-        titles=bundle.items["title"].astype(str).to_numpy(),
-        item_interest=bundle.items["interest_id"].to_numpy(),
-        interest_names=bundle.interest_names,
-        profile=bundle.profiles[row],
-        profile_columns=bundle.profile_columns,
-        last_event=bundle._strongest_events(row),
-    )
+    reasons = bundle.reasons(row, bundle.item_index.get_indexer([r["item_id"] for r in rows]))
     seen = bundle._strongest_events(row)
     out = []
     for r, reason in zip(rows, reasons, strict=True):
