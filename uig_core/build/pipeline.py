@@ -183,10 +183,10 @@ def _run_steps(
         meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
     progress(0.36, "finding interest points")
     with timer("interests"):
-        found = steps.find_item_interests(frames, meaning, config, previous)
+        inputs = side.result()
+        found = steps.find_item_interests(frames, meaning, inputs.pairs, config, previous)
     progress(0.45, "drift and anomaly scores")
     with timer("drift_risk"):
-        inputs = side.result()
         users = steps.add_signals(frames, found.labels, inputs.anomaly)
     progress(0.5, "building the graph")
     with timer("graph"):
@@ -213,7 +213,7 @@ def _summary(
     previous_meta: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The build summary: what was built from what, counts, timings and quality figures."""
-    events = out.frames.events
+    frames = out.frames
     return {
         "build_id": build_id,
         "dataset": info.name,
@@ -226,16 +226,16 @@ def _summary(
         "counts": {
             "users": len(out.users),
             "items": len(out.items),
-            "events": len(events),
+            "events": frames.n_events,
             "interests": out.found.n_coarse,
             "edges": int(out.inputs.train_matrix.nnz),
             "items_without_text": int((~out.meaning.has_text).sum()),
             "newly_embedded": out.meaning.newly_embedded,
             **out.graph_counts,
         },
-        "time_range": [events["ts"].min().isoformat(), events["ts"].max().isoformat()],
+        "time_range": [frames.first_ts.isoformat(), frames.last_ts.isoformat()],
         "timings": timer.timings,
-        "rows_added": len(events) - int(previous_meta["counts"]["events"]) if previous_meta else None,
+        "rows_added": frames.n_events - int(previous_meta["counts"]["events"]) if previous_meta else None,
         "quality": out.quality,
     }
 

@@ -15,9 +15,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from uig_core.config import BuildConfig
-from uig_core.graph.edges import graph_counts, interaction_matrix, strongest_event_matrix
+from uig_core.graph.edges import graph_counts
+from uig_core.graph.pairs import PairMatrices, pair_matrices
 from uig_core.progress import Progress
-from uig_core.store.frames import items_frame, users_frame
+from uig_core.store.frames import items_frame, time_range, users_frame
+from uig_core.store.relation import EventRelation
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 if TYPE_CHECKING:
@@ -42,22 +44,34 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Frames:
-    """A dataset's events and the item and user frames whose rows are the models' columns and rows."""
+    """Where a dataset's events are, and the item and user frames whose rows are the models' columns and rows."""
 
-    events: pd.DataFrame
+    events: EventRelation
     items: pd.DataFrame
     users: pd.DataFrame
     item_index: pd.Index
     user_index: pd.Index
+    first_ts: pd.Timestamp
+    last_ts: pd.Timestamp
+    n_events: int
 
 
 @dataclass
 class SideInputs:
-    """What needs no embeddings: the weighted training matrix, the strongest events and the anomaly scores."""
+    """What needs no embeddings: the pair matrices (training weights, strongest events, evidence) and anomaly."""
 
-    train_matrix: sp.csr_matrix
-    strongest: sp.csr_matrix
+    pairs: PairMatrices
     anomaly: pd.DataFrame
+
+    @property
+    def train_matrix(self) -> sp.csr_matrix:
+        """The weighted training matrix (each pair's strongest decayed event)."""
+        return self.pairs.weight
+
+    @property
+    def strongest(self) -> sp.csr_matrix:
+        """Each pair's strongest event code."""
+        return self.pairs.strongest
 
 
 @dataclass
@@ -89,21 +103,22 @@ class Interests:
 
 
 def load_frames(ws: Workspace, info: DatasetInfo) -> Frames:
-    """The dataset's events with one row per item and one per user."""
-    events = ws.load_events(info.name)
+    """One row per item and one per user, aggregated in DuckDB (the events stay there)."""
+    events = EventRelation.of_dataset(ws, info)
     items, users = items_frame(events), users_frame(events)
-    log.debug("loaded %d events, %d users, %d items", len(events), len(users), len(items))
-    return Frames(events, items, users, pd.Index(items["item_id"]), pd.Index(users["user_id"]))
+    first, last, n = time_range(events)
+    log.debug("aggregated %d events: %d users, %d items", n, len(users), len(items))
+    return Frames(events, items, users, pd.Index(items["item_id"]), pd.Index(users["user_id"]), first, last, n)
 
 
-def side_inputs(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index, config: BuildConfig) -> SideInputs:
-    """The training matrix, strongest-event matrix and anomaly scores (all independent of embeddings)."""
+def side_inputs(events: EventRelation, user_index: pd.Index, item_index: pd.Index, config: BuildConfig) -> SideInputs:
+    """The pair matrices and anomaly scores (all independent of embeddings)."""
     from uig_core.signals import risk
 
-    train_matrix = interaction_matrix(
+    pairs = pair_matrices(
         events, user_index, item_index, event_weights=config.event_weights, half_life_days=config.half_life_days
     )
-    return SideInputs(train_matrix, strongest_event_matrix(events, user_index, item_index), risk.anomaly_scores(events))
+    return SideInputs(pairs, risk.anomaly_scores(events))
 
 
 def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progress: Progress) -> ItemMeaning:
@@ -117,11 +132,11 @@ def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progres
 
 
 def find_item_interests(
-    frames: Frames, meaning: ItemMeaning, config: BuildConfig, previous: Bundle | None = None
+    frames: Frames, meaning: ItemMeaning, pairs: PairMatrices, config: BuildConfig, previous: Bundle | None = None
 ) -> Interests:
     """Interest points of the items (carried over from ``previous`` for an update) and the users' profiles."""
     from uig_core.semantics.interests import find_interests
-    from uig_core.semantics.profiles import interest_cooccurrence, user_profiles
+    from uig_core.semantics.profiles import interest_cooccurrence, profiles_from_evidence
 
     if previous is not None:
         labels, fine, table, centroids = carry_interests(
@@ -138,25 +153,22 @@ def find_item_interests(
         )
         labels, fine, table, centroids = found.labels, found.fine_labels, found.table, found.centroids
     if (labels < 0).any():
-        labels, fine, table = _fill_textless(frames, labels, fine, table)
-    item_interest = pd.Series(labels, index=frames.item_index)
-    profiles = user_profiles(
-        frames.events, item_interest, event_weights=config.event_weights, half_life_days=config.half_life_days
-    )
-    coarse = table.loc[table["level"] == "coarse", "interest_id"] if "level" in table else None
+        labels, fine, table = _fill_textless(pairs, labels, fine, table)
+    coarse = table.loc[table["level"] == "coarse", "interest_id"] if "level" in table else table["interest_id"]
+    ids = np.sort(coarse.to_numpy(dtype=np.int64))
+    profiles = profiles_from_evidence(pairs.evidence, labels, ids, frames.user_index)
     profiles = profiles.reindex(index=frames.user_index, columns=coarse).fillna(0.0)
-    co = interest_cooccurrence(frames.events, item_interest)
+    co = interest_cooccurrence(profiles_from_evidence(pairs.evidence_raw, labels, ids, frames.user_index))
     return Interests(labels, fine, table, centroids, profiles, co)
 
 
 def _fill_textless(
-    frames: Frames, labels: np.ndarray, fine: np.ndarray, table: pd.DataFrame
+    pairs: PairMatrices, labels: np.ndarray, fine: np.ndarray, table: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """ID-only items take the interest their users lean to; interest sizes follow."""
-    from uig_core.semantics.profiles import assign_textless_items
+    from uig_core.semantics.profiles import assign_textless
 
-    filled = assign_textless_items(frames.events, pd.Series(labels, index=frames.item_index))
-    labels = filled.reindex(frames.item_index.astype(str)).fillna(-1).to_numpy(dtype=np.int64)
+    labels = assign_textless(pairs.evidence_raw, labels)
     fine = np.where(fine < 0, labels, fine)
     sizes = pd.Series(labels).value_counts()
     coarse = table["level"] == "coarse"

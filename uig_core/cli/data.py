@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uig_core.cli.common import AddCommand, emit, progress_bar, workspace
 from uig_core.errors import UIGError
+
+if TYPE_CHECKING:
+    from uig_core.ingest.options import IngestOptions
+    from uig_core.ingest.report import IngestReport
+    from uig_core.store.workspace import DatasetInfo, Workspace
 
 __all__ = ["register"]
 
@@ -18,6 +24,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Read a log into a new dataset, or append it to one (then update that dataset's build)."""
     from uig_core.ingest.clean import read_log
     from uig_core.ingest.options import IngestOptions, resolve_options
+    from uig_core.ingest.stream import should_stream
     from uig_core.schema import parse_pairs
 
     ws = workspace(args)
@@ -32,6 +39,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         parse_pairs(args.map, "--map"), parse_pairs(args.event_map, "--event-map"), args.item_pattern, args.pseudonymize
     )
     options = resolve_options(ws, given, append_to=args.append_to)
+    if args.append_to is None and should_stream(args.log):
+        return _ingest_in_parts(args, ws, name, options)
     with progress_bar(args, "ingest") as bar:
         result = read_log(
             args.log,
@@ -56,18 +65,47 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         info = ws.add_dataset(
             name, result.events, source=str(args.log), options=options.to_dict(), report=result.report.to_dict()
         )
-    payload = {"dataset": info.to_dict(), "report": result.report.to_dict()}
+    _emit_ingest(args, info, result.report)
+    return 0
+
+
+def _ingest_in_parts(args: argparse.Namespace, ws: Workspace, name: str, options: IngestOptions) -> int:
+    """A large log into a new dataset, a million rows at a time (:mod:`uig_core.ingest.stream`)."""
+    from uig_core.ingest.stream import read_log_parts
+    from uig_core.store.bulk import add_dataset_parts
+
+    with progress_bar(args, "ingest") as bar:
+        parts, report = read_log_parts(
+            args.log,
+            mapping=options.map,
+            event_map=options.event_map,
+            item_pattern=options.item_pattern,
+            pseudonymize_key=ws.pseudonymize_key() if options.pseudonymize else None,
+            progress=bar,
+        )
+
+        def final_report(repeated: int) -> dict:
+            report.duplicates += repeated
+            report.rows_accepted -= repeated
+            return report.to_dict()
+
+        info = add_dataset_parts(ws, name, parts, source=str(args.log), options=options.to_dict(), report=final_report)
+    _emit_ingest(args, info, report)
+    return 0
+
+
+def _emit_ingest(args: argparse.Namespace, info: DatasetInfo, report: IngestReport) -> None:
+    payload = {"dataset": info.to_dict(), "report": report.to_dict()}
     quoted = repr(info.name) if " " in info.name else info.name
     emit(
         args,
         payload,
         lambda: "\n".join(
             [f"dataset {info.name!r}: {info.rows:,} events, {info.users:,} users, {info.items:,} items"]
-            + ["  " + line for line in result.report.lines()]
+            + ["  " + line for line in report.lines()]
             + [f"next: uig build --dataset {quoted}"]
         ),
     )
-    return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from uig_core.columns import positions
 from uig_core.evaluation.metrics import ranking_metrics
 from uig_core.evaluation.protocol import Split, clean_positives
 from uig_core.models.base import topk
+from uig_core.store.relation import EventRelation
 
 if TYPE_CHECKING:
     from uig_core.models.base import Recommender
@@ -50,12 +51,12 @@ def validation_recall(model: Recommender) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> dict[str, Any] | None:
+def next_batch_recall(previous: Any, events: pd.DataFrame | EventRelation, *, k: int = 20) -> dict[str, Any] | None:
     """Recall@K of the previous build's default model on the purchases that arrived after it.
 
     Args:
         previous: The previous :class:`~uig_core.build.bundle.Bundle`.
-        events: All events of the dataset now (canonical frame).
+        events: All events of the dataset now (a canonical frame or the stored dataset's relation).
         k: Cut-off.
 
     Returns:
@@ -63,7 +64,8 @@ def next_batch_recall(previous: Any, events: pd.DataFrame, *, k: int = 20) -> di
         no purchase of a known user and known item that is new to that user.
     """
     since = pd.Timestamp(previous.meta["time_range"][1])
-    positive, target = clean_positives(events[events["ts"] > since])  # only the new events can hold the truth
+    new = events.after(since) if isinstance(events, EventRelation) else events[events["ts"] > since]
+    positive, target = clean_positives(new)  # only the new events can hold the truth
     if target == "purchase":
         positive = positive[positive["event"] == "purchase"]
     users, items = previous.user_index, previous.item_index

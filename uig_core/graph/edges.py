@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from uig_core.columns import map_values, positions
-from uig_core.schema import EVENT_CODES, EVENT_WEIGHTS, POSITIVE_EVENTS
+from uig_core.graph.pairs import pair_matrices
+from uig_core.schema import POSITIVE_EVENTS
+from uig_core.store.relation import EventRelation
 
 if TYPE_CHECKING:
     from torch_geometric.data import HeteroData
@@ -39,7 +40,7 @@ def positive_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def interaction_matrix(
-    events: pd.DataFrame,
+    events: pd.DataFrame | EventRelation,
     user_index: pd.Index,
     item_index: pd.Index,
     *,
@@ -48,45 +49,27 @@ def interaction_matrix(
     now: pd.Timestamp | None = None,
     binary: bool = False,
 ) -> sp.csr_matrix:
-    """Per (user, item), the strongest recency-decayed event weight, as a CSR matrix (see the note on the max below).
+    """Per (user, item), the strongest recency-decayed event weight, as a CSR matrix.
+
+    This is the ``weight`` of :func:`~uig_core.graph.pairs.pair_matrices` (its docstring has the definition).
 
     Args:
-        events: Canonical events frame.
+        events: Canonical events frame or a stored dataset's relation.
         user_index: Row order (user ids); events of other users are ignored.
         item_index: Column order (item ids).
         event_weights: Weight per event type (default :data:`EVENT_WEIGHTS`).
         half_life_days: Recency half-life; ``None`` disables decay.
-        now: Reference time for recency (default: the last event).
+        now: Reference time for recency (default: the last positive event).
         binary: Return 1.0 for every pair instead of weights.
 
     Returns:
         ``(len(user_index), len(item_index))`` float32 CSR matrix.
     """
-    pos = positive_events(events)
-    weights = dict(EVENT_WEIGHTS if event_weights is None else event_weights)
-    rows = positions(user_index, pos["user_id"])
-    cols = positions(item_index, pos["item_id"])
-    keep = (rows >= 0) & (cols >= 0)
-    if binary:
-        vals = np.ones(int(keep.sum()), dtype=np.float32)
-    else:
-        w = map_values(pos["event"], weights, 0.0)
-        if half_life_days:
-            ref = now if now is not None else pos["ts"].max()
-            age = (ref - pos["ts"]).dt.total_seconds().to_numpy() / 86400.0
-            w = w * np.power(0.5, np.clip(age, 0, None) / float(half_life_days))
-        vals = w[keep].astype(np.float32)
-    # one edge per pair: the strongest (most recent, highest-intent) event, so repeat buys of staples do not
-    # outweigh recency (summing measurably hurts the default model: docs/ARCHITECTURE.md)
-    pair = pd.DataFrame({"u": rows[keep], "i": cols[keep], "w": vals}).groupby(["u", "i"], sort=False)["w"].max()
-    mat = sp.csr_matrix(
-        (pair.to_numpy(dtype=np.float32), (pair.index.get_level_values(0), pair.index.get_level_values(1))),
-        shape=(len(user_index), len(item_index)),
-        dtype=np.float32,
-    )
+    mat = pair_matrices(
+        events, user_index, item_index, event_weights=event_weights, half_life_days=half_life_days, now=now
+    ).weight
     if binary:
         mat.data[:] = 1.0
-    mat.eliminate_zeros()
     return mat
 
 
@@ -186,19 +169,8 @@ def describe(data: HeteroData) -> dict[str, int]:
     return out
 
 
-def strongest_event_matrix(events: pd.DataFrame, user_index: pd.Index, item_index: pd.Index) -> sp.csr_matrix:
+def strongest_event_matrix(
+    events: pd.DataFrame | EventRelation, user_index: pd.Index, item_index: pd.Index
+) -> sp.csr_matrix:
     """``(n_users, n_items)`` int8 CSR: each pair's strongest positive event as its :data:`EVENT_CODES` code."""
-    rank = {v: float(k) for k, v in EVENT_CODES.items()}
-    code = map_values(events["event"], rank)
-    ok = ~np.isnan(code)
-    frame = pd.DataFrame(
-        {
-            "u": positions(user_index, events["user_id"])[ok],
-            "i": positions(item_index, events["item_id"])[ok],
-            "c": code[ok].astype("int8"),
-        }
-    )
-    top = frame.groupby(["u", "i"], sort=False)["c"].max().reset_index()
-    return sp.csr_matrix(
-        (top["c"].to_numpy(dtype=np.int8), (top["u"], top["i"])), shape=(len(user_index), len(item_index))
-    )
+    return pair_matrices(events, user_index, item_index).strongest

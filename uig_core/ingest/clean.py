@@ -110,11 +110,12 @@ def clean_frame(
     event_map: Mapping[str, str] | None = None,
     item_pattern: str | None = None,
     pseudonymize_key: bytes | None = None,
+    first_row: int = 1,
 ) -> IngestResult:
-    """Map and clean an already-read frame (see :func:`read_log`)."""
+    """Map and clean an already-read frame (see :func:`read_log`); ``first_row`` numbers its rows in reports."""
     name = report.file or "log"
     start = time.perf_counter()
-    df, col_map = _map_columns(frame, report, mapping, name)
+    df, col_map = _map_columns(frame, report, mapping, name, first_row)
     df = _nested_as_text(df, report)
     df = _clean_ids(df, report, col_map, item_pattern)
     df = _clean_numbers(df, report, col_map)
@@ -146,7 +147,7 @@ def clean_frame(
 
 
 def _map_columns(
-    frame: pd.DataFrame, report: IngestReport, mapping: Mapping[str, str] | None, name: str
+    frame: pd.DataFrame, report: IngestReport, mapping: Mapping[str, str] | None, name: str, first_row: int = 1
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename source columns to canonical fields (extras that would clash get ``extra_``) and number the rows.
 
@@ -168,7 +169,7 @@ def _map_columns(
     for c in extras:
         if str(c) in EVENTS or str(c) in ("_row",):
             df = df.rename(columns={c: f"extra_{c}"})
-    df["_row"] = np.arange(1, len(df) + 1)
+    df["_row"] = np.arange(first_row, first_row + len(df))
     return df, col_map
 
 

@@ -49,6 +49,27 @@ class IngestReport:
         kept = self.examples.setdefault(reason, [])
         kept.extend((examples or [])[: EXAMPLES_PER_REASON - len(kept)])
 
+    def merge(self, part: IngestReport) -> None:
+        """Add the findings of one part of a file read in parts (counts add up; a few examples are kept)."""
+        for key in ("rows_read", "rows_accepted", "returns", "nonpositive_price", "duplicates", "truncated_titles"):
+            setattr(self, key, getattr(self, key) + getattr(part, key))
+        for reason, n in part.skipped.items():
+            self.skip(reason, n, part.examples.get(reason, []))
+        for event, n in part.events.items():
+            self.events[event] = self.events.get(event, 0) + n
+        self.mapping = self.mapping or dict(part.mapping)
+        self.extra_columns = self.extra_columns or list(part.extra_columns)
+        self.encoding, self.delimiter = self.encoding or part.encoding, self.delimiter or part.delimiter
+        if part.timestamp_format and self.timestamp_format and part.timestamp_format != self.timestamp_format:
+            note = (
+                f"timestamps are written in more than one format ({self.timestamp_format!r} and "
+                f"{part.timestamp_format!r} in different parts of the file); each part was read in its own format"
+            )
+            if note not in self.warnings:
+                self.warnings.append(note)
+        self.timestamp_format = self.timestamp_format or part.timestamp_format
+        self.warnings.extend(w for w in part.warnings if w not in self.warnings)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {k: v for k, v in self.__dict__.items()}

@@ -19,10 +19,12 @@ from uig_core.errors import ConfigError
 from uig_core.schema import EVENT_WEIGHTS
 
 __all__ = [
+    "profiles_from_evidence",
     "user_profiles",
     "profile_edges",
     "interest_cooccurrence",
     "assign_textless_items",
+    "assign_textless",
     "event_weight_array",
     "factorize_ids",
     "interest_codes",
@@ -59,6 +61,40 @@ def interest_codes(events: pd.DataFrame, item_interest: pd.Series | Mapping[Any,
     return lookup[idx] if len(idx) else np.zeros(0, dtype=np.int64)
 
 
+def profiles_from_evidence(
+    evidence: sp.csr_matrix, labels: np.ndarray, interest_ids: np.ndarray, user_index: pd.Index
+) -> pd.DataFrame:
+    """Each user's distribution over interests from per-pair evidence (users × items) and item interests.
+
+    Args:
+        evidence: ``(n_users, n_items)`` weights (e.g. :class:`~uig_core.graph.pairs.PairMatrices` ``evidence``).
+        labels: ``(n_items,)`` interest id of each item, ``-1`` for none (left out).
+        interest_ids: The interest ids that become columns (sorted ints), touched or not.
+        user_index: The user id of each row of ``evidence``.
+
+    Returns:
+        ``(n_users with evidence, n_interests)`` float64 frame, index ``user_id``, rows summing to 1.
+    """
+    cols = np.asarray(interest_ids, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    pos = np.searchsorted(cols, labels)
+    known = (
+        (labels >= 0) & (pos < len(cols)) & (cols[np.minimum(pos, len(cols) - 1)] == labels)
+        if len(cols)
+        else labels < -1
+    )
+    items = np.flatnonzero(known)
+    onehot = sp.csr_matrix(
+        (np.ones(len(items)), (items, pos[items])), shape=(evidence.shape[1], len(cols)), dtype=np.float64
+    )
+    mat = np.asarray((evidence.astype(np.float64) @ onehot).todense())
+    total = mat.sum(axis=1, keepdims=True)
+    keep = total.ravel() > 0
+    mat = mat[keep] / total[keep]
+    index = pd.Index(np.asarray(user_index.astype(str), dtype=object)[keep], name="user_id")
+    return pd.DataFrame(mat, index=index, columns=pd.Index(cols, name="interest_id"))
+
+
 def user_profiles(
     events: pd.DataFrame,
     item_interest: pd.Series | Mapping[Any, int],
@@ -67,7 +103,7 @@ def user_profiles(
     half_life_days: float | None = 30.0,
     now: pd.Timestamp | str | None = None,
 ) -> pd.DataFrame:
-    """Each user's distribution over interests.
+    """Each user's distribution over interests (a frame's events; a build uses :func:`profiles_from_evidence`).
 
     An event weighs ``event_weights[event] * 0.5 ** (age_days / half_life_days)`` with ``age = now - ts``
     (clipped at 0). Returns and events of items without an interest (unknown or ``-1``) are left out.
@@ -77,43 +113,33 @@ def user_profiles(
         item_interest: ``item_id -> interest_id`` (e.g. ``InterestResult.item_interest()``).
         event_weights: ``{event: weight}``; default ``schema.EVENT_WEIGHTS`` (purchase 8 > cart 4 > click 2 > view 1).
         half_life_days: Recency half-life in days; None or ``inf`` turns decay off.
-        now: Reference time for ages; default the latest ``ts`` in ``events``.
+        now: Reference time for ages; default the latest positive event in ``events``.
 
     Returns:
         DataFrame ``(n_users, n_interests)`` float64, index ``user_id``, columns every interest id of
         ``item_interest`` (sorted ints); each row sums to 1. Users with no weighted event are absent.
     """
+    from uig_core.graph.pairs import pair_matrices
+
     if half_life_days is not None and not half_life_days > 0:
         raise ConfigError(f"The 'half_life_days' of user_profiles must be > 0 or None. Got {half_life_days!r}.")
-    w = event_weight_array(events, event_weights)
-    if half_life_days is not None and np.isfinite(half_life_days) and "ts" in events:
-        ts = pd.to_datetime(events["ts"])
-        ref = pd.Timestamp(now) if now is not None else ts.max()
-        age = ((ref - ts).dt.total_seconds() / 86400.0).clip(lower=0.0).fillna(0.0).to_numpy()
-        w = w * np.exp2(-age / float(half_life_days))
-    codes = interest_codes(events, item_interest)
-    ok = (w > 0) & (codes >= 0)
-    users, uidx = factorize_ids(events["user_id"][ok])
-    known = (
-        pd.to_numeric(
-            pd.Series(
-                item_interest.values()
-                if isinstance(item_interest, Mapping) and not isinstance(item_interest, pd.Series)
-                else item_interest
-            ),
-            errors="coerce",
-        )
-        .dropna()
-        .to_numpy(dtype=np.int64)
+    series = _interest_series(item_interest)
+    users, _ = factorize_ids(events["user_id"])
+    items, _ = factorize_ids(events["item_id"])
+    ref = pd.Timestamp(now) if now is not None else None
+    pairs = pair_matrices(
+        events, pd.Index(users), pd.Index(items), event_weights=event_weights, half_life_days=half_life_days, now=ref
     )
-    cols = np.union1d(known[known >= 0], codes[ok])  # every interest is a column, touched or not
-    cidx = np.searchsorted(cols, codes[ok])
-    mat = sp.csr_matrix((w[ok], (uidx, cidx)), shape=(len(users), len(cols))).toarray()
-    total = mat.sum(axis=1, keepdims=True)
-    keep = total.ravel() > 0
-    mat = mat[keep] / total[keep]
-    out = pd.DataFrame(mat, index=pd.Index(users[keep], name="user_id"), columns=pd.Index(cols, name="interest_id"))
-    return out
+    labels = pd.to_numeric(series.reindex(items), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    known = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=np.int64)
+    return profiles_from_evidence(pairs.evidence, labels, np.unique(known[known >= 0]), pd.Index(users))
+
+
+def _interest_series(item_interest: pd.Series | Mapping[Any, int]) -> pd.Series:
+    """``item_interest`` as a Series indexed by item id text (first value of a repeated id)."""
+    s = item_interest if isinstance(item_interest, pd.Series) else pd.Series(dict(item_interest))
+    s = pd.Series(s.to_numpy(), index=s.index.astype(str))
+    return s[~s.index.duplicated()]
 
 
 def profile_edges(profiles: pd.DataFrame, *, min_weight: float = 0.02) -> pd.DataFrame:
@@ -185,35 +211,41 @@ def assign_textless_items(
     *,
     event_weights: Mapping[str, float] | None = None,
 ) -> pd.Series:
+    """ID-only path on a frame's events: :func:`assign_textless` with the frame's undecayed evidence."""
+    from uig_core.graph.pairs import pair_matrices
+
+    out = item_interest.copy()
+    out.index = out.index.astype(str)
+    users, _ = factorize_ids(events["user_id"])
+    labels = pd.to_numeric(out, errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    evidence = pair_matrices(events, pd.Index(users), out.index, event_weights=event_weights, half_life_days=None)
+    filled = assign_textless(evidence.evidence_raw, labels)
+    return pd.Series(filled, index=out.index)
+
+
+def assign_textless(evidence_raw: sp.csr_matrix, labels: np.ndarray) -> np.ndarray:
     """ID-only path: give items without text (interest -1) the interest their users lean to.
 
     For each such item, sums the (undecayed) interest profiles of the users who interacted with it, weighted by
-    their events on it, and takes the argmax. Items nobody with a profile touched stay ``-1``.
+    their evidence on it, and takes the argmax. Items nobody with a profile touched stay ``-1``.
 
     Args:
-        events: Canonical events.
-        item_interest: ``item_id -> interest_id`` with ``-1`` for text-less items.
-        event_weights: As in :func:`user_profiles`.
+        evidence_raw: ``(n_users, n_items)`` undecayed evidence (:class:`~uig_core.graph.pairs.PairMatrices`).
+        labels: ``(n_items,)`` interest ids with ``-1`` for text-less items.
 
     Returns:
-        A copy of ``item_interest`` with the text-less items filled where possible.
+        A copy of ``labels`` with the text-less items filled where possible.
     """
-    out = item_interest.copy()
-    out.index = out.index.astype(str)
-    missing = out.index[out.to_numpy() < 0]
+    out = np.asarray(labels, dtype=np.int64).copy()
+    missing = np.flatnonzero(out < 0)
     if len(missing) == 0 or out.max() < 0:
         return out
-    prof = user_profiles(events, out, event_weights=event_weights, half_life_days=None)
-    ev = events[events["item_id"].astype(str).isin(set(missing))]
-    if ev.empty or prof.empty:
+    ids = np.unique(out[out >= 0])
+    prof = profiles_from_evidence(evidence_raw, out, ids, pd.RangeIndex(evidence_raw.shape[0]))
+    if prof.empty:
         return out
-    w = event_weight_array(ev, event_weights)
-    users = ev["user_id"].astype(str).to_numpy()
-    pos = prof.index.get_indexer(users)
-    ok = (pos >= 0) & (w > 0)
-    items, iidx = factorize_ids(ev["item_id"][ok])
-    agg = sp.csr_matrix((w[ok], (iidx, pos[ok])), shape=(len(items), len(prof))) @ prof.to_numpy()
-    best = prof.columns.to_numpy()[np.argmax(agg, axis=1)]
+    rows = prof.index.to_numpy().astype(np.int64)
+    agg = np.asarray(evidence_raw[rows][:, missing].T @ prof.to_numpy())  # (n_missing, n_interests)
     has = agg.max(axis=1) > 0
-    out.loc[items[has]] = best[has].astype(np.int64)
+    out[missing[has]] = ids[np.argmax(agg[has], axis=1)]
     return out

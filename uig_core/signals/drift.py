@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.semantics.profiles import event_weight_array, factorize_ids, interest_codes
+from uig_core.schema import EVENT_WEIGHTS
+from uig_core.semantics.profiles import event_weight_array, interest_codes
+from uig_core.store.relation import EventRelation, weight_case
 
 __all__ = ["drift_scores", "window_profiles", "interest_timeline", "js_divergence"]
 
@@ -46,35 +48,55 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _user_days(
-    events: pd.DataFrame, item_interest: pd.Series | Mapping[Any, int], event_weights: Mapping[str, float] | None
+    events: pd.DataFrame | EventRelation,
+    item_interest: pd.Series | Mapping[Any, int],
+    event_weights: Mapping[str, float] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Aggregate weighted events to (user, day) rows sorted by user then day.
+    """Aggregate weighted events to (user, day) rows sorted by user then day, in DuckDB.
 
     Returns:
         ``(users, row_user, row_day, weights (rows, k), counts (rows,), interest_ids (k,))`` where ``row_user``
         indexes ``users`` and ``row_day`` is days since 1970-01-01.
     """
-    w = event_weight_array(events, event_weights)
-    codes = interest_codes(events, item_interest)
-    ts = pd.to_datetime(events["ts"]) if "ts" in events else pd.Series(pd.NaT, index=events.index)
-    ok = (w > 0) & (codes >= 0) & ts.notna().to_numpy()
-    users, uidx = factorize_ids(events["user_id"][ok])
-    day = ts.to_numpy()[ok].astype("datetime64[D]").astype(np.int64)
-    interest_ids, cidx = np.unique(codes[ok], return_inverse=True)
+    rel = events if isinstance(events, EventRelation) else EventRelation.of_frame(events)
+    weights = dict(EVENT_WEIGHTS if event_weights is None else event_weights)
+    s = item_interest if isinstance(item_interest, pd.Series) else pd.Series(dict(item_interest))
+    labels = pd.DataFrame({"item_id": pd.array(s.index.astype(str), dtype="string")})
+    labels["interest_id"] = pd.to_numeric(pd.Series(s.to_numpy()), errors="coerce").fillna(-1).astype(np.int64)
+    labels = labels.drop_duplicates("item_id")
+    w = weight_case(weights, "e.event")
+    with rel.query() as (con, table):
+        con.register("drift_labels", labels)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE drift_days AS "
+            f"SELECT e.user_id, (CAST(e.ts AS DATE) - DATE '1970-01-01')::BIGINT AS day, l.interest_id, "
+            f"sum({w}) AS w, count(*) AS n FROM {table} e JOIN drift_labels l ON l.item_id = e.item_id "
+            f"WHERE e.ts IS NOT NULL AND l.interest_id >= 0 AND {w} > 0 GROUP BY ALL"
+        )
+        users = con.execute("SELECT DISTINCT user_id FROM drift_days ORDER BY user_id").fetchnumpy()["user_id"]
+        rows = con.execute(
+            "SELECT dense_rank() OVER (ORDER BY user_id) - 1 AS u, day, interest_id, w, n FROM drift_days"
+        ).fetchnumpy()
+        con.execute("DROP TABLE drift_days")
+        con.unregister("drift_labels")
+    users = np.asarray(users, dtype=object)
+    if len(rows["u"]) == 0:
+        return users, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0), np.zeros(0, np.int64)
+    uidx, day = np.asarray(rows["u"], dtype=np.int64), np.asarray(rows["day"], dtype=np.int64)
+    interest_ids, cidx = np.unique(np.asarray(rows["interest_id"], dtype=np.int64), return_inverse=True)
     k = len(interest_ids)
-    if not ok.any():
-        return users, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0), interest_ids
     day0 = day.min()
     span = int(day.max() - day0) + 1
-    key = uidx.astype(np.int64) * span + (day - day0)
-    rows, ridx = np.unique(key, return_inverse=True)  # sorted: by user, then day
-    weights = np.bincount(ridx * k + cidx, weights=w[ok], minlength=len(rows) * k).reshape(len(rows), k)
-    counts = np.bincount(ridx, minlength=len(rows)).astype(np.float64)
-    return users, rows // span, rows % span + day0, weights, counts, interest_ids
+    key = uidx * span + (day - day0)
+    keys, ridx = np.unique(key, return_inverse=True)  # sorted: by user, then day
+    wts = np.asarray(rows["w"], dtype=np.float64)
+    weights_out = np.bincount(ridx * k + cidx, weights=wts, minlength=len(keys) * k).reshape(len(keys), k)
+    counts = np.bincount(ridx, weights=np.asarray(rows["n"], dtype=np.float64), minlength=len(keys))
+    return users, keys // span, keys % span + day0, weights_out, counts, interest_ids
 
 
 def drift_scores(
-    events: pd.DataFrame,
+    events: pd.DataFrame | EventRelation,
     item_interest: pd.Series | Mapping[Any, int],
     *,
     event_weights: Mapping[str, float] | None = None,
@@ -86,7 +108,8 @@ def drift_scores(
     """Per-user drift score and change date (method in the module docstring).
 
     Args:
-        events: Canonical events (``user_id, item_id, ts``; ``event`` weights the mix when present).
+        events: Canonical events (``user_id, item_id, ts``; ``event`` weights the mix when present), as a frame
+            or a stored dataset's relation.
         item_interest: ``item_id -> interest_id``; events of items without an interest are left out.
         event_weights: ``{event: weight}`` (default ``schema.EVENT_WEIGHTS``; returns are left out).
         min_events: Fewest events on each side of a candidate split.

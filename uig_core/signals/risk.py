@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
-from uig_core.semantics.profiles import factorize_ids
+from uig_core.store.relation import EventRelation
 
 __all__ = ["anomaly_scores", "FEATURES"]
 
@@ -71,7 +71,7 @@ def _describe(feature: str, value: float, median: float) -> str:
     return f"one item hit {value:,.0f} times (typical: {median:,.0f})"
 
 
-def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.DataFrame:
+def anomaly_scores(events: pd.DataFrame | EventRelation, *, rapid_seconds: float = 10.0) -> pd.DataFrame:
     """Per-user anomaly (bot) score from behaviour (method in the module docstring).
 
     Args:
@@ -87,17 +87,12 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
     if rapid_seconds <= 0:
         raise ConfigError(f"The 'rapid_seconds' of anomaly_scores must be > 0. Got {rapid_seconds!r} instead.")
     start = time.perf_counter()
-    users, uidx = factorize_ids(events["user_id"])
+    users, n_events, feats = _features(events, rapid_seconds)
     n_users = len(users)
     if n_users == 0:
         cols = ["user_id", "anomaly_score", "anomaly_z", "anomaly_reason", "n_events", *FEATURES]
         return pd.DataFrame(columns=cols)
-    n_events = np.bincount(uidx, minlength=n_users).astype(np.float64)
-    feats: dict[str, np.ndarray] = {"views_per_conversion": _views_per_conversion(events, uidx, n_events)}
-    feats["max_item_events"] = _max_item_events(events, uidx, n_users)
-    feats.update(_time_features(events, uidx, n_users, rapid_seconds))
     took_features = time.perf_counter() - start
-
     z = np.column_stack([_robust_z(feats[f], f in _LOGGED) for f in FEATURES])  # (n_users, n_features)
     top2 = -np.sort(-z, axis=1)[:, :2]
     anomaly_z = np.sqrt((top2**2).mean(axis=1))
@@ -116,61 +111,52 @@ def anomaly_scores(events: pd.DataFrame, *, rapid_seconds: float = 10.0) -> pd.D
     log.debug(
         "anomaly_scores: %d users, %d events in %.2f s (%.2f s features)",
         n_users,
-        len(events),
+        int(n_events.sum()),
         time.perf_counter() - start,
         took_features,
     )
     return out.sort_values(["anomaly_score", "user_id"], ascending=[False, True], ignore_index=True)
 
 
-def _views_per_conversion(events: pd.DataFrame, uidx: np.ndarray, n_events: np.ndarray) -> np.ndarray:
-    """Look-to-book per user, views / (1 + carts + purchases): view-only floods stand out."""
-    n_users = len(n_events)
-    ev = events["event"].astype("string").fillna("view").to_numpy() if "event" in events else None
-    if ev is not None:
-        views = np.bincount(uidx, weights=(ev == "view"), minlength=n_users)
-        conv = np.bincount(uidx, weights=np.isin(ev, ("cart", "purchase")), minlength=n_users)
-    else:
-        views, conv = n_events, np.zeros(n_users)
-    return views / (1.0 + conv)
+def _features(
+    events: pd.DataFrame | EventRelation, rapid_seconds: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``(user ids sorted, events per user, the five features)`` from one DuckDB query over the events.
 
-
-def _max_item_events(events: pd.DataFrame, uidx: np.ndarray, n_users: int) -> np.ndarray:
-    """Most events of each user on one item: refresh and scrape loops repeat an item."""
-    _, iidx = factorize_ids(events["item_id"])
-    pair = uidx.astype(np.int64) * (int(iidx.max()) + 1) + iidx
-    pairs, pcount = np.unique(pair, return_counts=True)
-    max_item = np.zeros(n_users)
-    np.maximum.at(max_item, pairs // (int(iidx.max()) + 1), pcount)
-    return max_item
-
-
-def _time_features(events: pd.DataFrame, uidx: np.ndarray, n_users: int, rapid_seconds: float) -> dict[str, np.ndarray]:
-    """The clock features: peak hour, rate per active hour, share of rapid gaps (all 0 without timestamps)."""
-    ts = pd.to_datetime(events["ts"]) if "ts" in events else None
-    if ts is None or not ts.notna().any():
-        return {name: np.zeros(n_users) for name in ("peak_hour_events", "events_per_active_hour", "rapid_share")}
-    ok = ts.notna().to_numpy()
-    secs = ts.to_numpy()[ok].astype("datetime64[s]").astype(np.int64)
-    u_ok = uidx[ok]
-    hour = secs // 3600
-    key = u_ok.astype(np.int64) * (int(hour.max() - hour.min()) + 1) + (hour - hour.min())
-    hkeys, hcount = np.unique(key, return_counts=True)
-    hour_user = hkeys // (int(hour.max() - hour.min()) + 1)
-    peak = np.zeros(n_users)
-    np.maximum.at(peak, hour_user, hcount)
-    active_hours = np.bincount(hour_user, minlength=n_users).astype(np.float64)
-    order = np.lexsort((secs, u_ok))
-    su, ss = u_ok[order], secs[order]
-    same = su[1:] == su[:-1]
-    rapid = same & (np.diff(ss) < rapid_seconds)
-    n_gaps = np.bincount(su[1:][same], minlength=n_users).astype(np.float64)
-    n_rapid = np.bincount(su[1:][rapid], minlength=n_users).astype(np.float64)
-    return {
-        "peak_hour_events": peak,
-        "events_per_active_hour": np.bincount(u_ok, minlength=n_users) / np.maximum(active_hours, 1.0),
-        "rapid_share": np.where(n_gaps > 0, n_rapid / np.maximum(n_gaps, 1.0), 0.0),
+    Rows without a timestamp count for the item and conversion features only; a log without events reads
+    every row as a view.
+    """
+    if isinstance(events, pd.DataFrame):
+        events = EventRelation.of_frame(events if "event" in events else events.assign(event="view"))
+    with events.query() as (con, table):
+        out = con.execute(
+            f"WITH ev AS (SELECT user_id, item_id, coalesce(event, 'view') AS event, "
+            f"epoch_us(ts) // 1000000 AS s FROM {table}), "
+            "u AS (SELECT user_id, count(*) AS n_events, count(*) FILTER (WHERE event = 'view') AS views, "
+            "count(*) FILTER (WHERE event IN ('cart', 'purchase')) AS conv, count(s) AS n_timed "
+            "FROM ev GROUP BY user_id), "
+            "it AS (SELECT user_id, max(n) AS max_item FROM "
+            "(SELECT user_id, item_id, count(*) AS n FROM ev GROUP BY ALL) GROUP BY user_id), "
+            "hr AS (SELECT user_id, max(n) AS peak, count(*) AS active FROM "
+            "(SELECT user_id, s // 3600 AS h, count(*) AS n FROM ev WHERE s IS NOT NULL GROUP BY ALL) "
+            "GROUP BY user_id), "
+            f"gp AS (SELECT user_id, count(gap) AS n_gaps, count(*) FILTER (WHERE gap < {float(rapid_seconds)!r}) "
+            "AS n_rapid FROM (SELECT user_id, s - lag(s) OVER (PARTITION BY user_id ORDER BY s) AS gap "
+            "FROM ev WHERE s IS NOT NULL) GROUP BY user_id) "
+            "SELECT u.user_id, u.n_events, u.views, u.conv, u.n_timed, coalesce(it.max_item, 0) AS max_item, "
+            "coalesce(hr.peak, 0) AS peak, coalesce(hr.active, 0) AS active, coalesce(gp.n_gaps, 0) AS n_gaps, "
+            "coalesce(gp.n_rapid, 0) AS n_rapid FROM u LEFT JOIN it USING (user_id) LEFT JOIN hr USING (user_id) "
+            "LEFT JOIN gp USING (user_id) ORDER BY u.user_id"
+        ).fetchnumpy()
+    f = {k: np.asarray(v, dtype=np.float64) for k, v in out.items() if k != "user_id"}
+    feats = {
+        "peak_hour_events": f["peak"],
+        "events_per_active_hour": f["n_timed"] / np.maximum(f["active"], 1.0),
+        "views_per_conversion": f["views"] / (1.0 + f["conv"]),
+        "rapid_share": np.where(f["n_gaps"] > 0, f["n_rapid"] / np.maximum(f["n_gaps"], 1.0), 0.0),
+        "max_item_events": f["max_item"],
     }
+    return np.asarray(out["user_id"], dtype=object), f["n_events"], feats
 
 
 def _reasons(z: np.ndarray, feats: dict[str, np.ndarray]) -> list[str]:

@@ -1,4 +1,8 @@
-"""Dataset frames: one row per item and one per user, computed from a dataset's canonical events."""
+"""Dataset frames: one row per item and one per user, aggregated in DuckDB from a dataset's events.
+
+Both are one SQL query each over an :class:`~uig_core.store.relation.EventRelation` (a workspace table or a
+frame), so a log of any size costs the memory of its items and users, not of its rows.
+"""
 
 from __future__ import annotations
 
@@ -7,58 +11,93 @@ import logging
 import numpy as np
 import pandas as pd
 
-__all__ = ["items_frame", "users_frame"]
+from uig_core.store.relation import EventRelation
+
+__all__ = ["items_frame", "users_frame", "time_range"]
 
 log = logging.getLogger(__name__)
 
+_USER_EVENTS = ("view", "click", "cart", "purchase", "return")
 
-def items_frame(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per item: ``item_id, title, category, price, n_events, n_users, first_seen, last_seen``."""
-    g = events.groupby("item_id", sort=True, observed=True)
-    out = pd.DataFrame(
-        {
-            "n_events": g.size(),
-            "n_users": g["user_id"].nunique(),
-            "first_seen": g["ts"].min(),
-            "last_seen": g["ts"].max(),
-        }
+
+def _relation(events: pd.DataFrame | EventRelation) -> EventRelation:
+    return events if isinstance(events, EventRelation) else EventRelation.of_frame(events)
+
+
+def _most_common(col: str) -> str:
+    """SQL subquery: each item's most frequent non-empty value of ``col`` (ties: the smallest value)."""
+    return (
+        f"SELECT item_id, first({col} ORDER BY n DESC, {col}) AS v FROM ("
+        f"SELECT item_id, {col}, count(*) AS n FROM ev WHERE {col} IS NOT NULL AND length({col}) > 0 "
+        "GROUP BY ALL) GROUP BY item_id"
     )
-    for col, target in (("item_title", "title"), ("category", "category")):
-        if col in events:
-            vals = events[["item_id", col]].dropna()
-            vals = vals[vals[col].astype("string").str.len() > 0]
-            top = vals.groupby(["item_id", col], observed=True).size().reset_index(name="n")
-            top = top.sort_values(["item_id", "n"], ascending=[True, False]).drop_duplicates("item_id")
-            out[target] = top.set_index("item_id")[col].reindex(out.index)
-        else:
-            out[target] = pd.NA
-    if "price" in events:
-        out["price"] = events[events["price"] > 0].groupby("item_id")["price"].median().reindex(out.index)
-    else:
-        out["price"] = np.nan
-    out["title"] = out["title"].astype("string").fillna(pd.Series(out.index, index=out.index, dtype="string"))
-    out["category"] = out["category"].astype("string")
-    out.index.name = "item_id"
-    return out.reset_index()
 
 
-def users_frame(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per user: activity counts by event, first/last seen, orders and spend (RFM inputs)."""
-    g = events.groupby("user_id", sort=True, observed=True)
-    out = pd.DataFrame({"n_events": g.size(), "first_seen": g["ts"].min(), "last_seen": g["ts"].max()})
-    counts = events.groupby(["user_id", "event"], observed=True).size().unstack(fill_value=0)
-    for ev in ("view", "click", "cart", "purchase", "return"):
-        out[f"n_{ev}"] = counts[ev].reindex(out.index).fillna(0).astype(int) if ev in counts else 0
-    buys = events[events["event"] == "purchase"]
-    if "price" in events:
-        qty = buys["quantity"].fillna(1.0) if "quantity" in buys else 1.0
-        spend = (buys["price"].fillna(0.0) * qty).groupby(buys["user_id"]).sum()
-        out["spend"] = spend.reindex(out.index).fillna(0.0)
-    else:
-        out["spend"] = 0.0
-    if "order_id" in buys:
-        out["orders"] = buys.groupby("user_id")["order_id"].nunique().reindex(out.index).fillna(0).astype(int)
-    else:
-        out["orders"] = out["n_purchase"]
-    out.index.name = "user_id"
-    return out.reset_index()
+def items_frame(events: pd.DataFrame | EventRelation) -> pd.DataFrame:
+    """One row per item, sorted by id: ``item_id, n_events, n_users, first_seen, last_seen, title, category, price``.
+
+    ``title`` and ``category`` are the item's most frequent non-empty values (the id where it has no title);
+    ``price`` is the median of its prices above 0.
+    """
+    rel = _relation(events)
+    cols = set(rel.columns)
+    title = _most_common("item_title") if "item_title" in cols else "SELECT NULL::VARCHAR AS item_id, NULL AS v"
+    category = _most_common("category") if "category" in cols else "SELECT NULL::VARCHAR AS item_id, NULL AS v"
+    price = "median(price) FILTER (WHERE price > 0)" if "price" in cols else "NULL::DOUBLE"
+    with rel.query() as (con, table):
+        frame = con.sql(
+            f"WITH ev AS (SELECT * FROM {table}), "
+            f"base AS (SELECT item_id, count(*) AS n_events, count(DISTINCT user_id) AS n_users, "
+            f"min(ts) AS first_seen, max(ts) AS last_seen, {price} AS price FROM ev GROUP BY item_id), "
+            f"t AS ({title}), c AS ({category}) "
+            "SELECT b.item_id, b.n_events, b.n_users, b.first_seen, b.last_seen, "
+            "coalesce(t.v, b.item_id) AS title, c.v AS category, b.price "
+            "FROM base b LEFT JOIN t USING (item_id) LEFT JOIN c USING (item_id) ORDER BY b.item_id"
+        ).df()
+    return _typed(frame, ("item_id", "title", "category"), ("n_events", "n_users"))
+
+
+def users_frame(events: pd.DataFrame | EventRelation) -> pd.DataFrame:
+    """One row per user, sorted by id: activity counts by event, first/last seen, orders and spend (RFM inputs).
+
+    ``spend`` sums ``price * quantity`` (quantity 1 where absent) over purchases; ``orders`` counts distinct
+    order ids of purchases, or purchases where the log has no order ids.
+    """
+    rel = _relation(events)
+    cols = set(rel.columns)
+    counts = ", ".join(f"count(*) FILTER (WHERE event = '{e}') AS n_{e}" for e in _USER_EVENTS)
+    qty = "coalesce(quantity, 1.0)" if "quantity" in cols else "1.0"
+    spend = f"coalesce(sum(coalesce(price, 0.0) * {qty}) FILTER (WHERE event = 'purchase'), 0.0)"
+    spend = spend if "price" in cols else "0.0"
+    orders = (
+        "count(DISTINCT order_id) FILTER (WHERE event = 'purchase')"
+        if "order_id" in cols
+        else "count(*) FILTER (WHERE event = 'purchase')"
+    )
+    with rel.query() as (con, table):
+        frame = con.sql(
+            f"SELECT user_id, count(*) AS n_events, min(ts) AS first_seen, max(ts) AS last_seen, {counts}, "
+            f"{spend} AS spend, {orders} AS orders FROM {table} GROUP BY user_id ORDER BY user_id"
+        ).df()
+    return _typed(frame, ("user_id",), ("n_events", *(f"n_{e}" for e in _USER_EVENTS), "orders"))
+
+
+def time_range(events: pd.DataFrame | EventRelation) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """``(first ts, last ts, number of events)`` of a dataset."""
+    with _relation(events).query() as (con, table):
+        first, last, n = con.execute(f"SELECT min(ts), max(ts), count(*) FROM {table}").fetchone()
+    return pd.Timestamp(first), pd.Timestamp(last), int(n)
+
+
+def _typed(frame: pd.DataFrame, texts: tuple[str, ...], counts: tuple[str, ...]) -> pd.DataFrame:
+    """Text columns as pandas strings, counts as int64, times as datetime64 (DuckDB's types mapped once)."""
+    for col in texts:
+        frame[col] = frame[col].astype("string")
+    for col in counts:
+        frame[col] = frame[col].astype(np.int64)
+    for col in ("first_seen", "last_seen"):
+        frame[col] = pd.to_datetime(frame[col])
+    for col in ("price", "spend"):
+        if col in frame:
+            frame[col] = frame[col].astype("float64")
+    return frame
