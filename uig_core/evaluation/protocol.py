@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from uig_core.errors import ConfigError
+from uig_core.store.relation import EventRelation
 
 __all__ = [
     "COLD_THRESHOLD",
@@ -72,6 +73,27 @@ class Split:
 def default_cutoff(events: pd.DataFrame, days: int = 30) -> pd.Timestamp:
     """Midnight of the last event's date minus ``days`` days."""
     return pd.Timestamp(events["ts"].max()).normalize() - pd.Timedelta(days=days)
+
+
+def _split_relation(events: pd.DataFrame | EventRelation) -> EventRelation:
+    if isinstance(events, EventRelation):
+        return events
+    need = {"user_id", "item_id", "event", "ts"} - set(events.columns)
+    if need:
+        raise ConfigError(f"events lack column(s) {sorted(need)}; pass the canonical events frame.")
+    return EventRelation.of_frame(events)
+
+
+def _clean_condition(columns: list[str]) -> str:
+    """SQL condition of :func:`clean_positives`: a positive event with ids, price > 0 and quantity >= 0 if given."""
+    from uig_core.store.relation import positive_filter
+
+    parts = ["user_id IS NOT NULL", "item_id IS NOT NULL", positive_filter()]
+    if "price" in columns:
+        parts.append("(price IS NULL OR isnan(price::DOUBLE) OR price > 0)")
+    if "quantity" in columns:
+        parts.append("(quantity IS NULL OR isnan(quantity::DOUBLE) OR quantity >= 0)")
+    return " AND ".join(parts)
 
 
 def clean_positives(events: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -121,17 +143,18 @@ def interaction_weights(
 
 
 def temporal_split(
-    events: pd.DataFrame,
+    events: pd.DataFrame | EventRelation,
     cutoff: str | pd.Timestamp | None = None,
     *,
     event_weights: Mapping[str, float] | None = None,
     half_life_days: float | None = 60.0,
     test_days: int = 30,
 ) -> Split:
-    """Split a canonical events frame at a date (the OR-30d protocol on Online Retail).
+    """Split a dataset's events at a date (the OR-30d protocol on Online Retail), aggregating in DuckDB.
 
     Args:
-        events: Canonical events (``user_id, item_id, event, ts`` + optional ``price``, ``quantity``).
+        events: Canonical events (``user_id, item_id, event, ts`` + optional ``price``, ``quantity``), as a
+            frame or a stored dataset's relation.
         cutoff: First test instant (default: midnight of the last event's date minus ``test_days``).
         event_weights: Train edge weight per event type (default: the build's).
         half_life_days: Recency half-life of train weights, measured back from the cutoff (None: no decay).
@@ -140,27 +163,36 @@ def temporal_split(
     Returns:
         The :class:`Split`; ``protocol`` holds the counts.
     """
-    need = {"user_id", "item_id", "event", "ts"} - set(events.columns)
-    if need:
-        raise ConfigError(f"events lack column(s) {sorted(need)}; pass the canonical events frame.")
-    if len(events) == 0:
+    rel = _split_relation(events)
+    with rel.query() as (con, table):
+        n_rows, last = con.execute(f"SELECT count(*), max(ts) FROM {table}").fetchone()
+    if n_rows == 0:
         raise ConfigError("events is empty; nothing to evaluate.")
-    cut = default_cutoff(events, test_days) if cutoff is None else pd.Timestamp(cutoff)
-    positive, target = clean_positives(events)
-    first = positive.groupby(["user_id", "item_id"], sort=False, observed=True)["ts"].min()
-    before = positive[positive["ts"] < cut]
-    if before.empty:
+    cut = pd.Timestamp(last).normalize() - pd.Timedelta(days=test_days) if cutoff is None else pd.Timestamp(cutoff)
+    positive = rel.filtered(_clean_condition(rel.columns))
+    at = "TIMESTAMP '" + cut.isoformat(sep=" ") + "'"
+    with positive.query() as (con, table):
+        n_pos, has_purchase, n_pairs = con.execute(
+            f"SELECT count(*), coalesce(bool_or(event = 'purchase'), false), "
+            f"(SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM {table})) FROM {table}"
+        ).fetchone()
+        users = con.execute(f"SELECT DISTINCT user_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
+        items = con.execute(f"SELECT DISTINCT item_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
+        target = "purchase" if has_purchase else "positive"
+        only = "WHERE event = 'purchase'" if has_purchase else ""
+        after = con.execute(f"SELECT user_id, item_id FROM {table} {only} GROUP BY ALL HAVING min(ts) >= {at}").df()
+    if not len(users["user_id"]):
         raise ConfigError(f"no positive event before the cutoff {cut.date()}; choose a later --cutoff.")
-    user_ids = pd.Index(np.sort(before["user_id"].astype(str).unique()), name="user_id")
-    item_ids = pd.Index(np.sort(before["item_id"].astype(str).unique()), name="item_id")
-    before = before.assign(user_id=before["user_id"].astype(str), item_id=before["item_id"].astype(str))
+    user_ids = pd.Index(np.asarray(users["user_id"], dtype=object), name="user_id")
+    item_ids = pd.Index(np.asarray(items["item_id"], dtype=object), name="item_id")
     train = interaction_weights(
-        before, user_ids, item_ids, event_weights=event_weights, half_life_days=half_life_days, now=cut
+        positive.filtered(f"ts < {at}"),
+        user_ids,
+        item_ids,
+        event_weights=event_weights,
+        half_life_days=half_life_days,
+        now=cut,
     )
-
-    tgt = positive if target == "positive" else positive[positive["event"] == "purchase"]
-    tgt_first = tgt.groupby(["user_id", "item_id"], sort=False, observed=True)["ts"].min().reset_index()
-    after = tgt_first[tgt_first["ts"] >= cut]
     rows = user_ids.get_indexer(after["user_id"].astype(str))
     cols = item_ids.get_indexer(after["item_id"].astype(str))
     known_user, known_item = rows >= 0, cols >= 0
@@ -173,13 +205,14 @@ def temporal_split(
         test = (test - (overlap > 0).astype(np.float32)).tocsr()
         test.eliminate_zeros()
     test.data[:] = 1.0
+    n_positive = int(n_pos)
     item_counts = np.diff((train > 0).tocsc().indptr)
     cold_pairs = int((item_counts[test.indices] < COLD_THRESHOLD).sum())
     protocol = {
         "cutoff": str(cut.date()) if cut == cut.normalize() else cut.isoformat(),
         "target_event": target,
-        "positive_events": int(len(positive)),
-        "interactions": int(len(first)),
+        "positive_events": n_positive,
+        "interactions": int(n_pairs),
         "train_pairs": int(train.nnz),
         "train_users": int(train.shape[0]),
         "train_items": int(train.shape[1]),

@@ -19,6 +19,7 @@ from uig_core.errors import UIGError
 from uig_core.evaluation.metrics import cold_only_metrics, ranking_metrics
 from uig_core.evaluation.protocol import Split, temporal_split
 from uig_core.progress import Progress, noop
+from uig_core.store.relation import EventRelation
 
 if TYPE_CHECKING:
     from uig_core.config import BuildConfig
@@ -152,8 +153,8 @@ def evaluate_dataset(
     report = progress or noop
     info = ws.dataset(dataset)
     config = BuildConfig.from_dict(ws.settings().get("build", {}))
-    report(0.0, "loading events")
-    events = ws.load_events(info.name)
+    report(0.0, "splitting the events at the cutoff")
+    events = EventRelation.of_dataset(ws, info)
     split = temporal_split(events, cutoff, event_weights=config.event_weights, half_life_days=config.half_life_days)
     report(0.05, "item embeddings")
     split.item_features = _item_features(ws, events, split.item_ids, config)
@@ -164,7 +165,7 @@ def evaluate_dataset(
     return result
 
 
-def _item_features(ws: Workspace, events: pd.DataFrame, item_ids: pd.Index, config: BuildConfig) -> np.ndarray | None:
+def _item_features(ws: Workspace, events: EventRelation, item_ids: pd.Index, config: BuildConfig) -> np.ndarray | None:
     from uig_core.semantics import embeddings as semantics
     from uig_core.store.frames import items_frame
 

@@ -51,12 +51,16 @@ def _user_days(
     events: pd.DataFrame | EventRelation,
     item_interest: pd.Series | Mapping[Any, int],
     event_weights: Mapping[str, float] | None,
+    min_events: int,
+    min_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Aggregate weighted events to (user, day) rows sorted by user then day, in DuckDB.
 
     Returns:
-        ``(users, row_user, row_day, weights (rows, k), counts (rows,), interest_ids (k,))`` where ``row_user``
-        indexes ``users`` and ``row_day`` is days since 1970-01-01.
+        ``(users, n_days, row_user, row_day, weights (rows, k), counts (rows,))``: every user with a weighted
+        event and their active days; then rows only for users with at least ``2 * min_days`` active days and
+        ``2 * min_events`` events (no one else can have a split), ``row_user`` indexing ``users`` and
+        ``row_day`` in days since 1970-01-01; weight columns are the interests present, in id order.
     """
     rel = events if isinstance(events, EventRelation) else EventRelation.of_frame(events)
     weights = dict(EVENT_WEIGHTS if event_weights is None else event_weights)
@@ -73,15 +77,24 @@ def _user_days(
             f"sum({w}) AS w, count(*) AS n FROM {table} e JOIN drift_labels l ON l.item_id = e.item_id "
             f"WHERE e.ts IS NOT NULL AND l.interest_id >= 0 AND {w} > 0 GROUP BY ALL"
         )
-        users = con.execute("SELECT DISTINCT user_id FROM drift_days ORDER BY user_id").fetchnumpy()["user_id"]
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE drift_users AS SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 "
+            "AS u, count(DISTINCT day) AS n_days, sum(n) AS n FROM drift_days GROUP BY user_id"
+        )
+        per_user = con.execute("SELECT user_id, n_days FROM drift_users ORDER BY u").fetchnumpy()
+        # only users with room for a split on both sides can drift; the rest need no user-day rows at all
         rows = con.execute(
-            "SELECT dense_rank() OVER (ORDER BY user_id) - 1 AS u, day, interest_id, w, n FROM drift_days"
+            "SELECT u.u, d.day, d.interest_id, d.w, d.n FROM drift_days d JOIN drift_users u USING (user_id) "
+            "WHERE u.n_days >= ? AND u.n >= ?",
+            [2 * min_days, 2 * min_events],
         ).fetchnumpy()
         con.execute("DROP TABLE drift_days")
+        con.execute("DROP TABLE drift_users")
         con.unregister("drift_labels")
-    users = np.asarray(users, dtype=object)
+    users = np.asarray(per_user["user_id"], dtype=object)
+    n_days = np.asarray(per_user["n_days"], dtype=np.int64)
     if len(rows["u"]) == 0:
-        return users, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0), np.zeros(0, np.int64)
+        return users, n_days, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0)
     uidx, day = np.asarray(rows["u"], dtype=np.int64), np.asarray(rows["day"], dtype=np.int64)
     interest_ids, cidx = np.unique(np.asarray(rows["interest_id"], dtype=np.int64), return_inverse=True)
     k = len(interest_ids)
@@ -92,7 +105,7 @@ def _user_days(
     wts = np.asarray(rows["w"], dtype=np.float64)
     weights_out = np.bincount(ridx * k + cidx, weights=wts, minlength=len(keys) * k).reshape(len(keys), k)
     counts = np.bincount(ridx, weights=np.asarray(rows["n"], dtype=np.float64), minlength=len(keys))
-    return users, keys // span, keys % span + day0, weights_out, counts, interest_ids
+    return users, n_days, keys // span, keys % span + day0, weights_out, counts
 
 
 def drift_scores(
@@ -128,30 +141,50 @@ def drift_scores(
     """
     _check_drift_args(min_events, min_days, prior_days)
     start = time.perf_counter()
-    users, ru, rd, wts, cnt, _ = _user_days(events, item_interest, event_weights)
+    users, n_days, ru, rd, wts, cnt = _user_days(events, item_interest, event_weights, min_events, min_days)
     n_users = len(users)
     score = np.zeros(n_users)
     change = np.full(n_users, np.datetime64("NaT"), dtype="datetime64[D]")
     earliest = change.copy()
     latest = change.copy()
-    n_days = np.bincount(ru, minlength=n_users)
-    n_splits = 0
-    if len(ru):
-        sides = _split_sides(ru, wts, cnt, n_users)
-        idx = _candidate_splits(sides, min_events, min_days)
-        n_splits = len(idx)
-        if n_splits:
-            js = _split_divergence(sides, idx, prior_days)
-            best, best_js = _best_split_per_user(ru, idx, js)
-            bu = ru[best]
-            score[bu] = best_js
-            lo, hi = rd[best] + 1, rd[best + 1]  # the change fell on a day in [lo, hi]
-            earliest[bu] = lo.astype("datetime64[D]")
-            latest[bu] = hi.astype("datetime64[D]")
-            change[bu] = _change_days(lo, hi, score[bu], date_prior).astype("datetime64[D]")
+    best, best_js = _best_splits(ru, wts, cnt, min_events, min_days, prior_days)
+    n_splits = len(best)
+    if n_splits:
+        bu = ru[best]
+        score[bu] = best_js
+        lo, hi = rd[best] + 1, rd[best + 1]  # the change fell on a day in [lo, hi]
+        earliest[bu] = lo.astype("datetime64[D]")
+        latest[bu] = hi.astype("datetime64[D]")
+        change[bu] = _change_days(lo, hi, score[bu], date_prior).astype("datetime64[D]")
     took = time.perf_counter() - start
     log.debug("drift_scores: %d users, %d user-days, %d splits scored in %.2f s", n_users, len(ru), n_splits, took)
     return _drift_frame(users, score, change, earliest, latest, n_days)
+
+
+_BLOCK_ROWS = 200_000  # user-days per block: bounds the (rows, k) side arrays
+
+
+def _best_splits(
+    ru: np.ndarray, wts: np.ndarray, cnt: np.ndarray, min_events: int, min_days: int, prior_days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each drifting user's strongest split row and its divergence, in blocks of whole users."""
+    if not len(ru):
+        return np.zeros(0, np.int64), np.zeros(0)
+    firsts = np.r_[0, np.flatnonzero(np.diff(ru)) + 1, len(ru)]  # row where each user starts (and the end)
+    cuts = np.unique(firsts[np.searchsorted(firsts, np.arange(0, len(ru), _BLOCK_ROWS))].tolist() + [len(ru)])
+    rows, divergences = [], []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        local = ru[a:b] - ru[a]
+        sides = _split_sides(local, wts[a:b], cnt[a:b], int(local[-1]) + 1)
+        idx = _candidate_splits(sides, min_events, min_days)
+        if len(idx):
+            js = _split_divergence(sides, idx, prior_days)
+            best, best_js = _best_split_per_user(local, idx, js)
+            rows.append(best + a)
+            divergences.append(best_js)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(rows), np.concatenate(divergences)
 
 
 def _check_drift_args(min_events: int, min_days: int, prior_days: float) -> None:

@@ -47,6 +47,7 @@ class EventRelation:
     ws: Workspace | None = None
     table: str | None = None
     frame: pd.DataFrame | None = None
+    where: str | None = None
 
     @classmethod
     def of_dataset(cls, ws: Workspace, info: DatasetInfo) -> EventRelation:
@@ -68,23 +69,34 @@ class EventRelation:
             frame["ts"] = pd.to_datetime(frame["ts"])
         return cls(frame=frame)
 
+    def filtered(self, condition: str) -> EventRelation:
+        """The same events restricted to rows where the SQL ``condition`` holds (conditions add up)."""
+        where = condition if self.where is None else f"({self.where}) AND ({condition})"
+        return EventRelation(ws=self.ws, table=self.table, frame=self.frame, where=where)
+
     @contextmanager
     def query(self) -> Iterator[tuple[DuckDBPyConnection, str]]:
-        """Yield ``(connection, relation)``: run SQL over ``relation`` on ``connection`` inside the block."""
+        """Yield ``(connection, relation)``: run SQL over ``relation`` on ``connection`` inside the block.
+
+        ``relation`` is a table name, or a parenthesised subquery for a :meth:`filtered` relation.
+        """
         if self.frame is not None:
             import duckdb
 
             con = duckdb.connect()
             try:
                 con.register("events_frame", self.frame)
-                yield con, "events_frame"
+                yield con, self._source("events_frame")
             finally:
                 con.close()
             return
         if self.ws is None or self.table is None:
             raise ValueError("an EventRelation needs a workspace table or a frame")
         with self.ws.connect() as con:
-            yield con, self.table
+            yield con, self._source(self.table)
+
+    def _source(self, name: str) -> str:
+        return name if self.where is None else f"(SELECT * FROM {name} WHERE {self.where})"
 
     def after(self, ts: pd.Timestamp) -> pd.DataFrame:
         """The events later than ``ts`` as a frame (an update's new batch, small next to the log)."""
@@ -99,8 +111,8 @@ class EventRelation:
         """Column names of the relation."""
         if self.frame is not None:
             return [str(c) for c in self.frame.columns]
-        with self.query() as (con, rel):
-            return [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()]
+        with self.ws.connect() as con:  # type: ignore[union-attr]
+            return [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {self.table})").fetchall()]
 
 
 def sql_text(value: str) -> str:
