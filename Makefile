@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/python -m compileall -q uig_core uig_app >/dev/null || true
+	$(BIN)/python -m uig_core.semantics.static  # the default static embedding model, distilled offline (~1 min, once)
 	touch $(STAMP)
 
 demo: .venv

@@ -84,3 +84,12 @@ def test_safetensors_map_equals_the_library_reader(tmp_path) -> None:
     for name in ref:
         assert mapped[name].dtype == ref[name].dtype and mapped[name].shape == ref[name].shape
         np.testing.assert_array_equal(mapped[name], ref[name])
+
+
+def test_pooled_is_the_unnormalised_mean_of_encode(folder) -> None:
+    """``pooled`` (the static model's probe) is ``encode`` without normalisation, for unpadded id rows."""
+    lite = bert_lite.LiteBert(folder)
+    lite.normalize = False
+    texts = ["tea", "mug", "lunch"]
+    ids = np.array([[101, *lite.tokenizer.encode(t, add_special_tokens=False).ids, 102] for t in texts])
+    np.testing.assert_allclose(lite.pooled(ids), lite.encode(texts), atol=1e-5)

@@ -64,7 +64,8 @@ def build(
     progress = progress or noop
     if config is None:
         config = BuildConfig.from_dict(ws.settings().get("build", {}))
-    build_id = f"b{hashlib.sha256((info.data_hash + config.key()).encode()).hexdigest()[:12]}"
+    embed_id = _embed_model_id(config)  # the resolved model: a new default text model is a new build
+    build_id = f"b{hashlib.sha256((info.data_hash + config.key() + embed_id).encode()).hexdigest()[:12]}"
     final = ws.build_root(info) / build_id
     if layout.is_complete(final) and not force:
         meta = layout.read_meta(final)
@@ -77,6 +78,16 @@ def build(
     previous = None
     if incremental and info.current_build is not None:
         previous = Bundle(ws.build_dir(info.name))
+        before = _previous_embed_id(previous.meta)
+        if before != embed_id:
+            log.warning(
+                "the current build read item text with %s, this one uses %s: a full build instead of an update "
+                "(interests cannot carry over between text models)",
+                before,
+                embed_id,
+            )
+            previous = None
+    if previous is not None:
         build_id = f"{build_id}i"  # an incremental build is a different artifact from a full one
         final = ws.build_root(info) / build_id
     with ws.build_lock(info) as stale:
@@ -116,6 +127,7 @@ def run_build(
         previous_meta = _current_meta(ws, info) if previous is None else previous.meta
         meta = _summary(info, config, build_id, names, trainer, out, timer, previous_meta)
         meta.update(stale_builds_removed=stale, incremental_from=previous.build_id if previous is not None else None)
+        meta["embed_model_id"] = _embed_model_id(config)
         meta = layout.write_meta(tmp, meta)
     log.info("build %s written: %s", build_id, ", ".join(f"{k} {v:.2f}s" for k, v in timer.timings.items()))
     return meta
@@ -238,6 +250,20 @@ def _summary(
         "rows_added": frames.n_events - int(previous_meta["counts"]["events"]) if previous_meta else None,
         "quality": out.quality,
     }
+
+
+def _embed_model_id(config: BuildConfig) -> str:
+    """The stable id of the text model a build with ``config`` uses (bundled name, alias or folder resolved)."""
+    from uig_core.semantics.registry import resolve_model
+
+    return resolve_model(config.embed_model)[1]
+
+
+def _previous_embed_id(meta: dict[str, Any]) -> str:
+    """The text model id of an earlier build (builds before the id was recorded used full MiniLM by default)."""
+    from uig_core.semantics.registry import resolve_model
+
+    return meta.get("embed_model_id") or resolve_model(meta.get("config", {}).get("embed_model") or "minilm")[1]
 
 
 def _current_meta(ws: Workspace, info: DatasetInfo) -> dict[str, Any] | None:

@@ -111,7 +111,12 @@ def register(add: AddCommand) -> None:
         example="uig build --dataset shop --verbose",
     )
     p.add_argument("--model", help="default model to train (e.g. lightgcn)")
-    p.add_argument("--embed-model", metavar="PATH_OR_NAME", help="local sentence-transformers model")
+    p.add_argument(
+        "--embed-model",
+        metavar="NAME_OR_PATH",
+        help="item-text model: minilm-static (default, fast), minilm-static-mean, minilm (full transformer), "
+        "or a local sentence-transformers folder",
+    )
     p.add_argument("--interests", type=int, metavar="K", help="number of interests (default: automatic)")
     p.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
     p.add_argument(

