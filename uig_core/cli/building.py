@@ -77,7 +77,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     with progress_bar(args, "evaluate") as bar:
-        result = evaluate_dataset(ws, args.dataset, cutoff=args.cutoff, k=args.k, progress=bar)
+        names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
+        result = evaluate_dataset(ws, args.dataset, cutoff=args.cutoff, k=args.k, names=names, progress=bar)
     emit(args, result, lambda: "\n".join(_evaluation_lines(result, args.k)))
     return 0
 
@@ -141,4 +142,9 @@ def register(add: AddCommand) -> None:
         example="uig evaluate --dataset shop --cutoff 2011-11-09 --json",
     )
     p.add_argument("--cutoff", metavar="DATE", help="test period start (default: last event date - 30 days)")
-    p.add_argument("-k", type=int, default=20)
+    p.add_argument("-k", type=int, default=20, help="cut-off of the ranking metrics (default 20)")
+    p.add_argument(
+        "--models",
+        metavar="NAME,NAME",
+        help="evaluate only these models (default: all; full-graph GCNs are left out above 2 M training pairs)",
+    )
