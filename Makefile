@@ -53,6 +53,7 @@ bench: .venv
 	$(BIN)/python bench/incremental.py
 	$(BIN)/python bench/cold.py
 	$(BIN)/python bench/audience.py
+	$(BIN)/python bench/scale.py --size M --evaluate
 
 clean:
 	rm -rf $(WORKSPACE) .pytest_cache
