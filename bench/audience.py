@@ -21,6 +21,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from uig_core.models import make_model  # noqa: E402
+from uig_core.models.ease import MAX_ITEMS as EASE_MAX_ITEMS  # noqa: E402
 
 BATCH = 2048
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     col = 7
     for name in args.models:
-        if name == "ease" and args.items > 25_000:
+        if name == "ease" and args.items > EASE_MAX_ITEMS:
             print(f"| ease | – | skipped: {args.items:,} items is above EASE's dense limit | | | | | |")
             continue
         c0 = time.process_time()

@@ -18,7 +18,7 @@ from uig_core.models import DEFAULT_MODEL, MODEL_NAMES, MODELS, load_model, make
 from uig_core.models.base import Recommender, topk
 
 N_USERS, N_ITEMS = 60, 24  # two blocks of 30 users × 12 items
-REQUIRED = ("popularity", "itemknn", "ease", "lightgcn", "residual_gcn", "lm_gcn")
+REQUIRED = ("popularity", "itemknn", "rp3beta", "ease", "ials", "lightgcn", "residual_gcn", "lm_gcn")
 
 # Fast settings for the tiny graph; everything else is each model's default.
 FAST = {
@@ -27,6 +27,7 @@ FAST = {
     "lm_gcn": {"epochs": 40, "factors": 16, "validation": 0.0},
     "gfcf": {"factors": 4},
     "bspm": {"factors": 4},
+    "ials": {"factors": 8, "iterations": 8, "search_iterations": 3, "regularization_grid": (0.1, 1.0, 10.0)},
 }
 
 
@@ -348,3 +349,75 @@ def test_weighted_positive_sampling_learns_the_recent_pairs() -> None:
         return float(s[own].mean() - s[~own].mean())
 
     assert margin("weight") > margin("uniform") + 0.05
+
+
+# ---------------------------------------------------------------------------------------------- scaling models
+def test_default_model_follows_the_catalogue_size() -> None:
+    from uig_core.models import LARGE_CATALOG_MODEL, default_model_for
+    from uig_core.models.ease import MAX_ITEMS
+
+    assert default_model_for(3_600) == DEFAULT_MODEL == "ease_recency"
+    assert default_model_for(MAX_ITEMS) == DEFAULT_MODEL
+    assert default_model_for(MAX_ITEMS + 1) == LARGE_CATALOG_MODEL
+    assert default_model_for(470_000) == LARGE_CATALOG_MODEL
+    assert LARGE_CATALOG_MODEL in MODEL_NAMES and LARGE_CATALOG_MODEL != "ease_recency"
+
+
+def test_ease_search_is_bounded_on_large_catalogues() -> None:
+    from uig_core.models.ease import FULL_SEARCH_ITEMS, search_evaluations
+
+    assert search_evaluations(FULL_SEARCH_ITEMS, 6) == 6
+    assert search_evaluations(4_000, 6) == 2
+    assert search_evaluations(5_000, 6) == 1
+    assert all(search_evaluations(n, 6) >= search_evaluations(n + 500, 6) for n in range(500, 20_000, 500))
+
+
+def test_ease_search_stops_at_its_budget(data, monkeypatch) -> None:
+    import uig_core.models.ease as ease
+
+    x, _ = data
+    monkeypatch.setattr(ease, "FULL_SEARCH_ITEMS", 12)  # 24 items: (12/24)³ × 6 grid values → 1 inversion
+    model = make_model("ease").fit(x)
+    assert list(model.validation_) == [500.0] and model.l2_ == 500.0
+
+
+@pytest.mark.parametrize("k", [1, 3, 50])
+@pytest.mark.parametrize("budget", [1, 40, 10**9])
+def test_topk_product_keeps_each_rows_best_entries(k: int, budget: int) -> None:
+    from uig_core.models._sparse_knn import topk_product
+
+    x = sp.random(200, 40, density=0.15, random_state=1, format="csr", dtype=np.float32)
+    full = (x.T @ x).toarray()
+    np.fill_diagonal(full, 0.0)
+    got = topk_product(x.T.tocsr(), x, k, budget=budget).toarray()
+    assert ((got > 0).sum(axis=1) <= k).all()
+    for i in range(40):
+        want = np.sort(full[i][full[i] > 0])[::-1][:k]
+        np.testing.assert_allclose(np.sort(got[i][got[i] > 0])[::-1], want, rtol=1e-6)
+        np.testing.assert_allclose(got[i][got[i] > 0], full[i][got[i] > 0], rtol=1e-6)  # kept values unchanged
+
+
+def test_sparse_itemknn_equals_the_dense_cosine_with_shrink(data) -> None:
+    x, _ = data
+    model = make_model("itemknn", neighbors=None, shrink=2.0).fit(x)
+    b = (x > 0).astype(np.float32).toarray()
+    norms = np.linalg.norm(b, axis=0)
+    want = (b.T @ b) / (norms[:, None] * norms[None, :] + 2.0)
+    np.fill_diagonal(want, 0.0)
+    np.testing.assert_allclose(model.similarity_.toarray(), want, rtol=1e-5, atol=1e-7)
+    pruned = make_model("itemknn", neighbors=3).fit(x).similarity_
+    assert (np.diff(pruned.indptr) <= 3).all()
+
+
+def test_bm25_and_rp3beta_weightings(data) -> None:
+    from uig_core.models.itemknn import bm25_weight
+
+    x, _ = data
+    w = bm25_weight((x > 0).astype(np.float32))
+    assert w.shape == x.shape and (w.data > 0).all()
+    rp3 = make_model("rp3beta", neighbors=5).fit(x)
+    assert (np.diff(rp3.weights_.indptr) <= 5).all() and (rp3.weights_.diagonal() == 0).all()
+    flat = make_model("rp3beta", beta=0.0).fit(x).weights_.toarray()
+    damped = make_model("rp3beta", beta=1.0).fit(x).weights_.toarray()
+    degree = np.diff(x.tocsc().indptr)
+    np.testing.assert_allclose(damped, flat / degree[None, :], rtol=1e-5, atol=1e-7)  # β divides by deg(j)^β

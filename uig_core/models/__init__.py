@@ -14,13 +14,15 @@ from typing import Any
 
 from uig_core.errors import ConfigError
 from uig_core.models.base import Recommender
-from uig_core.models.ease import EASE, RecencyEASE
+from uig_core.models.ease import EASE, MAX_ITEMS, RecencyEASE
 from uig_core.models.gfcf import BSPM, GraphFilter
+from uig_core.models.ials import IALS
 from uig_core.models.itemknn import ItemKNN
 from uig_core.models.lightgcn import LightGCN
 from uig_core.models.lm_gcn import LMGCN
 from uig_core.models.popularity import Popularity
 from uig_core.models.residual_gcn import ResidualGCN
+from uig_core.models.rp3beta import P3alpha, RP3beta
 
 __all__ = [
     "Recommender",
@@ -37,18 +39,56 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (Popularity, ItemKNN, EASE, RecencyEASE, LightGCN, ResidualGCN, LMGCN, GraphFilter, BSPM)
+    cls.name: cls
+    for cls in (
+        Popularity,
+        ItemKNN,
+        RP3beta,
+        P3alpha,
+        EASE,
+        RecencyEASE,
+        IALS,
+        LightGCN,
+        ResidualGCN,
+        LMGCN,
+        GraphFilter,
+        BSPM,
+    )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 #: Chosen by measurement on OR-30d: EASE on the recency-weighted graph beats every other model there and fits
 #: quickly (figures in docs/ARCHITECTURE.md and bench/quality.py's output).
 DEFAULT_MODEL = "ease_recency"
-#: For catalogues above EASE's dense limit (25,000 items): the best measured on Gowalla (see docs/ARCHITECTURE.md).
-LARGE_CATALOG_MODEL = "bspm"
+#: Above EASE's dense limit (:data:`~uig_core.models.ease.MAX_ITEMS` = 5,000 items), chosen by measurement with
+#: ``bench/large_models.py`` (temporal split: the last 10 % of time held out, each user's test items = the items
+#: first met after the cutoff; Recall@20 over 10,000 test users; fit CPU-s on this shared 2-core machine; peak RSS
+#: of the fitting process, the ~0.13 / 0.18 GB matrix included):
+#:
+#: ============ ============================== ================================
+#: model        S (20k items, 631k pairs)      M (93k items, 3.3 M pairs)
+#: ============ ============================== ================================
+#: p3alpha      0.318 ·   0.9 CPU-s · 0.35 GB  0.297 ·   5.1 CPU-s · 0.58 GB
+#: bspm         0.319 ·  71   CPU-s · 1.15 GB  0.240 · 180   CPU-s · 4.7 GB (*)
+#: itemknn      0.302 ·   0.8 CPU-s · 0.34 GB  0.275 ·   5.4 CPU-s · 0.59 GB
+#: rp3beta 0.3  0.297 ·   0.9 CPU-s · 0.35 GB  0.258 ·   5.6 CPU-s · 0.58 GB
+#: ials         0.279 ·  43   CPU-s · 0.71 GB  0.267 · 188   CPU-s · 2.7 GB
+#: bm25 knn     0.172 ·   0.8 CPU-s · 0.34 GB  0.077 ·   6.0 CPU-s · 0.57 GB
+#: popularity   0.166                          0.153
+#: ============ ============================== ================================
+#:
+#: (*) 2,000 test users (BSPM scores ~80 CPU-s per 1,000 users at M); p3alpha gets 0.291 on the same users.
+#: P3alpha is the best at M, ties BSPM at S for 1/80 of the fit, scores users ~100x cheaper than BSPM, and stays
+#: sparse top-k (``Σ_u deg(u)²`` work, ``n_items × 200`` state): on the L shop (434k items, 13.6 M pairs) it fits
+#: in 33 CPU-s / 1.6 GB with Recall@20 0.268 (itemknn: 37 CPU-s, 0.243; 2,000 test users).
+LARGE_CATALOG_MODEL = "p3alpha"
 
 
-def default_model_for(n_items: int, max_items: int = 25_000) -> str:
-    """The measured default for a catalogue size: :data:`DEFAULT_MODEL`, or BSPM above EASE's dense limit."""
+def default_model_for(n_items: int, max_items: int = MAX_ITEMS) -> str:
+    """The measured default for a catalogue size.
+
+    :data:`DEFAULT_MODEL` (dense EASE) up to ``max_items`` items, else :data:`LARGE_CATALOG_MODEL` (sparse, its
+    fit linear in the catalogue).
+    """
     return DEFAULT_MODEL if n_items <= max_items else LARGE_CATALOG_MODEL
 
 

@@ -35,9 +35,15 @@ MODEL_FORMAT = 1
 _PARAMS_FILE = "params.json"
 _STATE_FILE = "state.npz"
 _SCORE_BATCH = 2048  # users scored at once by the default score_items: bounds memory to 2048 x n_items
+_BATCH_FLOATS = 1 << 25  # at most ~128 MB of float32 scores per batch (recommend, score_items) on big catalogues
 #: Model name → class, filled as subclasses are defined (see ``Recommender.__init_subclass__``).
 _SAVED_CLASSES: dict[str, type[Recommender]] = {}
 _BATCH = 2048  # users scored at once in recommend(); bounds memory to BATCH × n_items floats
+
+
+def _batch_size(n_items: int, most: int) -> int:
+    """Users per scoring batch: ``most``, fewer where ``most × n_items`` floats would pass ``_BATCH_FLOATS``."""
+    return max(1, min(most, _BATCH_FLOATS // max(n_items, 1)))
 
 
 def _noop(fraction: float, message: str) -> None:
@@ -315,8 +321,9 @@ class Recommender(ABC):
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Default: score users in batches and keep the asked columns (override where a product is cheaper)."""
         out = np.empty((len(users), len(items)), dtype=np.float32)
-        for start in range(0, len(users), _SCORE_BATCH):
-            part = users[start : start + _SCORE_BATCH]
+        step = _batch_size(self.n_items_, _SCORE_BATCH)
+        for start in range(0, len(users), step):
+            part = users[start : start + step]
             out[start : start + len(part)] = np.asarray(self._score(part))[:, items]
         return out
 
@@ -357,8 +364,9 @@ class Recommender(ABC):
         k_eff = max(min(k, n_cand), 0)
         out_idx = np.full((len(users), k_eff), -1, dtype=np.int64)
         out_sc = np.full((len(users), k_eff), -np.inf, dtype=np.float32)
-        for start in range(0, len(users), _BATCH):
-            batch = users[start : start + _BATCH]
+        step = _batch_size(self.n_items_, _BATCH)
+        for start in range(0, len(users), step):
+            batch = users[start : start + step]
             s = np.array(self._score(batch), dtype=np.float32, copy=True)
             s[~np.isfinite(s)] = np.finfo(np.float32).min  # keep NaN/inf from models out of the top
             if allowed is not None:
