@@ -126,22 +126,24 @@ def evaluate_all(
 ) -> dict[str, Any]:
     """Evaluate every registered model (or ``names``) with default parameters (overridden by ``params``).
 
-    Without ``names``, a split above :data:`FULL_GRAPH_PAIRS` training pairs leaves out the full-graph GCNs
-    (their epochs over every edge take hours there); they are listed as skipped, and ``names`` brings them back.
+    Without ``names``, a split above :data:`FULL_GRAPH_PAIRS` training pairs leaves out the full-graph GCNs and
+    graph filters (epochs over every edge, dense item blocks per user batch: hours there); they are listed as
+    skipped, and ``names`` brings them back.
     """
     from uig_core.models import MODEL_NAMES, make_model, model_class
     from uig_core.models._gcn import GraphRecommender
+    from uig_core.models.gfcf import GraphFilter
 
     params = params or {}
     models = {}
     chosen = list(names or MODEL_NAMES)
     skipped: dict[str, dict[str, str]] = {}
     if names is None and split.train.nnz > FULL_GRAPH_PAIRS:
-        for name in [n for n in chosen if issubclass(model_class(n), GraphRecommender)]:
+        for name in [n for n in chosen if issubclass(model_class(n), (GraphRecommender, GraphFilter))]:
             chosen.remove(name)
             skipped[name] = {
                 "skipped": f"{split.train.nnz:,} training pairs is above {FULL_GRAPH_PAIRS:,}, where a full-graph "
-                f"GCN takes hours to evaluate; ask for it by name (uig evaluate --models {name}) to include it"
+                f"model takes hours to evaluate; ask for it by name (uig evaluate --models {name}) to include it"
             }
     for name in chosen:
         p = dict(params.get(name, {}))
