@@ -254,3 +254,14 @@ def test_cold_only_recalls_rank_only_cold_items_per_user() -> None:
     test2[1, 2] = 1
     split2 = Split(sp.csr_matrix(train), sp.csr_matrix(test2), split.user_ids, split.item_ids)
     assert cold_only_recalls(model, split2, counts, k=1)[1].tolist() == [1.0]
+
+
+def test_sampled_test_users_keep_train_and_record_the_sample():
+    split = temporal_split(toy_log(), "2021-01-10")
+    n = len(split.test_users)
+    assert n >= 2
+    small = split.sample_users(1, seed=3)
+    assert len(small.test_users) == 1 and set(small.test_users) <= set(split.test_users)
+    assert (small.train != split.train).nnz == 0
+    assert small.protocol["test_users_evaluated"] == 1
+    assert split.sample_users(n) is split  # nothing to sample

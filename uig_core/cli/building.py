@@ -78,7 +78,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ws = workspace(args)
     with progress_bar(args, "evaluate") as bar:
         names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
-        result = evaluate_dataset(ws, args.dataset, cutoff=args.cutoff, k=args.k, names=names, progress=bar)
+        result = evaluate_dataset(
+            ws, args.dataset, cutoff=args.cutoff, k=args.k, names=names, max_users=args.max_users or None, progress=bar
+        )
     emit(args, result, lambda: "\n".join(_evaluation_lines(result, args.k)))
     return 0
 
@@ -143,6 +145,13 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--cutoff", metavar="DATE", help="test period start (default: last event date - 30 days)")
     p.add_argument("-k", type=int, default=20, help="cut-off of the ranking metrics (default 20)")
+    p.add_argument(
+        "--max-users",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="score a seeded sample of N test users when there are more (default 20000; 0: all)",
+    )
     p.add_argument(
         "--models",
         metavar="NAME,NAME",

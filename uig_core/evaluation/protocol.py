@@ -68,6 +68,21 @@ class Split:
         """Rows with at least one test pair."""
         return np.flatnonzero(np.diff(self.test.indptr))
 
+    def sample_users(self, max_users: int, seed: int = 0) -> Split:
+        """The split with at most ``max_users`` test users: a seeded uniform sample, the rest lose their test rows.
+
+        Train is unchanged; ``protocol`` records how many were kept and the seed.
+        """
+        users = self.test_users
+        if len(users) <= max_users:
+            return self
+        keep = np.zeros(self.test.shape[0], dtype=np.float32)
+        keep[np.random.default_rng(seed).choice(users, size=max_users, replace=False)] = 1.0
+        test = (sp.diags(keep) @ self.test).tocsr()
+        test.eliminate_zeros()
+        protocol = {**self.protocol, "test_users_evaluated": max_users, "test_users_sample_seed": seed}
+        return Split(self.train, test, self.user_ids, self.item_ids, protocol, self.item_features)
+
 
 # ---------------------------------------------------------------------------------------------- splits
 def default_cutoff(events: pd.DataFrame, days: int = 30) -> pd.Timestamp:
