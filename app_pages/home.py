@@ -15,7 +15,7 @@ if info is None:
     st.stop()
 
 try:
-    summary = home_summary(state.workspace(), info.name)
+    summary = home_summary(state.workspace(), info.name, overview=state.overview(info))
 except UIGError as err:
     state.show_error(err)
     st.stop()

@@ -9,7 +9,7 @@ import streamlit as st
 from uig_app import state
 from uig_app.theme import EVENT_COLORS, interest_color
 from uig_core.errors import UIGError
-from uig_core.queries.pickers import USER_ORDERS, find_users
+from uig_core.queries.pickers import USER_ORDERS
 from uig_core.queries.portrait import portrait
 
 st.title("User portraits")
@@ -34,12 +34,14 @@ def _new_list() -> None:
 
 
 left, mid, right = st.columns([2, 2, 3])
-query = left.text_input("Search user id", key="portrait_search", placeholder="part of an id", on_change=_new_list)
+query = left.text_input(
+    "Search user id", key="portrait_search", placeholder="start of an id, or part of one", on_change=_new_list
+)
 order = mid.selectbox(
     "Order", list(USER_ORDERS), format_func=USER_ORDERS.get, key="portrait_order", on_change=_new_list
 )
 try:
-    options = find_users(bundle, query, order=order, limit=1000, include=st.session_state.get("portrait_user"))
+    options = state.user_choices(bundle, query, order=order, limit=500, include=st.session_state.get("portrait_user"))
 except UIGError as err:
     state.show_error(err)
     st.stop()

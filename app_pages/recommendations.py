@@ -4,8 +4,8 @@ import streamlit as st
 
 from uig_app import state
 from uig_core.errors import UIGError
-from uig_core.queries.pickers import categories, find_items, find_users, item_labels
-from uig_core.queries.recommendations import HIDE_OPTIONS, audience_table, compare_models, recommendation_table
+from uig_core.queries.pickers import categories, item_labels
+from uig_core.queries.recommendations import HIDE_OPTIONS
 
 st.title("Recommendations")
 
@@ -24,9 +24,9 @@ def _new_list(key: str) -> None:
 
 c = st.columns([2, 3, 2, 1])
 query = c[0].text_input(
-    "Search user id", key="rec_search", placeholder="part of an id", on_change=_new_list, args=("rec_user",)
+    "Search user id", key="rec_search", placeholder="start of an id", on_change=_new_list, args=("rec_user",)
 )
-users = find_users(bundle, query, order="activity", limit=1000, include=st.session_state.get("rec_user"))
+users = state.user_choices(bundle, query, order="activity", limit=500, include=st.session_state.get("rec_user"))
 if not users:
     st.info("No user id contains that text.")
     st.stop()
@@ -51,7 +51,7 @@ top, side, audience = st.tabs(["Top-K with reasons", "Compare two models", "Who 
 
 with top:
     try:
-        table = recommendation_table(bundle, user_id, int(k), model=model, category=category, hide=hide)
+        table = state.recommendations(bundle, user_id, int(k), model=model, category=category, hide=hide)
     except UIGError as err:
         state.show_error(err)
     else:
@@ -75,7 +75,7 @@ with side:
         model_a = s[0].selectbox("Left model", models, index=0, key="rec_model_a")
         model_b = s[1].selectbox("Right model", models, index=1, key="rec_model_b")
         try:
-            cmp = compare_models(bundle, user_id, (model_a, model_b), int(k), category=category, hide=hide)
+            cmp = state.comparison(bundle, user_id, (model_a, model_b), int(k), category=category, hide=hide)
         except UIGError as err:
             state.show_error(err)
         else:
@@ -98,7 +98,7 @@ with audience:
         on_change=_new_list,
         args=("rec_item",),
     )
-    items = find_items(bundle, item_query, limit=1000, include=st.session_state.get("rec_item"))
+    items = state.item_choices(bundle, item_query, limit=500, include=st.session_state.get("rec_item"))
     if not items:
         st.info("No item id or title contains that text.")
     else:
@@ -109,7 +109,7 @@ with audience:
         aud_model = a[2].selectbox("Model", models, key="rec_aud_model")
         aud_k = a[3].number_input("Users", min_value=1, max_value=500, value=20, step=5, key="rec_aud_k")
         try:
-            who = audience_table(bundle, item_id, int(aud_k), model=aud_model)
+            who = state.audience(bundle, item_id, int(aud_k), model=aud_model)
         except UIGError as err:
             state.show_error(err)
         else:
@@ -119,4 +119,17 @@ with audience:
                 width="stretch",
                 key="rec_audience",
                 column_config={"score": SCORE, "spend": st.column_config.NumberColumn(format="%.2f")},
+            )
+        try:
+            like = bundle.similar_items(item_id, k=10)
+        except UIGError as err:
+            state.show_error(err)
+        else:
+            st.markdown("**Items like it** (nearest in meaning: cosine of the title embeddings)")
+            st.dataframe(
+                like,
+                hide_index=True,
+                width="stretch",
+                key="rec_similar_items",
+                column_config={"similarity": st.column_config.NumberColumn(format="%.3f")},
             )

@@ -23,16 +23,34 @@ info, bundle = ready
 CURRENT = "(current rules)"
 
 
-@st.cache_data(show_spinner="Clustering users…", max_entries=16)
+# Clusterings and feature frames hold a row per user (millions on a large build): shared, never copied per
+# rerun (st.cache_resource), and treated as read-only here.
+@st.cache_resource(show_spinner="Clustering users…", max_entries=4)
 def _clusters(build_id: str, k: int | None, _bundle: Bundle) -> clu.Clustering:
     return clu.cluster_users(_bundle, k)
 
 
-@st.cache_data(show_spinner="Collecting user features…", max_entries=16)
+@st.cache_resource(show_spinner="Collecting user features…", max_entries=2)
+def _base_features(build_id: str, data_hash: str, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
+    # Extra log columns (Country…) come from one DuckDB aggregate; the events are never loaded.
+    return seg.user_features(_bundle, extras=state.user_extras(_info))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _features(build_id: str, data_hash: str, k: int | None, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
-    # The events (for extra columns such as Country) are only read when the features are not cached yet.
-    clusters = _clusters(build_id, k, _bundle)
-    return seg.user_features(_bundle, state.events(_info), labels=clusters.labels)
+    # pandas' copy-on-write: the new frame shares the base frame's columns.
+    base = _base_features(build_id, data_hash, _bundle, _info)
+    return base.assign(cluster=_clusters(build_id, k, _bundle).labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _field_summary(build_id: str, data_hash: str, k: int | None, field: str, _features: pd.DataFrame) -> dict:
+    return seg.field_summary(_features[field])
+
+
+@st.cache_data(show_spinner="Finding lookalikes…", max_entries=32)
+def _lookalikes(build_id: str, k: int | None, spec: str, n: int, _members: pd.Index, _bundle: Bundle) -> pd.DataFrame:
+    return seg.lookalikes(_bundle, _members, n=n)
 
 
 @st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
@@ -83,7 +101,8 @@ method = top[2].radio(
     horizontal=True,
     format_func={"pca": "PCA (instant)", "tsne": "t-SNE (slow, cached)"}.get,
     help="PCA projects the user vectors in milliseconds; t-SNE separates clusters better but "
-    "takes about a minute for 3,000 users on two cores (once per build).",
+    "takes about a minute for 3,000 users on two cores (once per build). "
+    f"The map draws at most {clu.MAP_POINTS:,} users (a fixed sample).",
 )
 try:
     clusters = _clusters(bundle.build_id, k, bundle)
@@ -162,10 +181,9 @@ def _rule_row(rid: int) -> dict | None:
         st.session_state[f"seg_op_{rid}"] = ops[0]
     op = cols[1].selectbox("Operator", ops, key=f"seg_op_{rid}", label_visibility="collapsed")
     vkey = f"seg_val_{rid}_{field}_{op}"
-    column = features[field]
+    summary = _field_summary(bundle.build_id, info.data_hash, k, field, features)
     if kinds[field] == "number":
-        lo, hi = float(column.min(skipna=True) or 0.0), float(column.max(skipna=True) or 0.0)
-        hi = max(hi, lo + 1e-9)
+        lo, hi = summary["min"], summary["max"]
         if op == "between":
             if vkey not in st.session_state:  # defaults via session state, so a loaded segment can fill them
                 st.session_state[vkey] = (lo, hi)
@@ -173,13 +191,15 @@ def _rule_row(rid: int) -> dict | None:
         else:
             share = field.startswith(seg.INTEREST_PREFIX)
             if vkey not in st.session_state:  # "holds the interest" reads better than a median of mostly zeros
-                st.session_state[vkey] = 0.3 if share else float(column.median(skipna=True) or 0.0)
-            whole = bool(column.dropna().eq(column.dropna().round()).all())
+                st.session_state[vkey] = 0.3 if share else summary["median"]
             value = cols[2].number_input(
-                "Value", key=vkey, step=0.05 if share else 1.0 if whole else 0.1, label_visibility="collapsed"
+                "Value",
+                key=vkey,
+                step=0.05 if share else 1.0 if summary["whole"] else 0.1,
+                label_visibility="collapsed",
             )
     else:
-        choices = sorted(column.dropna().astype(str).unique().tolist())[:500]
+        choices = summary["choices"]
         if op in ("in", "not in"):
             value = cols[2].multiselect("Values", choices, key=vkey, label_visibility="collapsed")
         elif op == "contains":
@@ -248,7 +268,8 @@ with tab_builder:
         )
         if 0 < len(members) < len(features):
             try:
-                st.dataframe(seg.lookalikes(bundle, members, n=int(n_look)), hide_index=True, key="seg_lookalikes")
+                looks = _lookalikes(bundle.build_id, k, json.dumps(spec, sort_keys=True), int(n_look), members, bundle)
+                st.dataframe(looks, hide_index=True, key="seg_lookalikes")
             except UIGError as err:
                 state.show_error(err)
         else:

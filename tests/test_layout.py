@@ -111,3 +111,73 @@ def test_audience_of_a_build_without_interests(tmp_path):
     layout.write_build(tmp_path, contents)
     table = audience_table(Bundle(tmp_path), "c", k=5)
     assert list(table["user_id"]) == ["u0", "u1"] and table["main_interest"].isna().all()
+
+
+def test_large_arrays_are_memory_mapped_and_round_trip(tmp_path):
+    contents = tiny_contents()
+    rng = np.random.default_rng(0)
+    contents.embeddings = rng.standard_normal((4, 100_000)).astype(np.float32)  # 1.6 MB: above the mapping size
+    big = sp.random(100_000, 20, density=0.2, format="csr", dtype=np.float32, random_state=1)  # 1.6 MB of indices
+    layout.write_build(tmp_path, contents)
+    emb = layout.read_array(tmp_path, "embeddings")
+    assert isinstance(emb, np.memmap) and not emb.flags.writeable
+    np.testing.assert_array_equal(emb, contents.embeddings)
+    assert not isinstance(layout.read_array(tmp_path, "profiles"), np.memmap)  # tiny: read into memory
+    np.testing.assert_array_equal(layout.read_array(tmp_path, "embeddings", mmap=False), contents.embeddings)
+    indptr, indices = layout.read_item_users(tmp_path)
+    csc = contents.interactions.tocsc()
+    np.testing.assert_array_equal(indptr, csc.indptr)
+    np.testing.assert_array_equal(indices, csc.indices)
+    with pytest.raises(ConfigError, match="unknown build array"):
+        layout.read_array(tmp_path, "nope")
+    # a mapped sparse matrix: scipy keeps the mapped arrays, nothing is copied
+    other = tmp_path / "big"
+    contents.interactions = big
+    layout.write_build(other, contents)
+    mapped = layout.read_interactions(other)
+    assert not mapped.indices.flags.writeable and (mapped != big).nnz == 0
+    assert mapped[7].indices.tolist() == big[7].indices.tolist()
+
+
+def test_format_1_builds_are_still_read(tmp_path):
+    """A build written before format 2 (arrays.npz, interactions.npz, strongest.npz) loads and answers."""
+    from uig_core import atomic
+
+    contents = tiny_contents()
+    for name, model in contents.models.items():
+        model.save(layout.model_dir(tmp_path, name))
+    for name, frame in contents.frames.items():
+        frame.to_parquet(tmp_path / layout.FRAMES[name], index=False)
+    atomic.save_npz(
+        tmp_path / "arrays.npz",
+        embeddings=contents.embeddings,
+        centroids=contents.centroids,
+        profiles=contents.profiles,
+        profile_columns=np.asarray(contents.profile_columns, np.int64),
+    )
+    sp.save_npz(tmp_path / "interactions.npz", contents.interactions, compressed=False)
+    sp.save_npz(tmp_path / "strongest.npz", contents.strongest, compressed=False)
+    atomic.write_json(tmp_path / "meta.json", {"format": 1, **contents.meta})
+    assert layout.read_item_users(tmp_path) is None
+    np.testing.assert_array_equal(layout.read_array(tmp_path, "profiles"), contents.profiles)
+    bundle = Bundle(tmp_path)
+    assert [r["item_id"] for r in bundle.recommend("u2", k=2)] == ["a", "b"]
+    assert bundle.recommend("u0", k=1, explain=True)[0]["reason"]
+    assert list(bundle.audience("c", k=5)["user_id"]) == ["u0", "u1"]
+
+
+def test_find_row_reads_only_the_row_groups_that_can_hold_the_id(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    contents = tiny_contents()
+    n = 200_000  # four row groups
+    users = pd.DataFrame({"user_id": [f"u{i:07d}" for i in range(n)], "n_events": np.ones(n, np.int64)})
+    contents.frames["users"] = users
+    layout.write_data(tmp_path, contents)
+    assert pq.ParquetFile(tmp_path / layout.FRAMES["users"]).metadata.num_row_groups == 4
+    read = []
+    real = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", lambda self, i, **kw: read.append(i) or real(self, i, **kw))
+    assert layout.find_row(tmp_path, "users", "user_id", "u0150001") == 150_001
+    assert read == [2]
+    assert layout.find_row(tmp_path, "users", "user_id", "nobody") == -1

@@ -152,6 +152,21 @@ def test_portraits_drive_user_order_and_search(demo_workspace, monkeypatch):
     assert at.selectbox(key="portrait_user").value == similar
 
 
+def test_user_pickers_search_by_prefix_and_list_a_capped_few(demo_workspace, monkeypatch):
+    at = run_page(demo_workspace, monkeypatch, "portraits")
+    options = at.selectbox(key="portrait_user").options
+    assert 0 < len(options) <= 500  # a picker lists a capped few, never every user
+    target = options[-1]
+    at.text_input(key="portrait_search").input(target[:-1].lower()).run()
+    found = at.selectbox(key="portrait_user").options
+    assert target in found and all(o.lower().startswith(target[:-1].lower()) for o in found)
+    at.text_input(key="portrait_search").input(target).run()
+    assert at.selectbox(key="portrait_user").options[0] == target  # the exact id first
+    rec = run_page(demo_workspace, monkeypatch, "recommendations")
+    rec.text_input(key="rec_search").input(target[:-1]).run()
+    assert not rec.exception and all(o.startswith(target[:-1]) for o in rec.selectbox(key="rec_user").options)
+
+
 def test_portraits_search_without_match(demo_workspace, monkeypatch):
     at = run_page(demo_workspace, monkeypatch, "portraits")
     at.text_input(key="portrait_search").input("no-such-user-zzz").run()
@@ -180,9 +195,11 @@ def test_recommendations_k_model_filters_compare_audience(demo_workspace, monkey
     # side by side
     left, right = table(at, "shared"), table(at, "shared", nth=1)
     assert len(left) == len(right) == 5
-    # who should see item Z?
+    # who should see item Z? and the items nearest in meaning
     audience = table(at, "main_interest")
     assert len(audience) == 20 and audience["score"].is_monotonic_decreasing
+    like = table(at, "similarity", "title")
+    assert len(like) == 10 and like["similarity"].is_monotonic_decreasing
     at.number_input(key="rec_aud_k").set_value(5).run()
     assert len(table(at, "main_interest")) == 5
 

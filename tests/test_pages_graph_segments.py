@@ -143,6 +143,22 @@ def test_segments_page(workspace):
     assert not at.exception and _size(at) == size_and
 
 
+def test_segments_page_never_loads_the_log(workspace, monkeypatch):
+    import streamlit as st
+
+    from uig_core.store.workspace import Workspace
+
+    def refuse(self, name=None):
+        raise AssertionError("the Segments page loaded every event of the dataset")
+
+    monkeypatch.setattr(Workspace, "load_events", refuse)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = page("segments").run()
+    assert not at.exception and not at.error
+    assert int(frame_with(at, "top interests")["users"].sum()) > 100
+
+
 def _size(at: AppTest) -> int:
     metric = next(m for m in at.metric if m.label == "Segment size")
     return int(metric.value.split()[0].replace(",", ""))

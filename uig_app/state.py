@@ -1,7 +1,9 @@
 """App-side glue: cached core calls, the shared dataset picker and the optional password gate.
 
-Resources (workspace, bundles, models) go through ``st.cache_resource`` — shared and read-only; DataFrames through
-``st.cache_data`` — copied per caller. Caches are keyed by build id / data hash, so a new build is picked up at once.
+Resources (workspace, bundles, models) go through ``st.cache_resource`` — shared and read-only; small results
+(picker lists, headline figures) through ``st.cache_data`` — copied per caller. Caches are keyed by build id /
+data hash, so a new build is picked up at once. Nothing here loads a dataset's events: what the pages need per user
+comes from the build or from one DuckDB query.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import streamlit as st
 from uig_core import logs
 from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
+from uig_core.queries.features import extra_user_values
+from uig_core.queries.pickers import find_items, find_users
+from uig_core.queries.recommendations import audience_table, compare_models, recommendation_table
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 DATASET_KEY = "uig_dataset"
@@ -96,14 +101,103 @@ def bundle(info: DatasetInfo | None = None) -> Bundle | None:
     return _bundle(str(workspace().build_dir(info.name)))
 
 
-@st.cache_data(show_spinner="Loading events…", max_entries=4)
-def _events(root: str, name: str, data_hash: str) -> pd.DataFrame:
-    return Workspace(root).load_events(name)
+@st.cache_data(show_spinner="Reading the log's extra columns…", max_entries=4)
+def _user_extras(root: str, name: str, data_hash: str) -> pd.DataFrame | None:
+    ws = Workspace(root)
+    return extra_user_values(ws, ws.dataset(name))
 
 
-def events(info: DatasetInfo) -> pd.DataFrame:
-    """All events of a dataset (cached per content hash)."""
-    return _events(str(workspace().root), info.name, info.data_hash)
+def user_extras(info: DatasetInfo) -> pd.DataFrame | None:
+    """Each user's most frequent value of the log's extra columns (``Country``…), or None when it has none.
+
+    Aggregated in DuckDB and cached per content hash; the events themselves are never loaded.
+    """
+    return _user_extras(str(workspace().root), info.name, info.data_hash)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _overview(root: str, name: str, data_hash: str, current_build: str | None) -> dict:
+    return Workspace(root).overview(name)
+
+
+def overview(info: DatasetInfo) -> dict:
+    """The dataset's headline figures (one DuckDB scan), cached per content hash and build."""
+    return _overview(str(workspace().root), info.name, info.data_hash, info.current_build)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _find_users(build_id: str, query: str, order: str, limit: int, include: str | None, _bundle: Bundle) -> list:
+    return find_users(_bundle, query, order=order, limit=limit, include=include)
+
+
+def user_choices(
+    bundle: Bundle, query: str, *, order: str = "id", limit: int = 500, include: str | None = None
+) -> list:
+    """User ids for a picker (:func:`~uig_core.queries.pickers.find_users`), cached per build and search."""
+    return _find_users(bundle.build_id, str(query or ""), order, int(limit), include, bundle)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _find_items(build_id: str, query: str, limit: int, include: str | None, _bundle: Bundle) -> list:
+    return find_items(_bundle, query, limit=limit, include=include)
+
+
+def item_choices(bundle: Bundle, query: str, *, limit: int = 500, include: str | None = None) -> list:
+    """Item ids for a picker (:func:`~uig_core.queries.pickers.find_items`), cached per build and search."""
+    return _find_items(bundle.build_id, str(query or ""), int(limit), include, bundle)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _recommendations(
+    build_id: str, user_id: str, k: int, model: str | None, category: str | None, hide: str, _bundle: Bundle
+) -> pd.DataFrame:
+    return recommendation_table(_bundle, user_id, k, model=model, category=category, hide=hide)
+
+
+def recommendations(
+    bundle: Bundle,
+    user_id: str,
+    k: int = 10,
+    *,
+    model: str | None = None,
+    category: str | None = None,
+    hide: str = "seen",
+) -> pd.DataFrame:
+    """A user's top-k with reasons (:func:`~uig_core.queries.recommendations.recommendation_table`), cached.
+
+    Keyed by build and arguments: a rerun with the same widgets costs nothing, a heavy user's reasons are paid once.
+    """
+    return _recommendations(bundle.build_id, str(user_id), int(k), model, category, hide, bundle)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _comparison(
+    build_id: str, user_id: str, models: tuple[str, str], k: int, category: str | None, hide: str, _bundle: Bundle
+) -> dict:
+    return compare_models(_bundle, user_id, models, k, category=category, hide=hide)
+
+
+def comparison(
+    bundle: Bundle,
+    user_id: str,
+    models: tuple[str, str],
+    k: int = 10,
+    *,
+    category: str | None = None,
+    hide: str = "seen",
+) -> dict:
+    """Two models' top-k side by side (:func:`~uig_core.queries.recommendations.compare_models`), cached."""
+    return _comparison(bundle.build_id, str(user_id), tuple(models), int(k), category, hide, bundle)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _audience(build_id: str, item_id: str, k: int, model: str | None, _bundle: Bundle) -> pd.DataFrame:
+    return audience_table(_bundle, item_id, k, model=model)
+
+
+def audience(bundle: Bundle, item_id: str, k: int = 20, *, model: str | None = None) -> pd.DataFrame:
+    """Who should see an item (:func:`~uig_core.queries.recommendations.audience_table`), cached per build."""
+    return _audience(bundle.build_id, str(item_id), int(k), model, bundle)
 
 
 def require_bundle() -> tuple[DatasetInfo, Bundle] | None:

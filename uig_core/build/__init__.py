@@ -7,10 +7,11 @@ Modules::
     training   Trainer, train_models: fitting the build's models
     scheduler  Scheduler: the build's worker threads
     layout     the build folder's file names and formats (every reader and the writer use it)
-    bundle     Bundle: a finished build loaded for queries
+    bundle     Bundle: a finished build loaded for queries (lazily; big arrays memory-mapped)
+    parts      the bundle's lazily loaded parts (a thread-safe cached property)
     history    build_history, rollback, build_lines
 
 Import from the module that holds a name; this package imports nothing itself.
 """
 
-__all__ = ["pipeline", "steps", "training", "scheduler", "layout", "bundle", "history"]
+__all__ = ["pipeline", "steps", "training", "scheduler", "layout", "bundle", "parts", "history"]

@@ -1,90 +1,92 @@
-"""A finished build loaded for querying: recommendations with reasons, portraits, similar users, item audiences.
+"""A finished build loaded for querying: recommendations with reasons, portraits, similar users and items, audiences.
 
-Loading is cheap (Parquet + npz); models load lazily and are kept per bundle. A bundle is read-only, so one
-instance can be shared between threads (the dashboard caches it per build id).
+Opening a bundle reads only the build summary. Every table, array and model loads on first use (the parts:
+:mod:`uig_core.build.parts`; large arrays memory-mapped), so a query pays for what it reads: ``uig recommend``
+never reads the embeddings or the users table, a portrait never reads the item-major pairs. No query makes a
+users × items pass: a top-k scores one user's row, an audience one item's column (``Recommender.score_items``),
+similar users and items come from a :class:`~uig_core.queries.vectors.VectorIndex` (faiss IVF when the build
+stored one, else exact).
+
+A bundle is read-only, so one instance can be shared between threads (the dashboard caches it per build id).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from uig_core.build import layout
+from uig_core.build.parts import BuildParts, lazy
 from uig_core.errors import ConfigError, UnknownId
 from uig_core.queries.explain import Reason, explain_items
+from uig_core.queries.vectors import VectorIndex, normalized, top_rows, user_vectors_of
 from uig_core.schema import EVENT_CODES
 from uig_core.store.workspace import Workspace
 
 if TYPE_CHECKING:
     from uig_core.models.base import Recommender
 
-__all__ = ["Bundle"]
+__all__ = ["Bundle", "lazy"]
 
 log = logging.getLogger(__name__)
 
 
-class Bundle:
-    """Artifacts of one build.
-
-    Attributes:
-        path: The build folder.
-        meta: The build summary.
-        items: One row per item (``item_id, title, category, price, interest_id, ...``); row = model column.
-        users: One row per user (activity, spend, drift, anomaly); row = model row.
-        interests: Interest table (``interest_id, name, size, top_items, level, parent``).
-        interest_edges: Interest co-occurrence edges (``source, target, weight``).
-    """
+class Bundle(BuildParts):
+    """Artifacts of one build (see :class:`~uig_core.build.parts.BuildParts`), its models and its queries."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.meta: dict[str, Any] = layout.read_meta(self.path)
-        self.items = layout.read_frame(self.path, "items")
-        self.users = layout.read_frame(self.path, "users")
-        self.interests = layout.read_frame(self.path, "interests")
-        self.interest_edges = layout.read_frame(self.path, "interest_edges")
-        arrays = layout.read_arrays(self.path)
-        self.arrays = arrays
-        self.embeddings: np.ndarray = arrays["embeddings"]
-        self.profiles: np.ndarray = arrays["profiles"]
-        self.profile_columns: np.ndarray = arrays["profile_columns"]
-        self.interactions: sp.csr_matrix = layout.read_interactions(self.path)
-        self.strongest = layout.read_strongest(self.path)
-        self.item_index = pd.Index(self.items["item_id"].astype(str))
-        self.user_index = pd.Index(self.users["user_id"].astype(str))
+        super().__init__(path)
         self._models: dict[str, Recommender] = {}
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, ws: Workspace, dataset: str | None = None, build_id: str | None = None) -> Bundle:
         """Load the dataset's current (or a given) build."""
         return cls(ws.build_dir(dataset, build_id))
 
-    @property
-    def build_id(self) -> str:
-        """Id of this build."""
-        return str(self.meta["build_id"])
+    @lazy
+    def user_vectors(self) -> np.ndarray:
+        """``(n_users, dim)`` L2-normalised user vectors: the default model's user factors, else interest profiles."""
+        return normalized(user_vectors_of(self.model(), self.profiles))
 
-    @property
-    def model_names(self) -> list[str]:
-        """Models trained in this build, default first."""
-        return list(self.meta["models"])
+    def user_vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), dim)`` rows of :attr:`user_vectors` (a clustering sample, a block of users).
 
-    @cached_property
-    def interest_names(self) -> dict[int, str]:
-        """Interest id → name."""
-        return dict(zip(self.interests["interest_id"].astype(int), self.interests["name"].astype(str), strict=True))
+        Only those rows are normalised when :attr:`user_vectors` is not loaded.
+        """
+        if self.is_loaded("user_vectors"):
+            return np.asarray(self.user_vectors[rows])
+        return normalized(np.asarray(user_vectors_of(self.model(), self.profiles)[rows]))
+
+    @lazy
+    def user_neighbors(self) -> VectorIndex:
+        """Nearest users by cosine of :attr:`user_vectors`: the build's stored index, else exact search."""
+        return self._stored_index("users") or VectorIndex.exact(self.user_vectors, normalize=False)
+
+    @lazy
+    def item_neighbors(self) -> VectorIndex:
+        """Nearest items by cosine of their embeddings (meaning): the build's stored index, else exact search."""
+        return self._stored_index("items") or VectorIndex.exact(self.embeddings)
+
+    def _stored_index(self, name: str) -> VectorIndex | None:
+        folder = layout.index_dir(self.path, name)
+        return VectorIndex.load(folder) if folder.is_dir() else None
 
     # ------------------------------------------------------------------ lookups
     def user_row(self, user_id: str) -> int:
-        """Row of a user id, or :class:`UnknownId` naming close matches."""
-        pos = self.user_index.get_indexer([str(user_id)])[0]
+        """Row of a user id, or :class:`UnknownId` naming close matches.
+
+        Uses :attr:`user_index` once the users table is loaded (the bundle serves more than one query); until
+        then the table is searched by its row-group statistics (:func:`~uig_core.build.layout.find_row`), so a
+        one-off lookup (``uig recommend``) reads one row group instead of hashing millions of ids.
+        """
+        if self.is_loaded("user_index") or self.is_loaded("users"):  # a long-lived bundle: hash the ids once
+            pos = int(self.user_index.get_indexer([str(user_id)])[0])
+        else:
+            pos = layout.find_row(self.path, "users", "user_id", str(user_id))
         if pos < 0:
             raise UnknownId(
                 f"user {user_id!r} is not in dataset {self.meta['dataset']!r}{_suggest(str(user_id), self.user_index)}."
@@ -101,7 +103,7 @@ class Bundle:
         return int(pos)
 
     def model(self, name: str | None = None) -> Recommender:
-        """A trained model of this build (default: the build's default model)."""
+        """A trained model of this build (default: the build's default model), loaded once."""
         from uig_core.models import load_model
 
         name = name or self.meta["default_model"]
@@ -109,7 +111,7 @@ class Bundle:
             raise ConfigError(
                 f"model {name!r} was not trained in this build; choose one of {', '.join(self.model_names)}."
             )
-        with self._lock:
+        with self._lock_for(f"model:{name}"):
             if name not in self._models:
                 self._models[name] = load_model(layout.model_dir(self.path, name))
             return self._models[name]
@@ -155,21 +157,25 @@ class Bundle:
         idx, scores = np.asarray(idx).ravel(), np.asarray(scores, dtype=float).ravel()
         keep = np.isfinite(scores)
         idx, scores = idx[keep], scores[keep]
-        out = [
-            {
-                "item_id": str(self.items["item_id"].iat[i]),
-                "title": str(self.items["title"].iat[i]),
-                "score": round(float(s), 6),
-                "interest": self.interest_names.get(int(self.items["interest_id"].iat[i])),
-                "category": None if pd.isna(self.items["category"].iat[i]) else str(self.items["category"].iat[i]),
-            }
-            for i, s in zip(idx, scores, strict=True)
-        ]
+        out = self._item_records(idx, score=[round(float(s), 6) for s in scores])
         if explain and len(idx):
             for entry, reason in zip(out, self.reasons(row, idx), strict=True):
                 entry["reason"] = reason.text
                 entry["reason_kind"] = reason.kind
         return out
+
+    def _item_records(self, cols: np.ndarray, **extra: list[Any]) -> list[dict[str, Any]]:
+        """``item_id, title, (extra), interest, category`` of the items at columns ``cols``, one dict each."""
+        part = self.items.iloc[np.asarray(cols, dtype=np.int64)]
+        ids, titles = [str(v) for v in part["item_id"].tolist()], [str(v) for v in part["title"].tolist()]
+        interests = [self.interest_names.get(int(i)) for i in part["interest_id"].to_numpy()]
+        cats = part["category"].tolist() if "category" in part else [None] * len(part)
+        cats = [None if c is None or pd.isna(c) else str(c) for c in cats]
+        names = list(extra)
+        return [
+            {"item_id": i, "title": t, **{n: extra[n][j] for n in names}, "interest": g, "category": c}
+            for j, (i, t, g, c) in enumerate(zip(ids, titles, interests, cats, strict=True))
+        ]
 
     def reasons(self, row: int, items: np.ndarray) -> list[Reason]:
         """The reason behind each of ``items`` (item columns) for the user at ``row``."""
@@ -177,28 +183,32 @@ class Bundle:
             row,
             items,
             interactions=self.interactions,
-            item_ids=self.items["item_id"].to_numpy(),
-            titles=self.items["title"].astype(str).to_numpy(),
+            item_ids=self.items["item_id"].array,
+            titles=self.items["title"].array,
             item_interest=self.items["interest_id"].to_numpy(),
             interest_names=self.interest_names,
             profile=self.profiles[row],
             profile_columns=self.profile_columns,
             last_event=self._strongest_events(row),
+            item_users=self.item_users,
         )
 
     def _strongest_events(self, row: int) -> dict[str, str]:
         if self.strongest is None:
             return {}
         r = self.strongest[row]
-        return {
-            str(self.items["item_id"].iat[j]): EVENT_CODES.get(int(c), "purchase")
-            for j, c in zip(r.indices, r.data, strict=True)
-        }
+        ids = self.items["item_id"].iloc[r.indices].tolist()
+        return {str(i): EVENT_CODES.get(int(c), "purchase") for i, c in zip(ids, r.data.tolist(), strict=True)}
 
     def seen_items(self, user_id: str) -> np.ndarray:
         """Item ids the user has positive edges to."""
         row = self.user_row(user_id)
-        return self.items["item_id"].to_numpy()[self.interactions[row].indices]
+        return self.items["item_id"].iloc[self.interactions[row].indices].to_numpy()
+
+    def item_audience(self, col: int) -> np.ndarray:
+        """Rows of the users with a training edge to the item at column ``col`` (sorted)."""
+        indptr, indices = self.item_users
+        return np.asarray(indices[indptr[col] : indptr[col + 1]])
 
     def audience(
         self, item_id: str, k: int = 20, *, model: str | None = None, exclude_seen: bool = True
@@ -208,50 +218,41 @@ class Bundle:
         rec = self.model(model)
         scores = rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
         if exclude_seen:
-            seen = self.interactions[:, col].nonzero()[0]
-            scores[seen] = -np.inf
-        n = min(int(k), len(scores))
-        part = np.argpartition(-scores, n - 1)[:n] if 0 < n < len(scores) else np.arange(len(scores))[:n]
-        top = part[np.lexsort((part, -scores[part]))]  # best first, ties by row
+            scores[self.item_audience(col)] = -np.inf
+        top = top_rows(scores, int(k))  # best first, ties by row (at the cut too)
         top = top[np.isfinite(scores[top])]
         out = self.users.iloc[top][["user_id", "n_events", "n_purchase", "spend"]].copy()
         out.insert(1, "score", scores[top])
         return out.reset_index(drop=True)
 
-    @cached_property
-    def user_vectors(self) -> np.ndarray:
-        """L2-normalised user vectors: the default model's user factors, else interest profiles."""
-        rec = self.model()
-        vec = getattr(rec, "user_factors_", None)
-        if vec is None:
-            vec = self.profiles
-        vec = np.asarray(vec, dtype=np.float32)
-        if vec.shape[0] != len(self.users):
-            vec = self.profiles
-        norms = np.linalg.norm(vec, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return vec / norms
-
     def similar_users(self, user_id: str, k: int = 10) -> pd.DataFrame:
-        """Most similar users by cosine of user vectors."""
+        """Most similar users by cosine of user vectors (:attr:`user_neighbors`)."""
         row = self.user_row(user_id)
-        sims = self.user_vectors @ self.user_vectors[row]
-        sims[row] = -np.inf
-        top = np.argsort(-sims)[:k]
+        index = self.user_neighbors
+        top, sims = index.search(index.vector(row), int(k), exclude=[row])
         out = self.users.iloc[top][["user_id", "n_events", "n_purchase"]].copy()
-        out.insert(1, "similarity", sims[top])
+        out.insert(1, "similarity", sims)
         return out.reset_index(drop=True)
+
+    def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:
+        """Items nearest in meaning (cosine of embeddings): ``item_id, similarity, title, interest, category``."""
+        col = self.item_row(item_id)
+        index = self.item_neighbors
+        top, sims = index.search(index.vector(col), int(k), exclude=[col])
+        out = pd.DataFrame(self._item_records(top), columns=["item_id", "title", "interest", "category"])
+        out.insert(1, "similarity", sims.astype(np.float64))
+        return out
 
     def user_profile(self, user_id: str) -> pd.DataFrame:
         """The user's interest distribution, largest first (``interest_id, name, share``)."""
         row = self.user_row(user_id)
-        prof = self.profiles[row]
-        frame = pd.DataFrame({"interest_id": self.profile_columns.astype(int), "share": prof})
+        prof = np.asarray(self.profiles[row])
+        frame = pd.DataFrame({"interest_id": np.asarray(self.profile_columns).astype(int), "share": prof})
         frame["name"] = frame["interest_id"].map(self.interest_names)
         return frame[frame["share"] > 0].sort_values("share", ascending=False).reset_index(drop=True)
 
 
 def _suggest(value: str, index: pd.Index, n: int = 3) -> str:
-    values = index.to_numpy().astype(str)
-    near = [v for v in values if v.startswith(value[: max(1, len(value) - 1)])][:n]
+    prefix = value[: max(1, len(value) - 1)]
+    near = [str(v) for v in index[np.asarray(index.str.startswith(prefix), dtype=bool)][:n]]
     return f" (did you mean {', '.join(near)}?)" if near else ""

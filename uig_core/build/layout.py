@@ -12,12 +12,20 @@ Layout of ``<build root>/<build id>/``::
     users.parquet           one row per user; row = model row
     interests.parquet       the interest table (coarse and fine levels)
     interest_edges.parquet  interest co-occurrence edges
-    arrays.npz              embeddings, centroids, interest profiles and their columns
-    interactions.npz        the weighted user x item training matrix (CSR)
-    strongest.npz           the strongest event per (user, item) pair, coded as ``schema.EVENT_CODES`` (CSR int8)
+    arrays/<name>.npy       embeddings, centroids, interest profiles and their columns, one ``.npy`` each
+    interactions/           the weighted user x item training matrix (CSR: indptr.npy, indices.npy, data.npy,
+                            shape.npy)
+    item_users/             the same pairs item-major: the users of each item (indptr.npy, indices.npy)
+    strongest/              the strongest event per (user, item) pair, coded as ``schema.EVENT_CODES`` (CSR int8)
+    indexes/<name>/         nearest-neighbour indexes for serving (optional), as their ``save`` writes them
     models/<name>/          each trained model, as its ``save`` writes it
 
 and beside the build folders: ``evaluations/<build id>.json``.
+
+Format 2 stores every array as its own ``.npy`` so that readers memory-map the large ones
+(``np.load(mmap_mode="r")``): a query touches the pages it reads, and processes serving the same build share them
+through the page cache. Format 1 builds (``arrays.npz``, ``interactions.npz``, ``strongest.npz``) are still read,
+fully into memory, and get their item-major pairs computed on first use.
 
 Every reader and the writer go through this module; no other module names these files.
 """
@@ -25,7 +33,7 @@ Every reader and the writer go through this module; no other module names these 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,7 @@ from uig_core.errors import ConfigError
 __all__ = [
     "FORMAT_VERSION",
     "FRAMES",
+    "ARRAYS",
     "BuildContents",
     "write_build",
     "write_data",
@@ -46,17 +55,23 @@ __all__ = [
     "is_complete",
     "read_meta",
     "read_frame",
+    "read_column",
+    "find_row",
     "read_arrays",
+    "read_array",
     "read_interactions",
+    "read_item_users",
     "read_strongest",
     "model_dir",
+    "index_dir",
     "evaluation_path",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Version of this layout; part of every build id, so a change of layout makes new builds.
-FORMAT_VERSION = 1
+#: 2: one ``.npy`` per array (memory-mapped by readers), the item-major pairs, optional serving indexes.
+FORMAT_VERSION = 2
 
 _META = "meta.json"
 #: The tables of a build, by the name readers ask for.
@@ -66,11 +81,24 @@ FRAMES = {
     "interests": "interests.parquet",
     "interest_edges": "interest_edges.parquet",
 }
-_ARRAYS = "arrays.npz"
-_INTERACTIONS = "interactions.npz"
-_STRONGEST = "strongest.npz"
+#: The dense arrays of a build, by name.
+ARRAYS = ("embeddings", "centroids", "profiles", "profile_columns")
+_ARRAY_DIR = "arrays"
+_INTERACTIONS_DIR = "interactions"
+_ITEM_USERS_DIR = "item_users"
+_STRONGEST_DIR = "strongest"
+_SPARSE_PARTS = ("indptr", "indices", "data", "shape")
+_INDEXES = "indexes"
 _MODELS = "models"
 _EVALUATIONS = "evaluations"
+# Format 1 files, still read.
+_ARRAYS_V1 = "arrays.npz"
+_INTERACTIONS_V1 = "interactions.npz"
+_STRONGEST_V1 = "strongest.npz"
+#: Files smaller than this are read into memory: a mapping per tiny file costs more than it saves.
+_MMAP_FROM_BYTES = 1 << 20
+#: Rows per Parquet row group of a build table: a lookup by id reads one group (:func:`find_row`).
+_ROW_GROUP = 1 << 16
 
 
 @dataclass
@@ -87,6 +115,8 @@ class BuildContents:
         interactions: ``(n_users, n_items)`` weighted training matrix.
         strongest: ``(n_users, n_items)`` int8 strongest-event codes.
         models: Fitted models by name (anything with ``save(path)``).
+        indexes: Serving indexes by name (anything with ``save(path)``, e.g.
+            :class:`uig_core.queries.vectors.VectorIndex`); optional.
     """
 
     meta: dict[str, Any]
@@ -98,6 +128,7 @@ class BuildContents:
     interactions: sp.csr_matrix
     strongest: sp.csr_matrix
     models: dict[str, Any]
+    indexes: dict[str, Any] = field(default_factory=dict)
 
 
 def write_data(folder: Path, contents: BuildContents) -> None:
@@ -109,21 +140,64 @@ def write_data(folder: Path, contents: BuildContents) -> None:
     unknown = set(contents.frames) - set(FRAMES)
     if unknown:
         raise ConfigError(f"unknown build table(s) {sorted(unknown)}; the layout knows {sorted(FRAMES)}.")
+    folder = Path(folder)
     for name, model in contents.models.items():
         model.save(model_dir(folder, name))
+    for name, index in contents.indexes.items():
+        index.save(index_dir(folder, name))
     for name, frame in contents.frames.items():
-        atomic.write_parquet(folder / FRAMES[name], frame)
-    atomic.save_npz(
-        folder / _ARRAYS,
-        embeddings=np.asarray(contents.embeddings, dtype=np.float32),
-        centroids=np.asarray(contents.centroids, dtype=np.float32),
-        profiles=np.asarray(contents.profiles, dtype=np.float32),
-        profile_columns=np.asarray(contents.profile_columns, dtype=np.int64),
-    )
-    # Uncompressed: zlib would cost every update time for a few MB saved.
-    sp.save_npz(folder / _INTERACTIONS, contents.interactions.tocsr(), compressed=False)
-    sp.save_npz(folder / _STRONGEST, contents.strongest.tocsr(), compressed=False)
+        _write_table(folder / FRAMES[name], frame)
+    arrays = {
+        "embeddings": np.asarray(contents.embeddings, dtype=np.float32),
+        "centroids": np.asarray(contents.centroids, dtype=np.float32),
+        "profiles": np.asarray(contents.profiles, dtype=np.float32),
+        "profile_columns": np.asarray(contents.profile_columns, dtype=np.int64),
+    }
+    for name, array in arrays.items():
+        _save_npy(folder / _ARRAY_DIR / f"{name}.npy", array)
+    interactions = contents.interactions.tocsr()
+    _save_sparse(folder / _INTERACTIONS_DIR, interactions)
+    _save_sparse(folder / _STRONGEST_DIR, contents.strongest.tocsr())
+    by_item = interactions.tocsc()
+    by_item.sort_indices()
+    _save_npy(folder / _ITEM_USERS_DIR / "indptr.npy", by_item.indptr)
+    _save_npy(folder / _ITEM_USERS_DIR / "indices.npy", by_item.indices)
     log.debug("wrote build data into %s", folder)
+
+
+def _write_table(path: Path, frame: pd.DataFrame) -> None:
+    """A table as Parquet, atomically, in row groups of :data:`_ROW_GROUP` rows (see :func:`find_row`)."""
+    import io
+
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False, row_group_size=_ROW_GROUP)
+    atomic.write_bytes(path, buf.getvalue())
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic.open_atomic(path) as fh:  # streamed, no pickled objects
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _save_sparse(folder: Path, matrix: sp.csr_matrix) -> None:
+    for part in _SPARSE_PARTS[:3]:
+        _save_npy(folder / f"{part}.npy", getattr(matrix, part))
+    _save_npy(folder / "shape.npy", np.asarray(matrix.shape, dtype=np.int64))
+
+
+def _load_npy(path: Path, mmap: bool = True) -> np.ndarray:
+    """A ``.npy`` file, memory-mapped read-only when ``mmap`` and the file is not tiny."""
+    if mmap and path.stat().st_size >= _MMAP_FROM_BYTES:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    return np.load(path, allow_pickle=False)
+
+
+def _load_sparse(folder: Path, mmap: bool = True) -> sp.csr_matrix:
+    parts = {p: _load_npy(folder / f"{p}.npy", mmap) for p in _SPARSE_PARTS}
+    shape = tuple(int(v) for v in parts["shape"])
+    # scipy keeps the given (read-only, mapped) arrays: nothing is copied.
+    return sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=shape)
 
 
 def write_meta(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
@@ -152,32 +226,124 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return atomic.read_json(path)
 
 
-def read_frame(folder: Path, name: str) -> pd.DataFrame:
-    """One of the build's tables by name (``items``, ``users``, ``interests``, ``interest_edges``)."""
+def read_frame(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """One of the build's tables by name (``items``, ``users``, ``interests``, ``interest_edges``).
+
+    Args:
+        folder: The build folder.
+        name: The table.
+        columns: Read only these columns (default: all).
+    """
+    import pyarrow.parquet as pq
+
     if name not in FRAMES:
         raise ConfigError(f"unknown build table {name!r}; choose one of {', '.join(FRAMES)}.")
-    return pd.read_parquet(Path(folder) / FRAMES[name])
+    # What pd.read_parquet returns (the pandas metadata restores the dtypes), but one chunk per column instead
+    # of one per row group: a take (a page of rows) on a many-chunk Arrow column costs ten times more.
+    return pq.read_table(Path(folder) / FRAMES[name], columns=columns).combine_chunks().to_pandas()
 
 
-def read_arrays(folder: Path) -> dict[str, np.ndarray]:
-    """``embeddings``, ``centroids``, ``profiles`` and ``profile_columns`` of a build."""
-    return atomic.load_npz(Path(folder) / _ARRAYS)
+def read_column(folder: Path, name: str, column: str) -> Any:
+    """One column of a build table as a pyarrow ``ChunkedArray`` (no pandas objects: cheap on millions of rows)."""
+    import pyarrow.parquet as pq
+
+    if name not in FRAMES:
+        raise ConfigError(f"unknown build table {name!r}; choose one of {', '.join(FRAMES)}.")
+    return pq.read_table(Path(folder) / FRAMES[name], columns=[column]).column(column)
 
 
-def read_interactions(folder: Path) -> sp.csr_matrix:
-    """The weighted ``(n_users, n_items)`` training matrix of a build."""
-    return sp.load_npz(Path(folder) / _INTERACTIONS).tocsr()
+def find_row(folder: Path, name: str, column: str, value: str) -> int:
+    """Row of the first ``value`` in a string ``column`` of a build table, or -1.
+
+    Reads only the row groups whose min/max statistics can hold it: one group of :data:`_ROW_GROUP` rows for a
+    table sorted by that column, as the users and items tables are.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if name not in FRAMES:
+        raise ConfigError(f"unknown build table {name!r}; choose one of {', '.join(FRAMES)}.")
+    pf = pq.ParquetFile(Path(folder) / FRAMES[name])
+    meta = pf.metadata
+    at = pf.schema_arrow.get_field_index(column)
+    offset = 0
+    for group in range(meta.num_row_groups):
+        rg = meta.row_group(group)
+        stats = rg.column(at).statistics
+        bounded = stats is not None and stats.has_min_max and isinstance(stats.min, str)
+        if not bounded or stats.min <= value <= stats.max:
+            ids = pf.read_row_group(group, columns=[column]).column(0)
+            pos = pc.index(ids, value).as_py()
+            if pos >= 0:
+                return offset + int(pos)
+        offset += rg.num_rows
+    return -1
 
 
-def read_strongest(folder: Path) -> sp.csr_matrix | None:
+def _format(folder: Path) -> int:
+    return 2 if (Path(folder) / _ARRAY_DIR).is_dir() else 1
+
+
+def read_arrays(folder: Path, *, mmap: bool = True) -> dict[str, np.ndarray]:
+    """``embeddings``, ``centroids``, ``profiles`` and ``profile_columns`` of a build.
+
+    Large arrays of a format 2 build are memory-mapped read-only (``mmap=False`` reads them into memory); a
+    format 1 build's ``arrays.npz`` is read whole.
+    """
+    folder = Path(folder)
+    if _format(folder) == 1:
+        return atomic.load_npz(folder / _ARRAYS_V1)
+    return {name: _load_npy(folder / _ARRAY_DIR / f"{name}.npy", mmap) for name in ARRAYS}
+
+
+def read_array(folder: Path, name: str, *, mmap: bool = True) -> np.ndarray:
+    """One array of :data:`ARRAYS` (memory-mapped when large, see :func:`read_arrays`)."""
+    if name not in ARRAYS:
+        raise ConfigError(f"unknown build array {name!r}; choose one of {', '.join(ARRAYS)}.")
+    folder = Path(folder)
+    if _format(folder) == 1:
+        with np.load(folder / _ARRAYS_V1, allow_pickle=False) as data:
+            return data[name]
+    return _load_npy(folder / _ARRAY_DIR / f"{name}.npy", mmap)
+
+
+def read_interactions(folder: Path, *, mmap: bool = True) -> sp.csr_matrix:
+    """The weighted ``(n_users, n_items)`` training matrix of a build (CSR over mapped arrays for format 2)."""
+    folder = Path(folder)
+    if _format(folder) == 1:
+        return sp.load_npz(folder / _INTERACTIONS_V1).tocsr()
+    return _load_sparse(folder / _INTERACTIONS_DIR, mmap)
+
+
+def read_item_users(folder: Path, *, mmap: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training pairs item-major: ``(indptr (n_items + 1,), indices (nnz,))``, or None for a format 1 build.
+
+    The sorted user rows of item ``j`` are ``indices[indptr[j]:indptr[j + 1]]``; derive them from the matrix
+    for a format 1 build.
+    """
+    folder = Path(folder) / _ITEM_USERS_DIR
+    if not folder.is_dir():
+        return None
+    return _load_npy(folder / "indptr.npy", mmap), _load_npy(folder / "indices.npy", mmap)
+
+
+def read_strongest(folder: Path, *, mmap: bool = True) -> sp.csr_matrix | None:
     """The strongest-event codes of a build, or None for a build written before they were kept."""
-    path = Path(folder) / _STRONGEST
+    folder = Path(folder)
+    if _format(folder) == 2:
+        return _load_sparse(folder / _STRONGEST_DIR, mmap)
+    path = folder / _STRONGEST_V1
     return sp.load_npz(path).tocsr() if path.exists() else None
 
 
 def model_dir(folder: Path, name: str) -> Path:
     """Folder of the model ``name`` inside a build folder."""
     return Path(folder) / _MODELS / name
+
+
+def index_dir(folder: Path, name: str) -> Path:
+    """Folder of the serving index ``name`` inside a build folder (it may not exist: indexes are optional)."""
+    return Path(folder) / _INDEXES / name
 
 
 def evaluation_path(build_root: Path, build_id: str) -> Path:

@@ -146,6 +146,7 @@ class _Outputs:
     graph_counts: dict[str, int]
     trained: dict[str, Recommender]
     quality: dict[str, Any]
+    indexes: dict[str, Any]
 
     def contents(self) -> layout.BuildContents:
         """The build's files as the layout writes them."""
@@ -166,6 +167,7 @@ class _Outputs:
             interactions=self.inputs.train_matrix,
             strongest=self.inputs.strongest,
             models=self.trained,
+            indexes=self.indexes,
         )
 
 
@@ -183,6 +185,7 @@ def _run_steps(
     """The data steps and the training, with workers from ``scheduler`` (see the module docstring)."""
     from uig_core.evaluation.on_build import next_batch_recall, validation_recall
     from uig_core.models import model_class
+    from uig_core.queries.vectors import serving_indexes
 
     side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
     next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
@@ -211,7 +214,9 @@ def _run_steps(
     quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[names[0]])}
     if next_batch is not None:
         quality.update(next_batch.result() or {})
-    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality)
+    with timer("indexes"):  # nearest-neighbour indexes for serving, only where a catalogue needs them
+        indexes = serving_indexes(trained[names[0]], found.profiles.to_numpy(dtype=np.float32), meaning.embeddings)
+    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes)
 
 
 def _summary(

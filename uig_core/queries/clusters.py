@@ -1,10 +1,13 @@
 """User clusters and the 2-D user map behind the Clusters & segments page.
 
 Clusters are k-means over the build's L2-normalised learned user vectors (:attr:`Bundle.user_vectors`); ``k`` is
-set or chosen by silhouette on a sample of at most 2,000 users. The map is a PCA projection of the same vectors:
-PCA is the default because t-SNE is three orders of magnitude slower on a demo-sized build (UMAP is not a
-dependency); t-SNE is offered on request and the dashboard caches it per build. ``tests/test_segments.py`` checks
-that the clusters recover the demo users' planted main theme; figures in docs/ARCHITECTURE.md.
+set or chosen by silhouette on a sample of at most 2,000 users, and the final k-means is fitted on at most
+:data:`FIT_USERS` users, every user then joining the nearest centre (on a demo-sized build that sample is everyone).
+The map is a PCA projection of the same vectors, drawn for at most :data:`MAP_POINTS` users (a browser cannot
+draw millions of points): PCA is the default because t-SNE is three orders of magnitude slower on a demo-sized
+build (UMAP is not a dependency); t-SNE is offered on request and the dashboard caches it per build.
+``tests/test_segments.py`` checks that the clusters recover the demo users' planted main theme; figures in
+docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +26,24 @@ from uig_core.queries.segments import INTEREST_PREFIX
 if TYPE_CHECKING:
     from uig_core.build.bundle import Bundle
 
-__all__ = ["Clustering", "cluster_users", "user_map", "map_frame", "describe_clusters"]
+__all__ = [
+    "FIT_USERS",
+    "MAP_POINTS",
+    "Clustering",
+    "cluster_users",
+    "map_rows",
+    "user_map",
+    "map_frame",
+    "describe_clusters",
+]
 
 log = logging.getLogger(__name__)
+
+#: The final k-means is fitted on at most this many users (a seeded sample); the rest join the nearest centre.
+FIT_USERS = 20_000
+#: The map shows at most this many users (a seeded sample).
+MAP_POINTS = 5_000
+_BLOCK = 1 << 18  # users assigned to their centre at once
 
 
 @dataclass
@@ -36,8 +54,9 @@ class Clustering:
         labels: ``(n_users,)`` cluster of each user (bundle row order).
         k: Number of clusters.
         scores: Silhouette per ``k`` tried (empty when ``k`` was given).
-        coords: ``(n_users, 2)`` map coordinates.
+        coords: ``(len(rows), 2)`` map coordinates of the users at ``rows`` (every user when ``rows`` is None).
         method: How ``coords`` were made (``pca`` or ``tsne``).
+        rows: The users on the map (:func:`map_rows`), or None for all.
     """
 
     labels: np.ndarray
@@ -45,6 +64,7 @@ class Clustering:
     scores: dict[int, float] = field(default_factory=dict)
     coords: np.ndarray | None = None
     method: str = "pca"
+    rows: np.ndarray | None = None
 
 
 def cluster_users(
@@ -63,24 +83,68 @@ def cluster_users(
         k: Number of clusters (≥ 2), or None to choose it from ``k_range``.
         k_range: Candidate ``k`` values when choosing.
         seed: Random state of k-means and of the silhouette sample.
-        sample_size: Most users the choice of ``k`` is made on (the final fit uses everyone).
+        sample_size: Most users the choice of ``k`` is made on (the final fit uses at most :data:`FIT_USERS`).
         map_method: ``pca`` (default, instant) or ``tsne`` (slow; for offline use).
     """
+    import sklearn.cluster  # noqa: F401 - loaded first: threadpoolctl limits only the libraries already loaded
+    from threadpoolctl import threadpool_limits
+
+    n = _n_users(bundle)
+    if n < 3:
+        raise ConfigError(f"clustering needs at least 3 users; this build has {n}.")
+    # The fits run on samples of at most FIT_USERS: one thread each. OpenMP's worker threads cost ten times the
+    # work itself there when the cores are shared (2.8 s vs 0.2 s for the 14 fits of the k search on two cores).
+    with threadpool_limits(1):
+        k, scores, centres = _fit(bundle, n, k, k_range, seed, sample_size)
+    if n <= FIT_USERS:
+        labels = centres.labels_
+    else:  # every user joins the nearest centre, a block at a time
+        labels = np.concatenate(
+            [centres.predict(_vectors(bundle, np.arange(a, min(a + _BLOCK, n)))) for a in range(0, n, _BLOCK)]
+        )
+    labels = _relabel_by_size(labels)
+    return Clustering(
+        labels=labels,
+        k=int(k),
+        scores=scores,
+        coords=user_map(bundle, map_method, seed=seed),
+        method=map_method,
+        rows=map_rows(n, seed=seed),
+    )
+
+
+def _n_users(bundle: Bundle) -> int:
+    """Number of users, without loading (or normalising) every user vector of a bundle."""
+    if hasattr(bundle, "user_vectors_at"):
+        return int(np.shape(bundle.profiles)[0])
+    return len(bundle.user_vectors)
+
+
+def _vectors(bundle: Bundle, rows: np.ndarray) -> np.ndarray:
+    """Normalised user vectors of ``rows`` (float32)."""
+    at = getattr(bundle, "user_vectors_at", None)
+    out = at(rows) if at is not None else np.asarray(bundle.user_vectors)[rows]
+    return np.asarray(out, dtype=np.float32)
+
+
+def _fit(
+    bundle: Bundle, n: int, k: int | None, k_range: Iterable[int], seed: int, sample_size: int
+) -> tuple[int, dict[int, float], Any]:
+    """The chosen ``k``, the silhouette per ``k`` tried and the fitted k-means (see :func:`cluster_users`)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    x = np.asarray(bundle.user_vectors, dtype=np.float32)
-    n = len(x)
-    if n < 3:
-        raise ConfigError(f"clustering needs at least 3 users; this build has {n}.")
+    everyone = np.arange(n)
+    x = _vectors(bundle, everyone) if n <= max(sample_size, FIT_USERS) else None
     scores: dict[int, float] = {}
     if k is None:
         cands = sorted({int(c) for c in k_range if 2 <= int(c) < n})
         if not cands:
             raise ConfigError(f"no k in {list(k_range)} fits {n} users; give k in [2, {n - 1}].")
-        # Choose k on a sample (fits and silhouettes grow with n), then fit the chosen k on everyone.
+        # Choose k on a sample (fits and silhouettes grow with n), then fit the chosen k on a larger one.
         rng = np.random.default_rng(seed)
-        sample = x if n <= sample_size else x[rng.choice(n, size=sample_size, replace=False)]
+        chosen = everyone if n <= sample_size else rng.choice(n, size=sample_size, replace=False)
+        sample = x[chosen] if x is not None else _vectors(bundle, chosen)
         for c in cands:
             if c >= len(sample):
                 continue
@@ -91,11 +155,23 @@ def cluster_users(
         k = max(scores, key=lambda c: (scores[c], -c))
     elif not isinstance(k, (int, np.integer)) or not 2 <= k < n:
         raise ConfigError(f"The 'k' parameter of cluster_users must be an int in [2, {n - 1}]. Got {k!r} instead.")
-    labels = KMeans(n_clusters=int(k), n_init=4, random_state=seed).fit_predict(x)
-    labels = _relabel_by_size(labels)
-    return Clustering(
-        labels=labels, k=int(k), scores=scores, coords=user_map(bundle, map_method, seed=seed), method=map_method
+    fit_rows = _sample(n, FIT_USERS, seed)
+    km = KMeans(n_clusters=int(k), n_init=4, random_state=seed).fit(
+        x if fit_rows is None else _vectors(bundle, fit_rows)
     )
+    return int(k), scores, km
+
+
+def _sample(n: int, size: int, seed: int) -> np.ndarray | None:
+    """Sorted rows of a seeded sample of ``size`` out of ``n``, or None when ``n <= size`` (everyone)."""
+    if n <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def map_rows(n: int, max_points: int = MAP_POINTS, *, seed: int = 0) -> np.ndarray | None:
+    """The users drawn on the map: a seeded sample of ``max_points`` of ``n`` (None: all of them)."""
+    return _sample(n, max_points, seed)
 
 
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
@@ -106,9 +182,11 @@ def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     return remap[labels].astype(np.int64)
 
 
-def user_map(bundle: Bundle, method: str = "pca", *, seed: int = 0) -> np.ndarray:
-    """``(n_users, 2)`` coordinates of the user vectors (``pca`` or ``tsne``)."""
-    x = np.asarray(bundle.user_vectors, dtype=np.float32)
+def user_map(bundle: Bundle, method: str = "pca", *, seed: int = 0, max_points: int = MAP_POINTS) -> np.ndarray:
+    """``(len(rows), 2)`` coordinates (``pca`` or ``tsne``) of the users at ``map_rows(n, max_points)``."""
+    n = _n_users(bundle)
+    rows = map_rows(n, max_points, seed=seed)
+    x = _vectors(bundle, np.arange(n) if rows is None else rows)
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -127,30 +205,35 @@ def user_map(bundle: Bundle, method: str = "pca", *, seed: int = 0) -> np.ndarra
 
 
 def map_frame(features: pd.DataFrame, clustering: Clustering, coords: np.ndarray | None = None) -> pd.DataFrame:
-    """Points of the 2-D map: ``x, y, cluster, user, top_interest, n_events, spend`` (bundle row order).
+    """Points of the 2-D map: ``x, y, cluster, user, top_interest, n_events, spend``.
 
-    ``coords`` (``(n_users, 2)``) replaces the clustering's own map, e.g. a t-SNE from :func:`user_map`.
+    One point per user of ``clustering.rows``, in row order (every user when it is None).
+
+    ``coords`` replaces the clustering's own map, e.g. a t-SNE from :func:`user_map` (same rows).
 
     ``user`` and ``top_interest`` are HTML-escaped: Plotly renders a subset of tags (``<a>``, ``<b>``…) in hover
     labels and shows escaped entities as the literal characters, so logged text stays text.
     """
     import html
 
-    cols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
-    top = features[cols].idxmax(axis=1).str.slice(len(INTEREST_PREFIX)) if cols else pd.Series("", index=features.index)
+    rows = clustering.rows
+    shown = features if rows is None else features.iloc[rows]
+    labels = clustering.labels if rows is None else clustering.labels[rows]
+    cols = [c for c in shown.columns if c.startswith(INTEREST_PREFIX)]
+    top = shown[cols].idxmax(axis=1).str.slice(len(INTEREST_PREFIX)) if cols else pd.Series("", index=shown.index)
     if coords is None:
-        coords = clustering.coords if clustering.coords is not None else np.zeros((len(features), 2), np.float32)
+        coords = clustering.coords if clustering.coords is not None else np.zeros((len(shown), 2), np.float32)
     out = pd.DataFrame(
         {
             "x": coords[:, 0],
             "y": coords[:, 1],
-            "cluster": clustering.labels.astype(str),
-            "user": [html.escape(str(u)) for u in features["user_id"]],
+            "cluster": labels.astype(str),
+            "user": [html.escape(str(u)) for u in shown["user_id"]],
             "top_interest": [html.escape(str(t)) for t in top],
         }
     )
     for c in ("n_events", "spend"):
-        out[c] = features[c].to_numpy() if c in features else np.nan
+        out[c] = shown[c].to_numpy() if c in shown else np.nan
     return out
 
 
@@ -164,6 +247,8 @@ def describe_clusters(features: pd.DataFrame, labels: np.ndarray, *, top: int = 
     """
     labels = np.asarray(labels)
     interest_cols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
+    needed = ["n_events", "n_purchase", "spend", "recency_days"]
+    features = features[interest_cols + [c for c in needed if c in features]]  # each cluster copies only these
     rows = []
     for c in np.unique(labels):
         part = features[labels == c]

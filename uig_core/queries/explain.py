@@ -46,6 +46,7 @@ def explain_items(
     profile: np.ndarray | None,
     profile_columns: np.ndarray | None,
     last_event: dict[str, str] | None = None,
+    item_users: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Reason]:
     """Explain why each of ``item_rows`` suits user ``user_row``.
 
@@ -60,6 +61,8 @@ def explain_items(
         profile: ``(n_interests,)`` the user's interest shares, or None.
         profile_columns: Interest id of each profile entry.
         last_event: Item id → the user's strongest event on it (for the verb), optional.
+        item_users: The pairs item-major, ``(indptr, indices)``; only the listed items' users are read. Derived
+            from ``interactions`` when not given (a whole-matrix conversion: pass it for large builds).
 
     Returns:
         One :class:`Reason` per recommended item, in order.
@@ -67,16 +70,11 @@ def explain_items(
     history = interactions[user_row].indices
     if len(history) == 0:
         return [Reason("popular", "popular with shoppers right now") for _ in item_rows]
-    binary = interactions.copy()
-    binary.data[:] = 1.0
-    csc = binary.tocsc()
-    norms = np.sqrt(np.asarray(csc.multiply(csc).sum(axis=0)).ravel())
-    norms[norms == 0] = 1.0
-    rec = csc[:, item_rows]
-    hist = csc[:, history]
-    co = (rec.T @ hist).toarray()  # (k, |history|) co-buyer counts
-    cos = co / norms[item_rows][:, None] / norms[history][None, :]
-    weights = np.asarray(interactions[user_row, history].todense()).ravel()
+    item_rows = np.asarray(item_rows, dtype=np.int64)
+    pairs = item_users if item_users is not None else _by_item(interactions)
+    co, rec_norms, hist_norms = _co_counts(pairs, interactions.shape[0], item_rows, history)
+    cos = co / rec_norms[:, None] / hist_norms[None, :]
+    weights = np.asarray(interactions[user_row].data)  # aligned with ``history``
     top_interests: list[int] = []
     if profile is not None and profile_columns is not None and len(profile):
         order = np.argsort(-profile)
@@ -94,7 +92,7 @@ def explain_items(
             out.append(
                 Reason(
                     "shared_interest",
-                    f"{verb} “{titles[j]}”, which shares interest “{name}”",
+                    f"{verb} “{str(titles[j])}”, which shares interest “{name}”",
                     via_item=str(item_ids[j]),
                     interest=name,
                 )
@@ -104,7 +102,7 @@ def explain_items(
             out.append(
                 Reason(
                     "co_bought",
-                    f"people who bought “{titles[j]}” also bought it",
+                    f"people who bought “{str(titles[j])}” also bought it",
                     via_item=str(item_ids[j]),
                     interest=name,
                 )
@@ -114,6 +112,47 @@ def explain_items(
         else:
             out.append(Reason("similar_users", "users like you bought it", interest=name))
     return out
+
+
+def _by_item(interactions: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(indptr, indices)`` of the pairs item-major (sorted user rows per item)."""
+    csc = interactions.tocsc()
+    csc.sort_indices()
+    return csc.indptr, csc.indices
+
+
+def _co_counts(
+    item_users: tuple[np.ndarray, np.ndarray], n_users: int, rec: np.ndarray, history: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Co-buyer counts ``(len(rec), len(history))`` and the root of each item's buyer count (1 where none).
+
+    Reads only the listed items' user lists, so its cost follows their popularity, not the matrix: each side is
+    a users x items CSC built from those lists, and the product is taken as ``big.T @ small`` so that only the
+    smaller side is converted (a CSC's transpose is a CSR for free). Measured against marking each recommended
+    item's users in a boolean array: as fast on typical users, four times faster on the heaviest.
+    """
+    rec_users, rec_lens = _columns(item_users, n_users, rec)
+    hist_users, hist_lens = _columns(item_users, n_users, history)
+    if hist_users.nnz >= rec_users.nnz:
+        co = (hist_users.T @ rec_users).T.toarray()
+    else:
+        co = (rec_users.T @ hist_users).toarray()
+    norms = np.sqrt(np.concatenate([rec_lens, hist_lens]).astype(np.float32))
+    norms[norms == 0] = 1.0
+    return co, norms[: len(rec)], norms[len(rec) :]
+
+
+def _columns(
+    item_users: tuple[np.ndarray, np.ndarray], n_users: int, cols: np.ndarray
+) -> tuple[sp.csc_matrix, np.ndarray]:
+    """The binary ``(n_users, len(cols))`` CSC of the listed items' users, and each item's user count."""
+    indptr, indices = item_users
+    cols = np.asarray(cols, dtype=np.int64)
+    starts, ends = np.asarray(indptr[cols], dtype=np.int64), np.asarray(indptr[cols + 1], dtype=np.int64)
+    parts = [np.asarray(indices[a:b]) for a, b in zip(starts, ends, strict=True)]
+    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    ptr = np.concatenate([[0], np.cumsum(ends - starts)])
+    return sp.csc_matrix((np.ones(len(rows), np.float32), rows, ptr), shape=(n_users, len(cols))), ends - starts
 
 
 def strongest_events(events: pd.DataFrame, user_id: str) -> dict[str, str]:

@@ -16,14 +16,23 @@ __all__ = ["home_summary"]
 log = logging.getLogger(__name__)
 
 
-def home_summary(ws: Workspace, name: str | None = None, *, top: int = 8) -> dict[str, Any]:
+def home_summary(
+    ws: Workspace, name: str | None = None, *, top: int = 8, overview: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Users, items, events by type, time range, interests found and model quality of a dataset.
+
+    Args:
+        ws: The workspace.
+        name: Dataset name (default: the only one).
+        top: How many of the largest interests to list.
+        overview: ``ws.overview(name)`` when the caller keeps it (one scan of the events; the dashboard caches
+            it per content hash), else read here.
 
     Returns:
         A dict with ``users, items, events, events_by_type (DataFrame), first, last, interests, top_interests
         (DataFrame or None), build (dict or None), quality (dict or None)``.
     """
-    ov = ws.overview(name)
+    ov = overview if overview is not None else ws.overview(name)
     out: dict[str, Any] = {
         "users": ov["users"],
         "items": ov["items"],

@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from uig_core.build.bundle import Bundle
@@ -82,25 +83,45 @@ def weekly_timeline(
     return long[cols].sort_values(["week", "interest_id"]).reset_index(drop=True)
 
 
-def rfm(users: pd.DataFrame, row: int, end: pd.Timestamp) -> dict[str, Any]:
-    """Recency, frequency and monetary value of one user, with 1–5 scores relative to all users (5 = best)."""
-    last = pd.to_datetime(users["last_seen"])
-    recency = (end - last).dt.total_seconds() / 86400.0
-    freq = users["orders"] if "orders" in users else users.get("n_purchase", pd.Series(0, index=users.index))
-    money = users["spend"] if "spend" in users else pd.Series(0.0, index=users.index)
+def rfm(users: pd.DataFrame, row: int, end: pd.Timestamp, *, bundle: Bundle | None = None) -> dict[str, Any]:
+    """Recency, frequency and monetary value of one user, with 1–5 scores relative to all users (5 = best).
 
-    def score(values: pd.Series, higher_is_better: bool) -> int:
-        v = pd.to_numeric(values, errors="coerce").fillna(0.0)
-        pct = v.rank(pct=True, ascending=higher_is_better, method="average").iloc[row]
+    With ``bundle`` (whose ``users`` these are), the sorted columns the scores rank against are computed once per
+    bundle, so a portrait costs a binary search instead of ranking every user.
+    """
+    u = users.iloc[row]
+    last = pd.Timestamp(u["last_seen"])
+    recency = (end - last).total_seconds() / 86400.0
+    freq_col = "orders" if "orders" in users else "n_purchase" if "n_purchase" in users else None
+    freq = int(u[freq_col]) if freq_col else 0
+    money = float(u["spend"]) if "spend" in users else 0.0
+
+    def sorted_values(name: str) -> np.ndarray:
+        def compute() -> np.ndarray:
+            if name == "recency":
+                seen = pd.to_datetime(users["last_seen"])
+                values = -((end - seen).dt.total_seconds() / 86400.0)
+            else:
+                values = users[name] if name in users else pd.Series(0.0, index=users.index)
+            return np.sort(pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype=np.float64))
+
+        return bundle.memo(("rfm_sorted", name, str(end)), compute) if bundle is not None else compute()
+
+    def score(name: str, value: float) -> int:
+        v = sorted_values(name)
+        value = 0.0 if value is None or pd.isna(value) else float(value)
+        # pandas' rank(pct=True, method="average"): the mean 1-based position of the ties, over n.
+        lo, hi = np.searchsorted(v, value, side="left"), np.searchsorted(v, value, side="right")
+        pct = (lo + 1 + hi) / 2 / len(v)
         return int(min(5, max(1, math.ceil(pct * 5))))
 
     return {
-        "recency_days": round(float(recency.iloc[row]), 1),
-        "frequency": int(freq.iloc[row]),
-        "monetary": round(float(money.iloc[row]), 2),
-        "r": score(-recency, True),
-        "f": score(freq, True) if int(freq.iloc[row]) > 0 else 1,
-        "m": score(money, True) if float(money.iloc[row]) > 0 else 1,
+        "recency_days": round(float(recency), 1),
+        "frequency": freq,
+        "monetary": round(money, 2),
+        "r": score("recency", -recency),
+        "f": score(freq_col, freq) if freq > 0 and freq_col else 1,
+        "m": score("spend", money) if money > 0 else 1,
     }
 
 
@@ -223,7 +244,7 @@ def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> d
         "purchases": int(u.get("n_purchase", by_type.get("purchase", 0))),
         "orders": int(u.get("orders", u.get("n_purchase", 0))),
         "spend": round(float(u.get("spend", 0.0) or 0.0), 2),
-        "rfm": rfm(bundle.users, row, end),
+        "rfm": rfm(bundle.users, row, end, bundle=bundle),
     }
 
 
@@ -245,9 +266,11 @@ def _timeline(bundle: Bundle, events: pd.DataFrame, user_id: str) -> list[dict[s
 
 def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str, Any]]:
     """The user's last ``recent`` events, newest first, titled from the log or the build."""
-    titles = pd.Series(bundle.items["title"].astype("string").to_numpy(), index=bundle.item_index)
+    last = events.tail(int(recent)).iloc[::-1]
+    cols = bundle.item_index.get_indexer(last["item_id"].astype(str)) if len(last) else np.zeros(0, np.int64)
+    titles = bundle.items["title"]
     rows = []
-    for r in events.tail(int(recent)).iloc[::-1].itertuples(index=False):
+    for r, col in zip(last.itertuples(index=False), cols, strict=True):
         rec = r._asdict()
         item = str(rec["item_id"])
         rows.append(
@@ -255,7 +278,7 @@ def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str,
                 "ts": _when(rec.get("ts")),
                 "event": str(rec.get("event")),
                 "item_id": item,
-                "title": _text(rec.get("item_title")) or _text(titles.get(item)),
+                "title": _text(rec.get("item_title")) or (_text(titles.iat[col]) if col >= 0 else None),
                 "category": _text(rec.get("category")),
                 "price": _num(rec.get("price")),
             }

@@ -1,6 +1,7 @@
 """Segments: the user feature frame, a rule-based segment builder, lookalikes, saved segments and safe CSV export.
 
-Clusters and the user map live in :mod:`uig_core.queries.clusters`.
+Clusters and the user map live in :mod:`uig_core.queries.clusters`; the feature frame in
+:mod:`uig_core.queries.features` (re-exported here).
 
 A segment is a JSON-serialisable rule spec over the user feature frame (:func:`user_features`)::
 
@@ -26,13 +27,17 @@ import pandas as pd
 
 from uig_core import atomic
 from uig_core.errors import ConfigError, ExportRefused
+from uig_core.queries.features import INTEREST_PREFIX, extra_user_values, user_features
+from uig_core.queries.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from uig_core.build.bundle import Bundle
 
 __all__ = [
     "user_features",
+    "extra_user_values",
     "field_kinds",
+    "field_summary",
     "OPS",
     "validate_spec",
     "evaluate_rules",
@@ -51,66 +56,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MIN_EXPORT_SIZE = 10
-INTEREST_PREFIX = "interest: "
 OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "between", "in", "not in", "contains")
 _NUMERIC_OPS = {">", ">=", "<", "<=", "between"}
-_CANONICAL = {"user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------------------------- features
-def user_features(bundle: Bundle, events: pd.DataFrame | None = None, labels: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per user (bundle row order) holding every field a segment rule can use.
-
-    Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, orders,
-    spend, anomaly and drift scores…); ``recency_days`` and ``tenure_days``; ``interest: NAME`` profile shares;
-    ``cluster`` when ``labels`` is given; and each extra column of the events (e.g. ``Country``) as the user's
-    most frequent value.
-    """
-    users = bundle.users
-    out = pd.DataFrame({"user_id": users["user_id"].astype(str).to_numpy()})
-    for col in users.columns:
-        if col != "user_id" and (pd.api.types.is_numeric_dtype(users[col]) or pd.api.types.is_bool_dtype(users[col])):
-            out[col] = users[col].to_numpy(dtype=np.float64, na_value=np.nan)
-    if "last_seen" in users:
-        last = pd.to_datetime(users["last_seen"])
-        out["recency_days"] = ((last.max() - last).dt.total_seconds() / 86400.0).round(1).to_numpy()
-        if "first_seen" in users:
-            out["tenure_days"] = (
-                ((last - pd.to_datetime(users["first_seen"])).dt.total_seconds() / 86400.0).round(1).to_numpy()
-            )
-    names = bundle.interest_names if hasattr(bundle, "interest_names") else {}
-    seen: set[str] = set()
-    shares = {}
-    for c, t in enumerate(np.asarray(bundle.profile_columns).astype(int)):
-        name = f"{INTEREST_PREFIX}{names.get(int(t), t)}"
-        if name in seen:
-            name = f"{name} ({t})"
-        seen.add(name)
-        shares[name] = np.asarray(bundle.profiles[:, c], dtype=np.float64).round(4)
-    out = pd.concat([out, pd.DataFrame(shares)], axis=1)
-    if labels is not None:
-        out["cluster"] = np.asarray(labels, dtype=np.int64)
-    if events is not None:
-        for col in _extra_columns(events):
-            name = col if col not in out else f"extra_{col}"
-            out[name] = _most_frequent(events, col).reindex(out["user_id"]).to_numpy()
-    return out
-
-
-def _extra_columns(events: pd.DataFrame) -> list[str]:
-    return [c for c in events.columns if c not in _CANONICAL and not str(c).startswith("_")]
-
-
-def _most_frequent(events: pd.DataFrame, col: str) -> pd.Series:
-    """Each user's most frequent non-null value of ``col`` (ties: the first in value order)."""
-    vals = events[["user_id", col]].dropna()
-    vals = vals.assign(user_id=vals["user_id"].astype(str))
-    counts = vals.groupby(["user_id", col], observed=True, sort=True).size().reset_index(name="n")
-    counts = counts.sort_values(["user_id", "n"], ascending=[True, False], kind="stable")
-    return counts.drop_duplicates("user_id").set_index("user_id")[col]
-
-
 def field_kinds(features: pd.DataFrame) -> dict[str, str]:
     """``number`` or ``category`` for every rule field (``cluster`` counts as a category)."""
     out = {}
@@ -120,6 +71,25 @@ def field_kinds(features: pd.DataFrame) -> dict[str, str]:
         numeric = pd.api.types.is_numeric_dtype(features[col]) and col != "cluster"
         out[col] = "number" if numeric else "category"
     return out
+
+
+def field_summary(column: pd.Series, *, max_choices: int = 500) -> dict[str, Any]:
+    """What a rule editor shows for one field.
+
+    For a number: ``min``, ``max`` (above ``min``), ``median`` and ``whole`` (every value an integer); for a
+    category: ``choices``, the first ``max_choices`` distinct values, sorted.
+    """
+    if pd.api.types.is_numeric_dtype(column) and column.name != "cluster":
+        values = column.dropna()
+        lo, hi = float(column.min(skipna=True) or 0.0), float(column.max(skipna=True) or 0.0)
+        return {
+            "min": lo,
+            "max": max(hi, lo + 1e-9),
+            "median": float(column.median(skipna=True) or 0.0),
+            "whole": bool(values.eq(values.round()).all()),
+            "choices": [],
+        }
+    return {"choices": sorted(column.dropna().astype(str).unique().tolist())[:max_choices]}
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -212,7 +182,8 @@ def _rule_mask(col: pd.Series, op: str, value: Any) -> np.ndarray:
 
 def segment_members(features: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Index:
     """User ids of the segment."""
-    return pd.Index(features["user_id"].to_numpy()[evaluate_rules(features, spec)], name="user_id")
+    ids = features["user_id"]  # filtered as a Series: Arrow-backed ids stay so (no Python string per user)
+    return pd.Index(ids[evaluate_rules(features, spec)].reset_index(drop=True), name="user_id")
 
 
 def compare_segments(
@@ -245,13 +216,13 @@ def compare_segments(
     means = pd.DataFrame(
         {
             "feature": numeric,
-            na: features.loc[a, numeric].mean().to_numpy(),
-            nb: features.loc[b, numeric].mean().to_numpy(),
-            "all users": features[numeric].mean().to_numpy(),
+            na: _means(features, a, numeric).to_numpy(),
+            nb: _means(features, b, numeric).to_numpy(),
+            "all users": _means(features, None, numeric).to_numpy(),
         }
     )
     icols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
-    ia, ib = features.loc[a, icols].mean(), features.loc[b, icols].mean()
+    ia, ib = _means(features, a, icols), _means(features, b, icols)
     order = pd.concat([ia, ib], axis=1).max(axis=1).sort_values(ascending=False).index[:top]
     interests = pd.DataFrame(
         {
@@ -263,29 +234,43 @@ def compare_segments(
     return {"sizes": sizes, "means": means, "interests": interests}
 
 
+def _means(features: pd.DataFrame, mask: np.ndarray | None, columns: list[str], chunk: int = 16) -> pd.Series:
+    """Mean of each column over the masked rows, ``chunk`` columns at a time.
+
+    Never a copy of the whole selection: on millions of users that is gigabytes.
+    """
+    parts = [
+        (features[columns[i : i + chunk]] if mask is None else features.loc[mask, columns[i : i + chunk]]).mean()
+        for i in range(0, len(columns), chunk)
+    ]
+    return pd.concat(parts).astype(float) if parts else pd.Series(dtype=float)
+
+
 def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFrame:
     """The ``n`` non-members nearest (cosine) to the members' centroid in user-vector space.
+
+    Searched in the bundle's user index (:attr:`Bundle.user_neighbors`: faiss IVF on large builds, else exact),
+    so the cost follows the segment's size, not users × anything.
 
     Returns:
         Frame ``user_id, similarity, n_events, n_purchase, spend`` (those present), most similar first.
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ConfigError(f"The 'n' parameter of lookalikes must be an int in [1, inf). Got {n!r} instead.")
-    index = pd.Index(bundle.users["user_id"].astype(str))
-    rows = index.get_indexer(pd.Index([str(m) for m in members]).unique())
+    index = getattr(bundle, "user_index", None)
+    index = pd.Index(bundle.users["user_id"].astype(str)) if index is None else index
+    wanted = members if isinstance(members, (pd.Index, pd.Series)) else [str(m) for m in members]
+    rows = index.get_indexer(pd.Index(wanted).astype(str).unique())
     rows = rows[rows >= 0]
     if len(rows) == 0:
         raise ConfigError("the segment is empty, so it has no centroid; widen the rules before expanding it.")
-    x = np.asarray(bundle.user_vectors, dtype=np.float32)
-    centroid = x[rows].mean(axis=0)
-    norm = float(np.linalg.norm(centroid))
-    sims = x @ (centroid / norm if norm > 0 else centroid)
-    sims[rows] = -np.inf
-    top = np.argsort(-sims, kind="stable")[: int(n)]
-    top = top[np.isfinite(sims[top])]
+    # A bundle has its index; a plain object with user vectors (tests, notebooks) is searched exactly.
+    vectors = getattr(bundle, "user_neighbors", None) or VectorIndex.exact(bundle.user_vectors, normalize=False)
+    centroid = vectors.vectors(rows).mean(axis=0)
+    top, sims = vectors.search(centroid, int(n), exclude=rows)
     cols = [c for c in ("n_events", "n_purchase", "spend") if c in bundle.users]
     out = bundle.users.iloc[top][["user_id", *cols]].copy()
-    out.insert(1, "similarity", sims[top].astype(np.float64))
+    out.insert(1, "similarity", sims.astype(np.float64))
     return out.reset_index(drop=True)
 
 
