@@ -42,14 +42,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.append_to is None and should_stream(args.log):
         return _ingest_in_parts(args, ws, name, options)
     with progress_bar(args, "ingest") as bar:
-        result = read_log(
-            args.log,
-            mapping=options.map,
-            event_map=options.event_map,
-            item_pattern=options.item_pattern,
-            pseudonymize_key=ws.pseudonymize_key() if options.pseudonymize else None,
-            progress=bar,
-        )
+        result = read_log(args.log, **_reading(ws, options), progress=bar)
     if args.append_to:
         info = ws.append_events(args.append_to, result.events)
         if info.current_build is not None and not args.no_build:
@@ -69,20 +62,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reading(ws: Workspace, options: IngestOptions) -> dict:
+    """The ingest options as keyword arguments of the log readers (whole file or in parts)."""
+    return {
+        "mapping": options.map,
+        "event_map": options.event_map,
+        "item_pattern": options.item_pattern,
+        "pseudonymize_key": ws.pseudonymize_key() if options.pseudonymize else None,
+    }
+
+
 def _ingest_in_parts(args: argparse.Namespace, ws: Workspace, name: str, options: IngestOptions) -> int:
     """A large log into a new dataset, a million rows at a time (:mod:`uig_core.ingest.stream`)."""
     from uig_core.ingest.stream import read_log_parts
     from uig_core.store.bulk import add_dataset_parts
 
     with progress_bar(args, "ingest") as bar:
-        parts, report = read_log_parts(
-            args.log,
-            mapping=options.map,
-            event_map=options.event_map,
-            item_pattern=options.item_pattern,
-            pseudonymize_key=ws.pseudonymize_key() if options.pseudonymize else None,
-            progress=bar,
-        )
+        parts, report = read_log_parts(args.log, **_reading(ws, options), progress=bar)
 
         def final_report(repeated: int) -> dict:
             report.duplicates += repeated

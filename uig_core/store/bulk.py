@@ -9,16 +9,14 @@ hash chains the parts' hashes, as appends do.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from uig_core.errors import DatasetExists, IngestError, SchemaError
-from uig_core.store.workspace import DatasetInfo, Workspace, data_hash
+from uig_core.store.workspace import DatasetInfo, Workspace, data_hash, register_dataset
 
 __all__ = ["add_dataset_parts"]
 
@@ -65,21 +63,7 @@ def add_dataset_parts(
             rows, users, items = con.execute(
                 f"SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id) FROM {table}"
             ).fetchone()
-            con.execute(
-                "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                [
-                    ds_id,
-                    name,
-                    datetime.now(),
-                    source,
-                    json.dumps(options or {}),
-                    json.dumps(report(removed), default=str),
-                    int(rows),
-                    int(users),
-                    int(items),
-                    chained,
-                ],
-            )
+            register_dataset(con, ds_id, name, source, options, report(removed), (rows, users, items), chained)
             con.execute("COMMIT")
         except duckdb.ConversionException as err:
             con.execute("ROLLBACK")

@@ -265,21 +265,8 @@ class Workspace:
                 con.register("incoming", events)
                 con.execute(f"CREATE TABLE events_{ds_id} AS SELECT * FROM incoming")
                 con.unregister("incoming")
-                con.execute(
-                    "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                    [
-                        ds_id,
-                        name,
-                        datetime.now(),
-                        source,
-                        json.dumps(options or {}),
-                        json.dumps(report or {}, default=str),
-                        len(events),
-                        int(events["user_id"].nunique()),
-                        int(events["item_id"].nunique()),
-                        data_hash(events),
-                    ],
-                )
+                counts = (len(events), int(events["user_id"].nunique()), int(events["item_id"].nunique()))
+                register_dataset(con, ds_id, name, source, options, report, counts, data_hash(events))
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -519,6 +506,25 @@ class Workspace:
 
 
 _NUMERIC_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def register_dataset(
+    con: DuckDBPyConnection,
+    ds_id: int,
+    name: str,
+    source: str,
+    options: dict | None,
+    report: dict | None,
+    counts: tuple[int, int, int],
+    content_hash: str,
+) -> None:
+    """Add a dataset's registry row (inside the caller's transaction); ``counts`` is ``(rows, users, items)``."""
+    rows, users, items = (int(c) for c in counts)
+    con.execute(
+        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        [ds_id, name, datetime.now(), source, json.dumps(options or {}), json.dumps(report or {}, default=str)]
+        + [rows, users, items, content_hash],
+    )
 
 
 def _quote_identifier(name: str) -> str:
