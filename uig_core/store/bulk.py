@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from uig_core.errors import DatasetExists, IngestError, SchemaError
+from uig_core.errors import IngestError, SchemaError
 from uig_core.store.workspace import DatasetInfo, Workspace, data_hash, register_dataset
 
 __all__ = ["add_dataset_parts"]
@@ -50,9 +50,7 @@ def add_dataset_parts(
     """
     import duckdb
 
-    name = ws.check_name(name)
-    if ws.has_dataset(name):
-        raise DatasetExists(f"a dataset named {name!r} already exists; choose another --name or delete it first.")
+    name = ws.check_new_name(name)
     with ws.connect(write=True) as con:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -241,6 +241,17 @@ class Workspace:
             )
         return name
 
+    def check_new_name(self, name: str) -> str:
+        """A valid dataset name that is not taken yet, stripped.
+
+        Raises:
+            DatasetExists: The name is taken.
+        """
+        name = self.check_name(name)
+        if self.has_dataset(name):
+            raise DatasetExists(f"a dataset named {name!r} already exists; choose another --name or delete it first.")
+        return name
+
     def add_dataset(
         self,
         name: str,
@@ -255,9 +266,7 @@ class Workspace:
         Raises:
             DatasetExists: The name is taken.
         """
-        name = self.check_name(name)
-        if self.has_dataset(name):
-            raise DatasetExists(f"a dataset named {name!r} already exists; choose another --name or delete it first.")
+        name = self.check_new_name(name)
         with self.connect(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
