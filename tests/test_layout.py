@@ -181,3 +181,25 @@ def test_find_row_reads_only_the_row_groups_that_can_hold_the_id(tmp_path, monke
     assert layout.find_row(tmp_path, "users", "user_id", "u0150001") == 150_001
     assert read == [2]
     assert layout.find_row(tmp_path, "users", "user_id", "nobody") == -1
+
+
+def test_map_npz_maps_uncompressed_members_and_reads_compressed_ones(tmp_path):
+    from uig_core import atomic
+
+    arrays = {
+        "x": np.arange(10, dtype=np.float32),
+        "fortran": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        "empty": np.zeros((0, 3), dtype=np.int32),
+    }
+    atomic.save_npz(tmp_path / "a.npz", **arrays)
+    np.savez_compressed(tmp_path / "c.npz", **arrays)
+    for name in ("a.npz", "c.npz"):
+        got = atomic.map_npz(tmp_path / name)
+        assert set(got) == set(arrays)
+        for key, value in arrays.items():
+            assert got[key].dtype == value.dtype and got[key].shape == value.shape
+            np.testing.assert_array_equal(got[key], value)
+    mapped = atomic.map_npz(tmp_path / "a.npz")["x"]
+    assert isinstance(mapped.base, np.memmap)
+    mapped[0] = 99.0  # copy-on-write: the file keeps its value
+    assert atomic.load_npz(tmp_path / "a.npz")["x"][0] == 0.0

@@ -25,6 +25,7 @@ __all__ = [
     "read_json",
     "save_npz",
     "load_npz",
+    "map_npz",
     "write_parquet",
     "atomic_dir",
 ]
@@ -94,6 +95,47 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Load an ``.npz`` written by :func:`save_npz`, refusing pickled objects."""
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+def map_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (as :func:`save_npz` writes) as copy-on-write memory maps.
+
+    Opening costs a read of the zip directory, not of the arrays: a query touches only the pages it uses, and
+    processes serving the same file share them through the page cache. Writes to a mapped array stay private to the
+    process (``mmap_mode="c"``). Compressed members, which cannot be mapped, are read whole.
+    """
+    import zipfile
+
+    path = Path(path)
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for info in zf.infolist():
+            name = info.filename[: -len(".npy")] if info.filename.endswith(".npy") else info.filename
+            if info.compress_type != zipfile.ZIP_STORED:
+                with zf.open(info) as member:
+                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            fh.seek(info.header_offset)
+            local = fh.read(30)  # the local file header: its name and extra lengths sit at bytes 26..29
+            start = (
+                info.header_offset
+                + 30
+                + int.from_bytes(local[26:28], "little")
+                + int.from_bytes(local[28:30], "little")
+            )
+            fh.seek(start)
+            version = np.lib.format.read_magic(fh)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = header(fh)
+            if dtype.hasobject:
+                raise ValueError(f"{path}: member {name!r} holds Python objects; refusing to load it.")
+            offset = fh.tell()
+            if int(np.prod(shape)) == 0:
+                out[name] = np.zeros(shape, dtype=dtype)
+                continue
+            mapped = np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape, order="F" if fortran else "C")
+            out[name] = mapped.view(np.ndarray)  # a plain array over the map (memmap's subclass leaks into results)
+    return out
 
 
 def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:

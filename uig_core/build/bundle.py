@@ -22,6 +22,7 @@ import pandas as pd
 from uig_core.build import layout
 from uig_core.build.parts import BuildParts, lazy
 from uig_core.errors import ConfigError, UnknownId
+from uig_core.models._columns import column_scores
 from uig_core.queries.explain import Reason, explain_items
 from uig_core.queries.vectors import VectorIndex, normalized, top_rows, user_vectors_of
 from uig_core.schema import EVENT_CODES
@@ -215,8 +216,7 @@ class Bundle(BuildParts):
     ) -> pd.DataFrame:
         """Users most likely to want an item ("who should we show item Z to?")."""
         col = self.item_row(item_id)
-        rec = self.model(model)
-        scores = rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
+        scores = self._item_scores(self.model(model), col)
         if exclude_seen:
             scores[self.item_audience(col)] = -np.inf
         top = top_rows(scores, int(k))  # best first, ties by row (at the cut too)
@@ -224,6 +224,18 @@ class Bundle(BuildParts):
         out = self.users.iloc[top][["user_id", "n_events", "n_purchase", "spend"]].copy()
         out.insert(1, "score", scores[top])
         return out.reset_index(drop=True)
+
+    def _item_scores(self, rec: Recommender, col: int) -> np.ndarray:
+        """Every user's score for the item at ``col`` (writable float32).
+
+        From the item-major pairs when the model's score allows it (:meth:`Recommender.item_column`), else one
+        column of the model's scores.
+        """
+        column = rec.item_column(col)
+        indptr, indices = self.item_users
+        if column is None or rec.interactions_.nnz != len(indices):  # trained on other pairs: ask the model
+            return rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
+        return column_scores(*column, indptr, indices, rec.n_users_)
 
     def similar_users(self, user_id: str, k: int = 10) -> pd.DataFrame:
         """Most similar users by cosine of user vectors (:attr:`user_neighbors`)."""

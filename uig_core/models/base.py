@@ -318,6 +318,15 @@ class Recommender(ABC):
             )
         return np.asarray(self._score_items(users, items.astype(np.int64)), dtype=np.float32)
 
+    def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(items j, weights w_j)`` with ``score(u, item) = Σ_j w_j · [u has an edge to j]``, or None.
+
+        Models whose score is ``binary(X) @ W`` return the non-zeros of ``W[:, item]``, so one item's audience
+        can be read from the item-major pairs (:func:`uig_core.models._columns.column_scores`); others None.
+        """
+        self._check_fitted("item_column")
+        return None
+
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Default: score users in batches and keep the asked columns (override where a product is cheaper)."""
         out = np.empty((len(users), len(items)), dtype=np.float32)
@@ -496,7 +505,7 @@ class Recommender(ABC):
             model.n_users_, model.n_items_ = shape
             model._set_extra(meta.get("extra", {}))
             return model
-        arrays = atomic.load_npz(path / _STATE_FILE)
+        arrays = atomic.map_npz(path / _STATE_FILE)  # pages are read as a query touches them
         shape = tuple(int(v) for v in arrays["seen.shape"])
         model.interactions_ = sp.csr_matrix(
             (arrays["seen.data"], arrays["seen.indices"], arrays["seen.indptr"]), shape=shape

@@ -120,6 +120,14 @@ class ItemKNN(Recommender):
         xu = self._matrix(self.interactions_[users])
         return np.asarray((xu @ self.similarity_[items].T).todense(), dtype=np.float32)
 
+    def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Row ``item`` of the similarity (the score is ``xu @ S[items].T``); None with weighted input."""
+        self._check_fitted("item_column")
+        if self.use_weights:
+            return None
+        row = self.similarity_[int(item)]
+        return row.indices.astype(np.int64), row.data.astype(np.float64)
+
     def _item_similarity(self, item: int) -> np.ndarray:
         return np.asarray(self.similarity_[item].todense(), dtype=np.float32).ravel()
 

@@ -13,6 +13,7 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
+from uig_core.models._columns import column_of
 from uig_core.models._params import Boolean, Interval
 from uig_core.models._sparse_knn import topk_product
 from uig_core.models.base import Recommender
@@ -84,6 +85,11 @@ class RP3beta(Recommender):
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         cols = self.weights_[:, items]
         return np.asarray((self._matrix(self.interactions_[users]) @ cols).todense(), dtype=np.float32)
+
+    def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Column ``item`` of the walk weights; None with weighted input."""
+        self._check_fitted("item_column")
+        return None if self.use_weights else column_of(self.weights_, int(item))
 
     def _item_similarity(self, item: int) -> np.ndarray:
         return np.asarray(self.weights_[item].todense(), dtype=np.float32).ravel()
