@@ -277,3 +277,42 @@ def test_cli_graph_overview(planted_workspace, tmp_path, capsys):
     assert code == 0 and payload["center"] is None and payload["nodes"] == 2 and payload["edges"] == 1
     assert main(["graph", "--workspace", str(planted_workspace), "--html", str(tmp_path / "n.html")]) == 2
     assert "--around ID" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- lazy index
+def test_a_neighbourhood_reads_only_what_it_shows(tmp_path):
+    from uig_core.graph.adjacency import graph_index
+
+    fresh = Bundle(write_planted_build(tmp_path / "lazy"))
+    user = str(layout.read_frame(fresh.path, "users", columns=["user_id"])["user_id"].iat[0])
+    nodes, _ = graphview.neighborhood(fresh, f"user:{user}", depth=2)
+    assert len(nodes) > 1
+    assert not fresh.is_loaded("users") and not fresh.is_loaded("embeddings")  # a few columns, no vectors
+    idx = graph_index(fresh)
+    assert idx is graph_index(fresh)  # one index per bundle
+    assert set(idx.users.columns) <= {"user_id", "n_events", "n_purchase", "spend", "orders"}  # what it shows
+
+
+def test_strength_is_the_percentile_rank_and_a_sample_approximates_it(bundle, monkeypatch):
+    from uig_core.graph import adjacency
+
+    weights = np.asarray(bundle.interactions.data, dtype=np.float32)
+    probe = np.quantile(weights, [0.0, 0.1, 0.5, 0.9, 1.0]).astype(np.float32)
+    exact = (np.searchsorted(np.sort(weights), probe, side="right") / len(weights)).astype(np.float32)
+    np.testing.assert_allclose(adjacency.GraphIndex(bundle).strength(probe), exact)
+    monkeypatch.setattr(adjacency, "_SCALE_SAMPLE", max(2, len(weights) // 2))
+    sampled = adjacency.GraphIndex(bundle).strength(probe)
+    assert np.abs(sampled - exact).max() < 0.25 and sampled[-1] == 1.0
+
+
+def test_holders_and_interest_users_agree_with_the_profiles(bundle, monkeypatch):
+    from uig_core.graph import adjacency
+
+    monkeypatch.setattr(adjacency, "_PROFILE_BLOCK", 3)  # many blocks
+    idx = adjacency.GraphIndex(bundle)
+    prof = np.asarray(bundle.profiles)
+    for c, t in enumerate(idx.interest_ids):
+        want = np.flatnonzero(prof[:, c] >= adjacency.PROFILE_EDGE_MIN)
+        np.testing.assert_array_equal(idx.interest_users(int(t)), want)
+        assert idx.holders(int(t)) == len(want)
+        np.testing.assert_array_equal(idx.interest_users(int(t), 0.5), np.flatnonzero(prof[:, c] >= 0.5))

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError, UnknownId
+from uig_core.graph.adjacency import PROFILE_EDGE_MIN, GraphIndex, graph_index
 
 if TYPE_CHECKING:
     from uig_core.build.bundle import Bundle
@@ -51,8 +50,6 @@ log = logging.getLogger(__name__)
 NODE_TYPES: tuple[str, ...] = ("user", "item", "interest")
 EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "interest-interest")
 NODE_COLORS: dict[str, str] = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
-PROFILE_EDGE_MIN = 0.05
-"""User→interest edges below this profile share are left out (as in :func:`uig_core.graph.edges.to_hetero_data`)."""
 _ENDS = {
     "user-item": ("user", "item"),
     "item-interest": ("item", "interest"),
@@ -76,68 +73,6 @@ def clean_text(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
-# ---------------------------------------------------------------------------------------------- graph index
-class _Index:
-    """Adjacency of one bundle in the shapes the neighbourhood walk needs (built once per bundle)."""
-
-    def __init__(self, bundle: Bundle) -> None:
-        ui = bundle.interactions.tocsr().astype(np.float32)
-        vals = np.sort(ui.data)
-        strength = ui.copy()
-        if len(vals):
-            strength.data = (np.searchsorted(vals, ui.data, side="right") / len(vals)).astype(np.float32)
-        self.ui_raw, self.ui = ui, strength
-        self.iu_raw, self.iu = ui.T.tocsr(), strength.T.tocsr()
-        self.n_users, self.n_items = ui.shape
-        self.item_interest = np.asarray(bundle.items["interest_id"], dtype=np.int64)
-        self.interest_ids = np.asarray(bundle.profile_columns, dtype=np.int64)
-        self.col_of = {int(t): c for c, t in enumerate(self.interest_ids)}
-        self.profiles = np.asarray(bundle.profiles, dtype=np.float32)
-        self.items_of = {int(t): np.flatnonzero(self.item_interest == t) for t in self.interest_ids}
-        edges = bundle.interest_edges
-        self.ii: dict[int, list[tuple[int, float]]] = {int(t): [] for t in self.interest_ids}
-        lifts = edges["lift"].astype(float) if "lift" in edges else pd.Series(np.nan, index=edges.index)
-        self.lift: dict[tuple[int, int], float] = {}
-        for s, t, w, lift in zip(
-            edges["source"].astype(int), edges["target"].astype(int), edges["weight"].astype(float), lifts, strict=True
-        ):
-            if s in self.ii and t in self.ii and s != t:
-                self.ii[s].append((t, w))
-                self.ii[t].append((s, w))
-                self.lift[(min(s, t), max(s, t))] = float(lift)
-        table = bundle.interests
-        if "level" in table:
-            table = table[table["level"] == "coarse"]
-        self.interests = table.set_index(table["interest_id"].astype(int))
-        self.names = {
-            int(t): clean_text(n, 60) for t, n in zip(self.interests.index, self.interests["name"], strict=True)
-        }
-        self.user_ids = bundle.users["user_id"].astype(str).to_numpy()
-        self.item_ids = bundle.items["item_id"].astype(str).to_numpy()
-        self.titles = bundle.items["title"].astype(str).to_numpy()
-        self.item_index, self.user_index = bundle.item_index, bundle.user_index
-        self.holders = (self.profiles >= PROFILE_EDGE_MIN).sum(axis=0)
-        self.folded = {
-            "user": [s.casefold() for s in self.user_ids],
-            "item": [s.casefold() for s in self.item_ids],
-            "title": [s.casefold() for s in self.titles],
-        }
-
-
-_INDEXES: weakref.WeakKeyDictionary[Bundle, _Index] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def _index(bundle: Bundle) -> _Index:
-    with _LOCK:
-        idx = _INDEXES.get(bundle)
-    if idx is None:
-        idx = _Index(bundle)
-        with _LOCK:
-            _INDEXES[bundle] = idx
-    return idx
-
-
 # ---------------------------------------------------------------------------------------------- resolving
 def resolve_center(bundle: Bundle, center: str) -> tuple[str, int]:
     """Turn ``user:ID``, ``item:ID``, ``interest:ID`` (id or exact name) or a bare ID into ``(type, index)``.
@@ -148,21 +83,17 @@ def resolve_center(bundle: Bundle, center: str) -> tuple[str, int]:
     Raises:
         UnknownId: Nothing of that id exists (the message says what was tried).
     """
-    idx = _index(bundle)
+    idx = graph_index(bundle)
     text = str(center).strip()
     kind, _, key = text.partition(":")
     if kind not in NODE_TYPES or not key:
         kind, key = "", text
     tried = [kind] if kind else list(("item", "user", "interest"))
     for t in tried:
-        if t == "item":
-            pos = idx.item_index.get_indexer([key])[0]
+        if t in ("item", "user"):
+            pos = idx.row_of(t, key)
             if pos >= 0:
-                return "item", int(pos)
-        elif t == "user":
-            pos = idx.user_index.get_indexer([key])[0]
-            if pos >= 0:
-                return "user", int(pos)
+                return t, int(pos)
         else:
             found = _find_interest(idx, key)
             if found is not None:
@@ -174,19 +105,23 @@ def resolve_center(bundle: Bundle, center: str) -> tuple[str, int]:
     )
 
 
-def _find_interest(idx: _Index, key: str) -> int | None:
+def _names(idx: GraphIndex) -> dict[int, str]:
+    return {int(t): clean_text(n, 60) for t, n in zip(idx.interests.index, idx.interests["name"], strict=True)}
+
+
+def _find_interest(idx: GraphIndex, key: str) -> int | None:
     if re.fullmatch(r"-?\d+", key) and int(key) in idx.col_of:
         return int(key)
     lowered = key.casefold()
-    for t, name in idx.names.items():
+    for t, name in _names(idx).items():
         if name.casefold() == lowered and t in idx.col_of:
             return t
     return None
 
 
-def _node_id(idx: _Index, kind: str, i: int) -> str:
+def _node_id(idx: GraphIndex, kind: str, i: int) -> str:
     if kind == "user":
-        return f"user:{idx.user_ids[i]}"
+        return f"user:{idx.user_id(i)}"
     if kind == "item":
         return f"item:{idx.item_ids[i]}"
     return f"interest:{i}"
@@ -201,38 +136,38 @@ def search_nodes(bundle: Bundle, query: str, *, limit: int = 50) -> pd.DataFrame
         Frame ``id, type, key, label`` (``id`` is ``type:ID``, ready for :func:`neighborhood`; ``label`` is the
         cleaned title or name); at most ``limit`` rows.
     """
-    idx = _index(bundle)
+    idx = graph_index(bundle)
+    names = _names(idx)
     q = str(query).strip().casefold()
     rows: list[tuple[int, str, str, str, str]] = []
     if not q:
         big = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index[:limit]]
         return pd.DataFrame(
-            [(f"interest:{t}", "interest", str(t), idx.names[t]) for t in big], columns=["id", "type", "key", "label"]
+            [(f"interest:{t}", "interest", str(t), names[t]) for t in big], columns=["id", "type", "key", "label"]
         )
-    for t, n in idx.names.items():
+    for t, n in names.items():
         if q in n.casefold() or q == str(t):
             rows.append((0 if n.casefold() == q or q == str(t) else 1, f"interest:{t}", "interest", str(t), n))
-    for kind, ids, extra in (("item", idx.item_ids, idx.titles), ("user", idx.user_ids, None)):
-        low = idx.folded[kind]
-        hit = np.fromiter((q in s for s in low), dtype=bool, count=len(low))
-        if extra is not None:
-            hit = hit | np.fromiter((q in s for s in idx.folded["title"]), dtype=bool, count=len(low))
-        for i in np.flatnonzero(hit)[: limit * 2]:
-            label = clean_text(extra[i], 60) if extra is not None else clean_text(ids[i], 60)
-            rows.append((0 if low[i] == q else 1, f"{kind}:{ids[i]}", kind, str(ids[i]), label))
+    for rank, i in idx.find("item", q, limit * 2):
+        key = str(idx.item_ids[i])
+        rows.append((rank, f"item:{key}", "item", key, clean_text(idx.titles[i], 60)))
+    for rank, i in idx.find("user", q, limit * 2):
+        key = idx.user_id(i)
+        rows.append((rank, f"user:{key}", "user", key, clean_text(key, 60)))
     rows.sort(key=lambda r: r[0])
     return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "key", "label"])
 
 
 def default_center(bundle: Bundle) -> str:
     """A readable starting point: the user with the most purchases (bots never buy), else the busiest item."""
-    users = bundle.users
+    users = graph_index(bundle).users
     for col in ("n_purchase", "spend", "orders"):
         if col in users and len(users) and float(users[col].max()) > 0:
             return f"user:{users['user_id'].astype(str).iat[int(np.argmax(users[col].to_numpy()))]}"
-    idx = _index(bundle)
-    if idx.n_items:
-        return f"item:{idx.item_ids[int(np.argmax(np.diff(idx.iu.indptr)))]}"
+    idx = graph_index(bundle)
+    if idx.shape[1]:
+        indptr, _ = bundle.item_users
+        return f"item:{idx.item_ids[int(np.argmax(np.diff(np.asarray(indptr))))]}"
     return str(search_nodes(bundle, "", limit=1)["id"].iat[0])
 
 
@@ -246,35 +181,43 @@ def choice_labels(frame: pd.DataFrame) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- walking
+def _strongest(kind: str, rows: np.ndarray, strength: np.ndarray, limit: int) -> list[tuple[str, int, float]]:
+    """The ``limit`` strongest of one node's neighbours: no others can survive the walk's cut (see neighborhood)."""
+    if len(rows) > limit:
+        keep = np.lexsort((rows, -strength))[:limit]
+        rows, strength = rows[keep], strength[keep]
+    return [(kind, int(j), float(w)) for j, w in zip(rows, strength, strict=True)]
+
+
 def _neighbours(
-    idx: _Index, kind: str, i: int, node_types: set[str], edge_types: set[str], min_weight: float
+    idx: GraphIndex, kind: str, i: int, types: tuple[set[str], set[str]], min_weight: float, limit: int
 ) -> Iterable[tuple[str, int, float]]:
-    """``(type, index, strength)`` of a node's neighbours over the allowed edge and node types."""
+    """``(type, index, strength)`` of a node's strongest neighbours (at most ``limit`` of each type)."""
+    node_types, edge_types = types
     if kind == "user":
         if "user-item" in edge_types and "item" in node_types:
-            row = idx.ui[i]
-            yield from (("item", int(j), float(w)) for j, w in zip(row.indices, row.data, strict=True))
+            cols, raw = idx.user_items(i)
+            yield from _strongest("item", cols, idx.strength(raw), limit)
         if "user-interest" in edge_types and "interest" in node_types:
-            prof = idx.profiles[i]
+            prof = np.asarray(idx.bundle.profiles[i])
             for c in np.flatnonzero(prof >= PROFILE_EDGE_MIN):
                 yield "interest", int(idx.interest_ids[c]), float(prof[c])
     elif kind == "item":
         if "user-item" in edge_types and "user" in node_types:
-            row = idx.iu[i]
-            yield from (("user", int(u), float(w)) for u, w in zip(row.indices, row.data, strict=True))
+            rows, raw = idx.item_users(i)
+            yield from _strongest("user", rows, idx.strength(raw), limit)
         t = int(idx.item_interest[i])
         if "item-interest" in edge_types and "interest" in node_types and t in idx.col_of:
             yield "interest", t, 1.0
     else:
-        c = idx.col_of[i]
         if "item-interest" in edge_types and "item" in node_types:
-            yield from (("item", int(j), 1.0) for j in idx.items_of.get(i, ()))
+            yield from (("item", int(j), 1.0) for j in idx.items_of.get(i, ())[:limit])
         if "user-interest" in edge_types and "user" in node_types:
-            col = idx.profiles[:, c]
-            hold = np.flatnonzero(col >= max(PROFILE_EDGE_MIN, min_weight))
-            yield from (("user", int(u), float(col[u])) for u in hold)
+            hold = idx.interest_users(i, min_weight)
+            share = np.asarray(idx.bundle.profiles[hold, idx.col_of[i]], dtype=np.float32)
+            yield from _strongest("user", hold, share, limit)
         if "interest-interest" in edge_types and "interest" in node_types:
-            yield from (("interest", t, w) for t, w in idx.ii.get(i, ()))
+            yield from (("interest", t, w) for t, w in idx.links[0].get(i, ()))
 
 
 def _admit(cands: dict[tuple[str, int], float], budget: int) -> list[tuple[str, int]]:
@@ -343,41 +286,48 @@ def neighborhood(
     """
     node_types, edge_types = set(node_types), set(edge_types)
     _check(depth, max_nodes, min_weight, node_types, edge_types)
-    idx = _index(bundle)
+    idx = graph_index(bundle)
     center_key = resolve_center(bundle, center)
     hop_of: dict[tuple[str, int], int] = {center_key: 0}
     frontier = [center_key]
+    capped = False  # whether max_nodes left out nodes the walk reached (the page says so)
     for hop in range(1, int(depth) + 1):
         budget = int(max_nodes) - len(hop_of)
         if budget <= 0 or not frontier:
+            capped = capped or bool(frontier)
             break
         cands: dict[tuple[str, int], float] = {}
         for kind, i in frontier:
-            for nk, j, w in _neighbours(idx, kind, i, node_types, edge_types, min_weight):
+            # nodes already taken may fill part of a neighbour list: keep enough that `budget` new ones remain
+            limit = budget + len(hop_of)
+            for nk, j, w in _neighbours(idx, kind, i, (node_types, edge_types), min_weight, limit):
                 key = (nk, j)
                 if w >= min_weight and key not in hop_of and w > cands.get(key, -1.0):
                     cands[key] = w
         frontier = _admit(cands, budget)
+        capped = capped or len(cands) > len(frontier)
         hop_of.update({k: hop for k in frontier})
     edges = _induced_edges(idx, hop_of, edge_types, min_weight)
+    n_edges = len(edges)
     edges = _cap_edges(edges, int(max_edges) if max_edges else 4 * int(max_nodes), _node_id(idx, *center_key))
-    nodes = _node_frame(idx, bundle, hop_of)
+    nodes = _node_frame(idx, hop_of)
+    nodes.attrs["capped"], edges.attrs["edges_cut"] = capped, n_edges - len(edges)
     return nodes, edges
 
 
 def _induced_edges(
-    idx: _Index, hop_of: dict[tuple[str, int], int], edge_types: set[str], min_weight: float
+    idx: GraphIndex, hop_of: dict[tuple[str, int], int], edge_types: set[str], min_weight: float
 ) -> pd.DataFrame:
     users = np.array(sorted(i for k, i in hop_of if k == "user"), dtype=np.int64)
     items = np.array(sorted(i for k, i in hop_of if k == "item"), dtype=np.int64)
     ints = np.array(sorted(i for k, i in hop_of if k == "interest"), dtype=np.int64)
     rows: list[tuple[str, str, str, float, float]] = []
     if "user-item" in edge_types and len(users) and len(items):
-        s = idx.ui[users][:, items].tocoo()
-        raw = np.asarray(idx.ui_raw[users][:, items][s.row, s.col]).ravel()
-        for r, c, w, x in zip(s.row, s.col, s.data, raw, strict=True):
+        s = idx.bundle.interactions[users][:, items].tocoo()
+        ids = {int(u): idx.user_id(u) for u in users}
+        for r, c, w, x in zip(s.row, s.col, idx.strength(s.data), s.data, strict=True):
             rows.append(
-                (f"user:{idx.user_ids[users[r]]}", f"item:{idx.item_ids[items[c]]}", "user-item", float(w), float(x))
+                (f"user:{ids[int(users[r])]}", f"item:{idx.item_ids[items[c]]}", "user-item", float(w), float(x))
             )
     if "item-interest" in edge_types and len(items) and len(ints):
         tset = set(ints.tolist())
@@ -387,14 +337,14 @@ def _induced_edges(
                 rows.append((f"item:{idx.item_ids[j]}", f"interest:{t}", "item-interest", 1.0, 1.0))
     if "user-interest" in edge_types and len(users) and len(ints):
         cols = np.array([idx.col_of[t] for t in ints])
-        sub = idx.profiles[np.ix_(users, cols)]
+        sub = np.asarray(idx.bundle.profiles[users])[:, cols]
         for r, c in zip(*np.nonzero(sub >= PROFILE_EDGE_MIN), strict=True):
             w = float(sub[r, c])
-            rows.append((f"user:{idx.user_ids[users[r]]}", f"interest:{ints[c]}", "user-interest", w, w))
+            rows.append((f"user:{idx.user_id(users[r])}", f"interest:{ints[c]}", "user-interest", w, w))
     if "interest-interest" in edge_types and len(ints) > 1:
         tset = set(ints.tolist())
         for s_ in ints:
-            for t, w in idx.ii.get(int(s_), ()):
+            for t, w in idx.links[0].get(int(s_), ()):
                 if t in tset and s_ < t:
                     rows.append((f"interest:{s_}", f"interest:{t}", "interest-interest", float(w), float(w)))
     frame = pd.DataFrame(rows, columns=["source", "target", "type", "weight", "raw"])
@@ -405,7 +355,7 @@ def _induced_edges(
     ii = (frame["type"] == "interest-interest").to_numpy()
     if ii.any():
         lift = [
-            idx.lift.get(_pair(a, b), np.nan) for a, b in zip(frame["source"][ii], frame["target"][ii], strict=True)
+            idx.links[1].get(_pair(a, b), np.nan) for a, b in zip(frame["source"][ii], frame["target"][ii], strict=True)
         ]
         frame.loc[ii, "title"] = [
             f"{t}\nlift {v:.2f} (above 1: more users hold both than chance)" if np.isfinite(v) else t
@@ -446,50 +396,56 @@ def _cap_edges(edges: pd.DataFrame, max_edges: int, center: str) -> pd.DataFrame
     return order.loc[[p for p in order.index if p in keep]].reset_index(drop=True)
 
 
-def _node_frame(idx: _Index, bundle: Bundle, hop_of: dict[tuple[str, int], int]) -> pd.DataFrame:
-    users = bundle.users
+def _user_node(idx: GraphIndex, names: dict[int, str], i: int) -> tuple[str, str, float]:
+    u = idx.users.iloc[i]
+    prof = np.asarray(idx.bundle.profiles[i])
+    likes = ", ".join(
+        f"{names.get(int(idx.interest_ids[c]), '?')} {prof[c]:.0%}" for c in np.argsort(-prof)[:3] if prof[c] > 0
+    )
+    key = idx.user_id(i)
+    title = (
+        f"user {clean_text(key, 60)}\n{_num(u.get('n_events')):,.0f} events · "
+        f"{_num(u.get('n_purchase')):,.0f} purchases · spend {_num(u.get('spend')):,.2f}"
+        + (f"\ninterests: {likes}" if likes else "")
+    )
+    return clean_text(key, 30), title, 8 + 2 * np.log1p(_num(u.get("n_events")))
+
+
+def _item_node(idx: GraphIndex, names: dict[int, str], i: int) -> tuple[str, str, float]:
+    it = idx.bundle.items.iloc[i]
+    cat = clean_text(it.get("category"), 60)
+    title = (
+        f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
+        + (f"\ncategory: {cat}" if cat else "")
+        + f"\ninterest: {names.get(int(idx.item_interest[i]), 'none')}\n{_num(it.get('n_users')):,.0f} users"
+    )
+    return clean_text(idx.titles[i], 28), title, 6 + 2 * np.log1p(_num(it.get("n_users")))
+
+
+def _interest_node(idx: GraphIndex, names: dict[int, str], i: int) -> tuple[str, str, float]:
+    row = idx.interests.loc[i]
+    label = names.get(i, str(i))
+    raw_tops = row.get("top_titles")
+    tops = [clean_text(x, 50) for x in (list(raw_tops) if raw_tops is not None else [])[:3]]
+    title = f"interest {i}: {label}\n{int(row['size']):,} items · {idx.holders(i):,} users" + (
+        f"\ne.g. {'; '.join(tops)}" if tops else ""
+    )
+    return label, title, 12 + 1.5 * np.sqrt(float(row["size"]))
+
+
+_NODE_TEXT = {"user": _user_node, "item": _item_node, "interest": _interest_node}
+
+
+def _node_frame(idx: GraphIndex, hop_of: dict[tuple[str, int], int]) -> pd.DataFrame:
+    names = _names(idx)
     rows = []
     for (kind, i), hop in hop_of.items():
-        if kind == "user":
-            u = users.iloc[i]
-            top = np.argsort(-idx.profiles[i])[:3]
-            likes = ", ".join(
-                f"{idx.names.get(int(idx.interest_ids[c]), '?')} {idx.profiles[i, c]:.0%}"
-                for c in top
-                if idx.profiles[i, c] > 0
-            )
-            label = clean_text(idx.user_ids[i], 30)
-            title = (
-                f"user {clean_text(idx.user_ids[i], 60)}\n{_num(u.get('n_events')):,.0f} events · "
-                f"{_num(u.get('n_purchase')):,.0f} purchases · spend {_num(u.get('spend')):,.2f}"
-                + (f"\ninterests: {likes}" if likes else "")
-            )
-            size = 8 + 2 * np.log1p(_num(u.get("n_events")))
-        elif kind == "item":
-            it = bundle.items.iloc[i]
-            t = int(idx.item_interest[i])
-            label = clean_text(idx.titles[i], 28)
-            cat = clean_text(it.get("category"), 60)
-            title = (
-                f"item {clean_text(idx.item_ids[i], 60)}\n{clean_text(idx.titles[i], 200)}"
-                + (f"\ncategory: {cat}" if cat else "")
-                + f"\ninterest: {idx.names.get(t, 'none')}\n{_num(it.get('n_users')):,.0f} users"
-            )
-            size = 6 + 2 * np.log1p(_num(it.get("n_users")))
-        else:
-            row = idx.interests.loc[i]
-            label = idx.names.get(i, str(i))
-            raw_tops = row.get("top_titles")
-            tops = [clean_text(x, 50) for x in (list(raw_tops) if raw_tops is not None else [])[:3]]
-            title = f"interest {i}: {label}\n{int(row['size']):,} items · {int(idx.holders[idx.col_of[i]]):,} users" + (
-                f"\ne.g. {'; '.join(tops)}" if tops else ""
-            )
-            size = 12 + 1.5 * np.sqrt(float(row["size"]))
+        label, title, size = _NODE_TEXT[kind](idx, names, i)
         rows.append(
             {
                 "id": _node_id(idx, kind, i),
                 "type": kind,
-                "key": idx.user_ids[i] if kind == "user" else idx.item_ids[i] if kind == "item" else str(i),
+                "key": idx.user_id(i) if kind == "user" else str(idx.item_ids[i]) if kind == "item" else str(i),
                 "label": label,
                 "title": title,
                 "size": float(min(size * (1.6 if hop == 0 else 1.0), 70)),
@@ -524,15 +480,17 @@ def interest_overview(
         ``(nodes, edges)`` in the shapes of :func:`neighborhood` (``hop`` is 0 for every node).
     """
     _check(1, max_nodes, min_weight, set(), set())
-    idx = _index(bundle)
+    idx = graph_index(bundle)
     ids = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index if int(t) in idx.col_of]
     hop_of = {("interest", t): 0 for t in ids[: int(max_nodes)]}
-    nodes = _node_frame(idx, bundle, hop_of)
+    left_out = max(len(ids) - int(max_nodes), 0)
+    nodes = _node_frame(idx, hop_of)
     nodes["size"] = [float(min(10 + 2.5 * np.sqrt(float(idx.interests.loc[int(k), "size"])), 70)) for k in nodes["key"]]
     edges = _induced_edges(idx, hop_of, {"interest-interest"}, min_weight)
     if min_lift is not None and len(edges):
         lift = np.array(
-            [idx.lift.get(_pair(a, b), np.nan) for a, b in zip(edges["source"], edges["target"], strict=True)]
+            [idx.links[1].get(_pair(a, b), np.nan) for a, b in zip(edges["source"], edges["target"], strict=True)]
         )
         edges = edges[~(lift < float(min_lift))].reset_index(drop=True)  # unknown lift (NaN) is kept
+    nodes.attrs["left_out"] = left_out  # interests beyond max_nodes (the page says so)
     return nodes, edges
