@@ -61,6 +61,7 @@ __all__ = [
     "read_array",
     "read_interactions",
     "read_item_users",
+    "frame_columns",
     "read_strongest",
     "model_dir",
     "index_dir",
@@ -241,6 +242,15 @@ def read_frame(folder: Path, name: str, columns: list[str] | None = None) -> pd.
     # What pd.read_parquet returns (the pandas metadata restores the dtypes), but one chunk per column instead
     # of one per row group: a take (a page of rows) on a many-chunk Arrow column costs ten times more.
     return pq.read_table(Path(folder) / FRAMES[name], columns=columns).combine_chunks().to_pandas()
+
+
+def frame_columns(folder: Path, name: str) -> list[str]:
+    """The column names of a build table, read from its schema alone."""
+    import pyarrow.parquet as pq
+
+    if name not in FRAMES:
+        raise ConfigError(f"unknown build table {name!r}; choose one of {', '.join(FRAMES)}.")
+    return list(pq.read_schema(Path(folder) / FRAMES[name]).names)
 
 
 def read_column(folder: Path, name: str, column: str) -> Any:
