@@ -470,7 +470,7 @@ class GraphRecommender(Recommender):
         return self.user_factors_[users] @ self.item_factors_.T
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users] @ self.item_factors_[items].T
+        return self._user_rows(self.user_factors_, users) @ self.item_factors_[items].T
 
     def _state(self) -> dict[str, np.ndarray]:
         out = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}

@@ -318,6 +318,13 @@ class Recommender(ABC):
             )
         return np.asarray(self._score_items(users, items.astype(np.int64)), dtype=np.float32)
 
+    def _user_rows(self, array: Any, users: np.ndarray) -> Any:
+        """``array[users]``, or ``array`` itself when ``users`` is every user in order (no copy of millions of rows)."""
+        n = self.n_users_
+        if len(users) == n and n and users[0] == 0 and users[-1] == n - 1 and bool(np.all(np.diff(users) == 1)):
+            return array
+        return array[users]
+
     def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(items j, weights w_j)`` with ``score(u, item) = Σ_j w_j · [u has an edge to j]``, or None.
 

@@ -210,7 +210,8 @@ class EASE(Recommender):
         return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_, dtype=np.float32)
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return np.asarray(self._matrix(self.interactions_[users]) @ self.weights_[:, items], dtype=np.float32)
+        x = self._user_rows(self.interactions_, users)
+        return np.asarray(self._matrix(x) @ self.weights_[:, items], dtype=np.float32)
 
     def _item_similarity(self, item: int) -> np.ndarray:
         return self.weights_[item].copy()

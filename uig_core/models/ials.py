@@ -254,7 +254,7 @@ class IALS(Recommender):
         return self.user_factors_[users] @ self.item_factors_.T
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users] @ self.item_factors_[items].T
+        return self._user_rows(self.user_factors_, users) @ self.item_factors_[items].T
 
     # ------------------------------------------------------------------ persistence
     def _state(self) -> dict[str, np.ndarray]:

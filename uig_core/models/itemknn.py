@@ -117,7 +117,7 @@ class ItemKNN(Recommender):
         return np.asarray((self.similarity_ @ xu.T.tocsc()).T.toarray(), dtype=np.float32)
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        xu = self._matrix(self.interactions_[users])
+        xu = self._matrix(self._user_rows(self.interactions_, users))
         return np.asarray((xu @ self.similarity_[items].T).todense(), dtype=np.float32)
 
     def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -84,7 +84,8 @@ class RP3beta(Recommender):
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         cols = self.weights_[:, items]
-        return np.asarray((self._matrix(self.interactions_[users]) @ cols).todense(), dtype=np.float32)
+        x = self._user_rows(self.interactions_, users)
+        return np.asarray((self._matrix(x) @ cols).todense(), dtype=np.float32)
 
     def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Column ``item`` of the walk weights; None with weighted input."""
