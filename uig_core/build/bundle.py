@@ -23,6 +23,7 @@ from uig_core.build import layout
 from uig_core.build.parts import BuildParts, lazy
 from uig_core.errors import ConfigError, UnknownId
 from uig_core.models._columns import column_scores
+from uig_core.queries.cold_start import meaning_ranking, needs_meaning
 from uig_core.queries.explain import Reason, explain_items
 from uig_core.queries.vectors import VectorIndex, normalized, top_rows, user_vectors_of
 from uig_core.schema import EVENT_CODES
@@ -156,11 +157,15 @@ class Bundle(BuildParts):
         rec = self.model(model)
         idx, scores = rec.recommend(row, k=int(k), filter_seen=exclude_seen, items=candidates)
         idx, scores = np.asarray(idx).ravel(), np.asarray(scores, dtype=float).ravel()
+        reasons = None
+        if needs_meaning(scores):  # the model cannot place this user (every score tied): rank by meaning
+            idx, scores, reasons = meaning_ranking(self, row, int(k), candidates=candidates, exclude_seen=exclude_seen)
         keep = np.isfinite(scores)
         idx, scores = idx[keep], scores[keep]
         out = self._item_records(idx, score=[round(float(s), 6) for s in scores])
         if explain and len(idx):
-            for entry, reason in zip(out, self.reasons(row, idx), strict=True):
+            reasons = [r for r, ok in zip(reasons, keep, strict=True) if ok] if reasons else self.reasons(row, idx)
+            for entry, reason in zip(out, reasons, strict=True):
                 entry["reason"] = reason.text
                 entry["reason_kind"] = reason.kind
         return out
