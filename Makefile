@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/python -m compileall -q uig_core uig_app >/dev/null || true
 	$(BIN)/python -m uig_core.semantics.static  # the default static embedding model, distilled offline (~1 min, once)
+	$(BIN)/python -m uig_core.semantics.multilingual  # the multilingual one, from the bundled e5-small (~3 min, once)
 	touch $(STAMP)
 
 demo: .venv
@@ -28,6 +29,9 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q fonts-noto-cjk; }  # Chinese titles, not boxes
 
 test: .venv chromium
 	$(BIN)/python -m pytest -q -ra

@@ -15,6 +15,8 @@ from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
 from uig_core.graph import html as graph_html
 from uig_core.graph import view as graphview
+from uig_core.ingest.values import count_text
+from uig_core.queries.pickers import find_nodes
 
 CENTER = "graph_center"
 
@@ -86,7 +88,7 @@ with tab_around:
     query = left.text_input(
         "Search users, items, interests", key="graph_search", placeholder="id, title words or interest name"
     )
-    found = graphview.search_nodes(bundle, query, limit=100)
+    found = find_nodes(bundle, query, limit=100)
     labels = graphview.choice_labels(found)
     right.selectbox(
         f"Center on ({len(found)} found)",
@@ -159,9 +161,21 @@ with tab_around:
             help="A standalone file that works offline.",
         )
         st.caption(
-            f"{len(nodes)} nodes · {len(edges)} edges. Hover a node or an edge for details; drag to move, "
-            "scroll to zoom. Command line: `uig graph --around ID --depth N --html FILE`."
+            f"{count_text(len(nodes), 'node')} · {count_text(len(edges), 'edge')}. Hover a node or an edge for "
+            "details; drag to move, scroll to zoom."
         )
+        cut = edges.attrs.get("edges_cut", 0)
+        if nodes.attrs.get("capped") or cut:
+            st.info(
+                (
+                    f"More nodes lie within {count_text(depth, 'hop')} than **Max nodes** ({int(max_nodes):,}) "
+                    "allows: only the strongest are drawn. Raise **Max nodes** or **Min edge weight** to see more "
+                    "or fewer."
+                    if nodes.attrs.get("capped")
+                    else ""
+                )
+                + (f" {count_text(cut, 'weaker edge')} left out as well." if cut else "")
+            )
         with st.expander("Nodes in view"):
             st.dataframe(nodes[["id", "type", "label", "hop"]], hide_index=True, key="graph_nodes_table")
 
@@ -189,7 +203,15 @@ with tab_overview:
         state.show_error(err)
     else:
         st.iframe(o_page, height=720, alt="Interest–interest graph")
-        st.caption(f"{len(o_nodes)} interests (size = number of items) · {len(o_edges)} co-occurrence links.")
+        st.caption(
+            f"{count_text(len(o_nodes), 'interest')} (size = number of items) · "
+            f"{count_text(len(o_edges), 'co-occurrence link')}."
+        )
+        if o_nodes.attrs.get("left_out"):
+            st.info(
+                f"{count_text(o_nodes.attrs['left_out'], 'smaller interest')} left out by **Max interests** "
+                f"({int(o_max):,}); raise it to see them."
+            )
         o_opts = graphview.choice_labels(o_nodes)
         p1, p2 = st.columns([3, 1])
         p1.selectbox(

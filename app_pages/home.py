@@ -3,6 +3,7 @@
 import streamlit as st
 
 from uig_app import state
+from uig_app.theme import COUNT
 from uig_core.errors import UIGError
 from uig_core.queries.home import home_summary
 
@@ -11,7 +12,7 @@ st.caption("Behaviour logs → item meaning from a language model → interest g
 
 info = state.current_dataset()
 if info is None:
-    st.info("The workspace is empty. Upload a log on **Upload logs**, or run `uig demo` in a terminal.")
+    st.info("The workspace is empty. Add a log on **Upload logs** to begin.")
     st.stop()
 
 try:
@@ -25,7 +26,7 @@ cols = st.columns(5)
 cols[0].metric("Users", f"{summary['users']:,}")
 cols[1].metric("Items", f"{summary['items']:,}")
 cols[2].metric("Events", f"{summary['events']:,}")
-cols[3].metric("Interests found", summary["interests"] if summary["interests"] is not None else "—")
+cols[3].metric("Interests found", f"{summary['interests']:,}" if summary["interests"] is not None else "—")
 quality = summary.get("quality")
 cols[4].metric(
     f"Recall@20 ({quality['model']})" if quality else "Recall@20",
@@ -36,7 +37,13 @@ cols[4].metric(
 left, right = st.columns([1, 1])
 with left:
     st.markdown("**Events by type**")
-    st.dataframe(summary["events_by_type"], hide_index=True, width="stretch", key="home_events")
+    st.dataframe(
+        summary["events_by_type"],
+        hide_index=True,
+        width="stretch",
+        key="home_events",
+        column_config={"count": COUNT},
+    )
 with right:
     st.markdown("**Time range**")
     st.write(f"{summary['first']} → {summary['last']}")
@@ -45,8 +52,16 @@ with right:
         st.markdown(
             f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · built {b['created']}"
         )
+        if b.get("embed_model_id"):
+            st.caption(f"Item text read by `{b['embed_model_id']}`")
     else:
-        st.warning("Not built yet: build it on **Upload logs** or run `uig build`.")
+        st.warning("Not built yet: press **Build** for it under *Datasets in this workspace* on **Upload logs**.")
     if summary["top_interests"] is not None:
         st.markdown("**Largest interests**")
-        st.dataframe(summary["top_interests"], hide_index=True, width="stretch", key="home_interests")
+        st.dataframe(
+            summary["top_interests"],
+            hide_index=True,
+            width="stretch",
+            key="home_interests",
+            column_config={"name": st.column_config.TextColumn(width="large"), "size": COUNT},
+        )

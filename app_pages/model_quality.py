@@ -1,12 +1,27 @@
-"""Model quality: the models and baselines of the current build side by side (temporal hold-out)."""
+"""Model quality: the models and baselines of the current build side by side (temporal hold-out).
+
+An evaluation runs as a background job (``uig_core.evaluation.jobs``): a separate ``uig evaluate`` process owned by
+the server, whose progress and result live in the workspace. Closing the tab does not stop it, and a run started
+with ``uig evaluate`` in a terminal shows here like one started on this page.
+"""
+
+from datetime import datetime
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
-from uig_app.theme import interest_color
+from uig_app.theme import COUNT, interest_color
 from uig_core.errors import UIGError
-from uig_core.evaluation.results import load_quality, metric_names, quality_long, quality_table, run_evaluation
+from uig_core.evaluation import jobs
+from uig_core.evaluation.results import (
+    count_metrics,
+    load_quality,
+    metric_names,
+    quality_long,
+    quality_notes,
+    quality_table,
+)
 
 st.title("Model quality")
 
@@ -15,42 +30,78 @@ if ready is None:
     st.stop()
 info, bundle = ready
 ws = state.workspace()
+ORIGIN = {"page": "on this page", "cli": "from the command line (uig evaluate)"}
 
 
-def _evaluate() -> None:
-    bar = st.progress(0.0, text="starting the evaluation")
-    with st.status("Evaluating every model on a temporal hold-out…", expanded=True) as status:
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "—"
 
-        def progress(fraction: float, message: str) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message[:120])
 
-        try:
-            run_evaluation(ws, info.name, progress=progress)
-        except UIGError as err:
-            status.update(label="Evaluation failed", state="error")
-            state.show_error(err)
-            return
-        status.update(label="Evaluation complete", state="complete")
-    st.rerun()
+def _start() -> None:
+    try:
+        jobs.start_job(ws, info.name)
+    except UIGError as err:
+        st.session_state["quality_flash"] = str(err)
+
+
+def _cancel() -> None:
+    try:
+        jobs.cancel_job(ws, info.name)
+    except UIGError as err:
+        st.session_state["quality_flash"] = str(err)
+
+
+@st.fragment(run_every=1.0)
+def _progress() -> None:
+    """Redrawn every second while the job runs; the whole page reruns once it has finished."""
+    job = jobs.read_job(ws, info.name)
+    if job is None or not job.active:
+        st.rerun()
+    st.progress(min(max(job.fraction, 0.0), 1.0), text=f"{job.fraction:.0%} · {job.message}"[:140])
+    st.caption(
+        f"Started {ORIGIN.get(job.origin, '')} at {_when(job.started)}. It keeps running when you close this tab; "
+        "come back any time to see the result."
+    )
+    st.button("Cancel the evaluation", key="quality_cancel", on_click=_cancel)
 
 
 try:
+    job = jobs.read_job(ws, info.name)
     result = load_quality(ws, info.name)
 except UIGError as err:
     state.show_error(err)
     st.stop()
+if flash := st.session_state.pop("quality_flash", None):
+    st.error(state.md(flash))
+
+if job is not None and job.active:
+    st.info(f"Evaluating build `{bundle.build_id}` of **{info.name}**: every model on a temporal hold-out.")
+    _progress()
+elif job is not None and (result is None or (job.finished or 0) > result.get("run", {}).get("finished", 0)):
+    if job.status == "failed":
+        st.error(f"The last evaluation failed: {state.md(job.message)}")
+    elif job.status == "cancelled":
+        st.info(f"The last evaluation was cancelled at {_when(job.finished)}.")
 
 if result is None:
-    st.info(
-        f"Build `{bundle.build_id}` of **{info.name}** has not been evaluated yet. The evaluation trains "
-        "each model on the events before the cutoff and measures it on the 30 days after (a few minutes)."
-    )
-    if st.button("Run the evaluation", key="quality_run", type="primary"):
-        _evaluate()
+    if job is None or not job.active:
+        st.info(
+            f"Build `{bundle.build_id}` of **{info.name}** has not been evaluated yet. The evaluation trains "
+            "each model on the events before the cutoff and measures it on the 30 days after (a few minutes; it "
+            "runs in the background, so you may leave this page)."
+        )
+        st.button("Run the evaluation", key="quality_run", type="primary", on_click=_start)
     st.stop()
 
+run = result.get("run") or {}
 protocol = result.get("protocol", {})
-st.caption("Protocol: " + ", ".join(f"{k} = {v}" for k, v in protocol.items()))
+st.caption(
+    "Protocol: "
+    + ", ".join(f"{k} = {f'{v:,}' if isinstance(v, int) else v}" for k, v in protocol.items())
+    + (f". Evaluated {ORIGIN.get(run.get('origin'), '')} at {_when(run.get('finished'))}." if run else ".")
+)
+for note in quality_notes(result):
+    st.warning(note)
 metrics = metric_names(result)
 ranking = [m for m in metrics if "@" in m]
 chosen = st.multiselect("Metrics to chart", metrics, default=ranking[:3] or metrics[:3], key="quality_metrics")
@@ -61,7 +112,12 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     key="quality_table",
-    column_config={m: st.column_config.NumberColumn(format="%.4f") for m in metrics},
+    column_config={
+        **{m: st.column_config.NumberColumn(format="%.4f") for m in metrics},
+        **{m: st.column_config.NumberColumn(format="%.2f") for m in metrics if m.endswith("_seconds")},
+        **{m: COUNT for m in count_metrics(result)},
+        "note": st.column_config.TextColumn(width="large"),
+    },
 )
 if result.get("default"):
     st.text(f"Default model of this build: {result['default']}")
@@ -90,5 +146,5 @@ if not long.empty:
     )
     st.plotly_chart(fig, key="quality_chart")
 
-if st.button("Evaluate again", key="quality_rerun"):
-    _evaluate()
+if job is None or not job.active:
+    st.button("Evaluate again", key="quality_rerun", on_click=_start)

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
-from uig_app.theme import EVENT_COLORS, interest_color
+from uig_app.theme import EVENT_COLORS, count_columns, interest_color
 from uig_core.errors import UIGError
 from uig_core.queries.pickers import USER_ORDERS
 from uig_core.queries.portrait import portrait
@@ -63,9 +63,9 @@ rfm = act["rfm"]
 st.subheader("Activity")
 st.text(f"User {data['user_id']}")
 c = st.columns(6)
-c[0].metric("Events", f"{act['n_events']:,}")
-c[1].metric("Purchases", f"{act['purchases']:,}")
-c[2].metric("Orders", f"{act['orders']:,}")
+c[0].metric("Events", f"{act['n_events']:,.0f}")
+c[1].metric("Purchases", f"{act['purchases']:,.0f}")
+c[2].metric("Orders", f"{act['orders']:,.0f}")
 c[3].metric("Spend", f"{act['spend']:,.0f}", help=f"{act['spend']:,.2f} over all purchases")
 c[4].metric("Recency", f"{rfm['recency_days']:.0f} d", help="Days from the last event to the end of the log.")
 c[5].metric(
@@ -162,11 +162,20 @@ if series:
     )
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     st.plotly_chart(fig, key="portrait_timeline_chart")
+else:
+    st.caption(
+        "No weekly interest timeline: this user has no positive event on an item with an interest, so there is "
+        "nothing to draw over time."
+    )
 
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**Recent events**")
-    st.dataframe(pd.DataFrame(data["recent_events"]), hide_index=True, width="stretch", key="portrait_recent")
+    recent = pd.DataFrame(data["recent_events"])
+    st.dataframe(recent, hide_index=True, width="stretch", key="portrait_recent", column_config=count_columns(recent))
+    if data.get("searches"):
+        st.markdown("**Recent searches** (and the interest each points to)")
+        st.dataframe(pd.DataFrame(data["searches"]), hide_index=True, width="stretch", key="portrait_searches")
 with right:
     st.markdown("**Most similar users**")
     similar = pd.DataFrame(data["similar_users"])

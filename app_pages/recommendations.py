@@ -3,9 +3,10 @@
 import streamlit as st
 
 from uig_app import state
+from uig_app.theme import MONEY, count_columns
 from uig_core.errors import UIGError
 from uig_core.queries.pickers import categories, item_labels
-from uig_core.queries.recommendations import HIDE_OPTIONS
+from uig_core.queries.recommendations import HIDE_OPTIONS, recommendations_csv
 
 st.title("Recommendations")
 
@@ -15,6 +16,14 @@ if ready is None:
 info, bundle = ready
 models = bundle.model_names
 SCORE = st.column_config.NumberColumn("score", format="%.4f")
+PERCENTILE = st.column_config.ProgressColumn(
+    "percentile",
+    format="%.1f",
+    min_value=0,
+    max_value=100,
+    help="Where the model ranks the item among every item it scores for this user (100: its very top).",
+)
+WIDE = st.column_config.TextColumn(width="large")
 
 
 def _new_list(key: str) -> None:
@@ -33,7 +42,13 @@ if not users:
 if st.session_state.get("rec_user") not in users:
     st.session_state["rec_user"] = users[0]
 user_id = c[1].selectbox(f"User ({len(users):,} shown)", users, key="rec_user")
-model = c[2].selectbox("Model", models, key="rec_model", help="The build's default model comes first.")
+model = c[2].selectbox(
+    "Model",
+    models,
+    key="rec_model",
+    help=f"The {len(models)} models this build trained, its default first. Model quality also compares models "
+    "trained on the hold-out only; to serve one of those, make it the default model of a new build.",
+)
 k = c[3].number_input("k", min_value=1, max_value=100, value=10, step=1, key="rec_k")
 
 f = st.columns([2, 2])
@@ -58,13 +73,22 @@ with top:
         if table.empty:
             st.info("No item is left to recommend with these filters.")
         else:
-            st.text(f"Top {len(table)} for user {user_id} from {model}")
+            head, button = st.columns([4, 1], vertical_alignment="bottom")
+            head.text(f"Top {len(table)} for user {user_id} from {model}")
+            button.download_button(
+                "Download CSV",
+                lambda: recommendations_csv(table, user_id),
+                file_name="recommendations.csv",
+                mime="text/csv",
+                key="rec_download",
+                help="This user's list as shown, one row per item; cells are formula-safe.",
+            )
             st.dataframe(
                 table,
                 hide_index=True,
                 width="stretch",
                 key="rec_table",
-                column_config={"score": SCORE, "reason": st.column_config.TextColumn(width="large")},
+                column_config={"score": SCORE, "reason": WIDE, "title": st.column_config.TextColumn(width="medium")},
             )
 
 with side:
@@ -79,14 +103,14 @@ with side:
         except UIGError as err:
             state.show_error(err)
         else:
-            st.text(f"{cmp['shared']} of the top {int(k)} items are in both lists.")
+            st.text(
+                f"{cmp['shared']} of the top {int(k)} items are in both lists. Raw scores of two models are not "
+                "comparable, so each list shows where its model ranks an item among all it scores (percentile)."
+            )
             s = st.columns(2)
-            s[0].dataframe(
-                cmp["left"], hide_index=True, width="stretch", key="rec_left", column_config={"score": SCORE}
-            )
-            s[1].dataframe(
-                cmp["right"], hide_index=True, width="stretch", key="rec_right", column_config={"score": SCORE}
-            )
+            config = {"percentile": PERCENTILE, "reason": WIDE}
+            s[0].dataframe(cmp["left"], hide_index=True, width="stretch", key="rec_left", column_config=config)
+            s[1].dataframe(cmp["right"], hide_index=True, width="stretch", key="rec_right", column_config=config)
 
 with audience:
     st.caption("Ad targeting: the users the model expects to want an item, leaving out those who already have it.")
@@ -118,7 +142,7 @@ with audience:
                 hide_index=True,
                 width="stretch",
                 key="rec_audience",
-                column_config={"score": SCORE, "spend": st.column_config.NumberColumn(format="%.2f")},
+                column_config={**count_columns(who), "score": SCORE, "spend": MONEY},
             )
         try:
             like = bundle.similar_items(item_id, k=10)

@@ -2,18 +2,16 @@
 
 import json
 
-import numpy as np
-import pandas as pd
 import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
+from uig_app import segment_cache as cache
 from uig_app import state
-from uig_core.build.bundle import Bundle
+from uig_app.theme import count_columns
 from uig_core.errors import UIGError
+from uig_core.ingest.values import count_text
 from uig_core.queries import clusters as clu
 from uig_core.queries import segments as seg
-from uig_core.store.workspace import DatasetInfo
 
 st.title("Clusters & segments")
 ready = state.require_bundle()
@@ -21,67 +19,6 @@ if ready is None:
     st.stop()
 info, bundle = ready
 CURRENT = "(current rules)"
-
-
-# Clusterings and feature frames hold a row per user (millions on a large build): shared, never copied per
-# rerun (st.cache_resource), and treated as read-only here.
-@st.cache_resource(show_spinner="Clustering users…", max_entries=4)
-def _clusters(build_id: str, k: int | None, _bundle: Bundle) -> clu.Clustering:
-    return clu.cluster_users(_bundle, k)
-
-
-@st.cache_resource(show_spinner="Collecting user features…", max_entries=2)
-def _base_features(build_id: str, data_hash: str, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
-    # Extra log columns (Country…) come from one DuckDB aggregate; the events are never loaded.
-    return seg.user_features(_bundle, extras=state.user_extras(_info))
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _features(build_id: str, data_hash: str, k: int | None, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
-    # pandas' copy-on-write: the new frame shares the base frame's columns.
-    base = _base_features(build_id, data_hash, _bundle, _info)
-    return base.assign(cluster=_clusters(build_id, k, _bundle).labels)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _field_summary(build_id: str, data_hash: str, k: int | None, field: str, _features: pd.DataFrame) -> dict:
-    return seg.field_summary(_features[field])
-
-
-@st.cache_data(show_spinner="Finding lookalikes…", max_entries=32)
-def _lookalikes(build_id: str, k: int | None, spec: str, n: int, _members: pd.Index, _bundle: Bundle) -> pd.DataFrame:
-    return seg.lookalikes(_bundle, _members, n=n)
-
-
-@st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
-def _tsne(build_id: str, _bundle: Bundle) -> np.ndarray:
-    return clu.user_map(_bundle, "tsne")
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _cluster_view(
-    build_id: str, k: int | None, method: str, _features: pd.DataFrame, _clusters: clu.Clustering, _bundle: Bundle
-) -> tuple[go.Figure, pd.DataFrame]:
-    points = clu.map_frame(_features, _clusters, _tsne(build_id, _bundle) if method == "tsne" else None)
-    fig = px.scatter(
-        points,
-        x="x",
-        y="y",
-        color="cluster",
-        hover_name="user",
-        hover_data={"top_interest": True, "n_events": True, "spend": ":.2f", "x": False, "y": False, "cluster": True},
-        category_orders={"cluster": [str(c) for c in range(_clusters.k)]},
-        opacity=0.7,
-        height=520,
-    )
-    fig.update_traces(marker={"size": 5})
-    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="cluster")
-    return fig, clu.describe_clusters(_features, _clusters.labels)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features: pd.DataFrame) -> dict:
-    return seg.compare_segments(_features, json.loads(spec_a), json.loads(spec_b), names=("A", "B"))
 
 
 # ---------------------------------------------------------------------------------------------- clusters
@@ -105,8 +42,8 @@ method = top[2].radio(
     f"The map draws at most {clu.MAP_POINTS:,} users (a fixed sample).",
 )
 try:
-    clusters = _clusters(bundle.build_id, k, bundle)
-    features = _features(bundle.build_id, info.data_hash, k, bundle, info)
+    clusters = cache.clusters(bundle.build_id, k, bundle)
+    features = cache.features(bundle.build_id, info.data_hash, k, bundle, info)
 except UIGError as err:
     state.show_error(err)
     st.stop()
@@ -116,22 +53,32 @@ store = seg.SegmentStore(state.workspace().root, info.name)
 tab_clusters, tab_builder, tab_compare = st.tabs(["Clusters", "Segment builder", "Compare segments"])
 
 with tab_clusters:
+    if clusters.note:
+        st.info(clusters.note)
     st.caption(
-        f"{clusters.k} clusters of {len(features):,} users from the learned user vectors (k-means); map: "
-        f"{'t-SNE' if method == 'tsne' else 'PCA'} of the same vectors."
+        f"{count_text(clusters.k, 'cluster')} of {count_text(len(features), 'user')} from the learned user vectors "
+        f"(k-means); map: {'t-SNE' if method == 'tsne' else 'PCA'} of the same vectors."
         + (
             f" Silhouette by k: {', '.join(f'{c}: {s:.2f}' for c, s in clusters.scores.items())}."
             if clusters.scores
             else ""
         )
     )
-    fig, described = _cluster_view(bundle.build_id, k, method, features, clusters, bundle)
+    fig, described = cache.cluster_view(bundle.build_id, k, method, features, clusters, bundle)
     st.plotly_chart(fig, key="seg_map")
     st.dataframe(
         described,
         hide_index=True,
         key="seg_clusters_table",
-        column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1)},
+        column_config={
+            "share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1),
+            "top interests": st.column_config.TextColumn(width="large"),
+            **{c: st.column_config.NumberColumn(format="localized") for c in ("users",)},
+            **{
+                c: st.column_config.NumberColumn(format="%,.1f")
+                for c in ("events (mean)", "purchases (mean)", "spend (mean)", "recency days (median)")
+            },
+        },
     )
 
 
@@ -181,7 +128,7 @@ def _rule_row(rid: int) -> dict | None:
         st.session_state[f"seg_op_{rid}"] = ops[0]
     op = cols[1].selectbox("Operator", ops, key=f"seg_op_{rid}", label_visibility="collapsed")
     vkey = f"seg_val_{rid}_{field}_{op}"
-    summary = _field_summary(bundle.build_id, info.data_hash, k, field, features)
+    summary = cache.field_summary(bundle.build_id, info.data_hash, k, field, features)
     if kinds[field] == "number":
         lo, hi = summary["min"], summary["max"]
         if op == "between":
@@ -231,15 +178,15 @@ with tab_builder:
     if members is not None:
         st.metric(
             "Segment size",
-            f"{len(members):,} users",
-            help=f"{len(members) / max(len(features), 1):.1%} of all {len(features):,} users",
+            count_text(len(members), "user"),
+            help=f"{len(members) / max(len(features), 1):.1%} of all {count_text(len(features), 'user')}",
         )
         s1, s2, s3 = st.columns([2, 1, 2])
         name = s1.text_input("Segment name", key="seg_name", placeholder="e.g. weekend bakers")
         if s2.button("Save segment", key="seg_save", disabled=not name.strip()):
             try:
                 store.save(name, spec, size=len(members))
-                st.success(f"Saved {name.strip()!r} ({len(members):,} users).")
+                st.success(f"Saved {name.strip()!r} ({count_text(len(members), 'user')}).")
             except UIGError as err:
                 state.show_error(err)
         min_size = seg.min_export_size(state.workspace().settings())
@@ -268,8 +215,10 @@ with tab_builder:
         )
         if 0 < len(members) < len(features):
             try:
-                looks = _lookalikes(bundle.build_id, k, json.dumps(spec, sort_keys=True), int(n_look), members, bundle)
-                st.dataframe(looks, hide_index=True, key="seg_lookalikes")
+                looks = cache.lookalikes(
+                    bundle.build_id, k, json.dumps(spec, sort_keys=True), int(n_look), members, bundle
+                )
+                st.dataframe(looks, hide_index=True, key="seg_lookalikes", column_config=count_columns(looks))
             except UIGError as err:
                 state.show_error(err)
         else:
@@ -287,7 +236,7 @@ with tab_compare:
         st.caption("Save a segment in the builder to compare it with the current rules.")
     spec_of = {CURRENT: spec, **{n: r["spec"] for n, r in saved.items()}}
     try:
-        out = _compare(
+        out = cache.compare(
             bundle.build_id,
             k,
             json.dumps(spec_of[a_name], sort_keys=True),

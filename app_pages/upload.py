@@ -5,19 +5,26 @@ Also lists the workspace's datasets, with rename, build and delete (delete asks 
 
 import hashlib
 import math
-import re
-import time
 
-import pandas as pd
 import streamlit as st
 
 from uig_app import state
+from uig_app.theme import COUNT, count_columns
+from uig_app.uploads import (
+    build,
+    create_clicked,
+    delete_confirmed,
+    md,
+    rename_clicked,
+    report_section,
+    rollback_clicked,
+    show_flash,
+)
 from uig_core.build import history as builds
-from uig_core.build.pipeline import build as run_build
 from uig_core.errors import UIGError
 from uig_core.ingest import upload
 from uig_core.ingest.report import IngestResult
-from uig_core.progress import StepTracker
+from uig_core.ingest.values import count_text
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS
 
 st.title("Upload logs")
@@ -34,129 +41,6 @@ FIELD_HELP = {
     "quantity": "units; negative = return",
     "order_id": "order or invoice number",
 }
-
-
-def md(text: str) -> str:
-    """Text from a log, escaped for widget labels (which read Markdown)."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$])", r"\\\1", str(text))
-
-
-def flash(kind: str, message: str) -> None:
-    st.session_state["upload_flash"] = (kind, message)
-
-
-def show_flash() -> None:
-    kind, message = st.session_state.pop("upload_flash", (None, None))
-    if kind == "error":
-        st.error(md(message))
-    elif kind == "success":
-        st.success(md(message))
-
-
-# ---------------------------------------------------------------------------------------------- callbacks
-# Callbacks run before the next script run, where they may also move the sidebar's dataset picker.
-
-
-def create_clicked(result: IngestResult, source: str, options: dict) -> None:
-    name = str(st.session_state.get("upload_name", "")).strip()
-    try:
-        if st.session_state.get("upload_target") == "append":
-            target = st.session_state.get("upload_append_to")
-            info = ws.append_events(target, result.events)
-            flash(
-                "success",
-                f"Added {len(result.events):,} events to {info.name} (now {info.rows:,}). "
-                + ("Update its build to include them." if info.current_build else "Build it next."),
-            )
-        else:
-            info = ws.add_dataset(name, result.events, source=source, options=options, report=result.report.to_dict())
-            flash(
-                "success",
-                f"Dataset {info.name} created: {info.rows:,} events, {info.users:,} users, "
-                f"{info.items:,} items. Build it next.",
-            )
-    except UIGError as err:
-        flash("error", str(err))
-        return
-    st.session_state["upload_created"] = info.name
-    st.session_state["upload_incremental"] = bool(info.current_build)
-    st.session_state[state.DATASET_KEY] = info.name
-
-
-def rollback_clicked(name: str) -> None:
-    try:
-        target = builds.rollback(ws, name)
-    except UIGError as err:
-        flash("error", str(err))
-        return
-    flash("success", f"{name} uses build {target} again.")
-
-
-def rename_clicked() -> None:
-    old, new = st.session_state.get("upload_manage"), str(st.session_state.get("upload_rename_to", "")).strip()
-    try:
-        info = ws.rename_dataset(old, new)
-    except UIGError as err:
-        flash("error", str(err))
-        return
-    if st.session_state.get(state.DATASET_KEY) == old:
-        st.session_state[state.DATASET_KEY] = info.name
-    if st.session_state.get("upload_created") == old:
-        st.session_state["upload_created"] = info.name
-    st.session_state["upload_manage"] = info.name
-    st.session_state["upload_rename_to"] = ""
-    flash("success", f"Renamed {old} to {info.name}.")
-
-
-def delete_confirmed(name: str) -> None:
-    st.session_state.pop("upload_confirm_delete", None)
-    try:
-        ws.delete_dataset(name)
-    except UIGError as err:
-        flash("error", str(err))
-        return
-    for key in ("upload_manage", "upload_created"):
-        if st.session_state.get(key) == name:
-            st.session_state.pop(key, None)
-    if st.session_state.get(state.DATASET_KEY) == name:
-        st.session_state.pop(state.DATASET_KEY, None)
-    flash("success", f"Deleted dataset {name}, its events and its builds.")
-
-
-# ---------------------------------------------------------------------------------------------- build
-
-
-def build(name: str, *, incremental: bool = False) -> None:
-    """Build with a live display: a progress bar and one line per finished pipeline step."""
-    with st.status(f"{'Updating' if incremental else 'Building'} {name}…", expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
-        steps = st.empty()
-        shown = {"t": 0.0, "n": -1}  # last redraw time and finished-step count: redraw at most 4x a second
-
-        def redraw(tracker: StepTracker) -> None:
-            now = time.perf_counter()
-            if now - shown["t"] < 0.25 and len(tracker.done) == shown["n"] and tracker.fraction < 1.0:
-                return
-            shown.update(t=now, n=len(tracker.done))
-            bar.progress(tracker.fraction, text=tracker.message[:120])
-            lines = [f"✓ {s} — {t:.1f}s" for s, t in tracker.done]
-            if tracker.current:
-                lines.append(f"… {tracker.current}")
-            steps.text("\n".join(lines))
-
-        tracker = StepTracker(redraw)
-        try:
-            meta = run_build(ws, name, incremental=incremental, progress=tracker)
-        except UIGError as err:
-            status.update(label=f"Build of {name} failed", state="error")
-            state.show_error(err)
-            return
-        tracker.finish()
-        shown["n"] = -1
-        redraw(tracker)
-        status.update(label=f"Build complete: {name}", state="complete", expanded=True)
-        st.text("\n".join(builds.build_lines(meta, ws)))
-    st.session_state["upload_built"] = name
 
 
 # ---------------------------------------------------------------------------------------------- 1. source
@@ -254,7 +138,7 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict[str, str | None], 
             st.text(
                 "Recognised: "
                 + ", ".join(
-                    f"{v} → {e} ({n:,})"
+                    f"{v} → {e} ({count_text(int(n), 'row')})"
                     for v, e, n in zip(known["value"], known["suggested"], known["rows"], strict=True)
                 )
             )
@@ -267,7 +151,7 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict[str, str | None], 
             for i, (value, n) in enumerate(zip(unknown["value"], unknown["rows"], strict=True)):
                 key = EV_PREFIX + hashlib.sha1(f"{chosen['event']}\0{value}".encode()).hexdigest()[:10]
                 target = grid[i % 3].selectbox(
-                    f"{md(value)} ({n:,} rows)",
+                    f"{md(value)} ({count_text(int(n), 'row')})",
                     [None, *EVENTS],
                     key=key,
                     format_func=lambda e: "skip these rows" if e is None else e,
@@ -290,36 +174,6 @@ def mapping_section(preview: upload.LogPreview) -> tuple[dict[str, str | None], 
 
 
 # ---------------------------------------------------------------------------------------------- 3. report
-
-
-def report_section(result: IngestResult) -> None:
-    rep = result.report
-    st.subheader("Validation and cleaning")
-    c = st.columns(4)
-    rejected = sum(rep.skipped.values())
-    c[0].metric("Rows read", f"{rep.rows_read:,}")
-    c[1].metric("Accepted", f"{rep.rows_accepted:,}")
-    c[2].metric("Rejected", f"{rejected:,}")
-    c[3].metric("Duplicates removed", f"{rep.duplicates:,}")
-    if rep.skipped:
-        st.markdown("**Rejected rows, by reason**")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"reason": r, "rows": n, "examples": "; ".join(rep.examples.get(r, []))}
-                    for r, n in rep.skipped.items()
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-            key="upload_rejected",
-        )
-    notes = [line for line in rep.lines()[1:] if not line.startswith("skipped ")]
-    if notes:
-        st.text("\n".join(notes))
-    st.caption("Bots and other anomalous users are scored during the build; see User portraits.")
-    with st.expander("First cleaned events"):
-        st.dataframe(result.events.head(10), hide_index=True, width="stretch", key="upload_cleaned")
 
 
 def create_section(
@@ -379,6 +233,17 @@ def upload_flow() -> None:
 
 # ---------------------------------------------------------------------------------------------- page
 
+
+def manager_choice(names: list[str]) -> None:
+    """The manager shows the sidebar's dataset, and follows it whenever the sidebar changes."""
+    sidebar = st.session_state.get(state.DATASET_KEY)
+    if st.session_state.get("upload_manage_follows") != sidebar or st.session_state.get("upload_manage") not in names:
+        st.session_state["upload_manage"] = sidebar if sidebar in names else names[0]
+        st.session_state["upload_manage_follows"] = sidebar
+
+
+if st.session_state.pop("upload_go_home", False):  # "Open it" after a build
+    st.switch_page("app_pages/home.py")
 upload_flow()
 show_flash()
 infos = state.datasets()
@@ -386,6 +251,13 @@ created = st.session_state.get("upload_created")
 if created and created in {d.name for d in infos}:
     incremental = bool(st.session_state.get("upload_incremental"))
     label = f"Update the build of {created}" if incremental else f"Build {created}"
+    exclude = st.checkbox(
+        "Leave flagged users (likely bots) out of model training",
+        key="upload_exclude_anomalous",
+        value=bool(state.workspace().settings().get("build", {}).get("exclude_anomalous", False)),
+        help="Users whose anomaly score reaches the flag (0.5) train no model; they stay in the graph, "
+        "portraits and segments.",
+    )
     if st.button(
         label,
         key="upload_build",
@@ -393,18 +265,17 @@ if created and created in {d.name for d in infos}:
         help="Embeddings, interests, graph and models; an update keeps the interests and warm-starts "
         "the models from the current build.",
     ):
-        build(created, incremental=incremental)
+        build(created, incremental=incremental, exclude_anomalous=exclude)
 
 st.divider()
 st.subheader("Datasets in this workspace")
-table = builds.datasets_table(infos)
-if table.empty:
+infos = state.datasets()  # again: a build above has just changed it
+if not infos:
     st.info("No dataset yet.")
     st.stop()
-st.dataframe(table, hide_index=True, width="stretch", key="upload_datasets")
-names = list(table["name"])
-if st.session_state.get("upload_manage") not in names:
-    st.session_state["upload_manage"] = names[0]
+listing = st.container()  # filled last, so that a build started below shows in it at once
+names = [d.name for d in infos]
+manager_choice(names)
 m = st.columns([2, 2, 1, 1, 1], vertical_alignment="bottom")
 chosen_ds = m[0].selectbox("Dataset", names, key="upload_manage")
 m[1].text_input("New name", key="upload_rename_to", placeholder="new name")
@@ -414,9 +285,17 @@ if m[4].button("Delete…", key="upload_delete"):
     st.session_state["upload_confirm_delete"] = chosen_ds
 if build_clicked:
     build(chosen_ds)
+with listing:
+    st.dataframe(
+        upload.datasets_table(state.datasets()),
+        hide_index=True,
+        width="stretch",
+        key="upload_datasets",
+        column_config={"events": COUNT, "users": COUNT, "items": COUNT},
+    )
 if st.toggle("Show the build history", key="upload_show_history"):
     history, before = builds.build_history(ws, chosen_ds)
-    st.dataframe(history, hide_index=True, width="stretch", key="upload_history")
+    st.dataframe(history, hide_index=True, width="stretch", key="upload_history", column_config=count_columns(history))
     st.button(
         "Roll back to the previous build" + (f" ({before})" if before else ""),
         key="upload_rollback",

@@ -6,13 +6,17 @@ Each path (a bundled model name) runs in its own fresh process, which
 2. embeds ``--n`` distinct titles with no cache (Online Retail titles when ``../shared/data`` has them, topped up
    with synthetic variants of them, or of the demo's texts, to ``--n``),
 3. embeds the demo catalogue's item texts with the *same* model and runs
-   :func:`~uig_core.semantics.interests.find_interests`; the ARI is against the demo's planted themes.
+   :func:`~uig_core.semantics.interests.find_interests`; the ARI is against the demo's planted themes;
+4. does the same for Chinese: ``--n`` Chinese titles (the Chinese demo's, ``uig demo --lang zh``, with variants)
+   and the Chinese demo's ARI (titles only, as ``--no-category``). A multilingual static model learns the words
+   its table lacks on first sight: the Chinese run starts from the distilled table alone (a copy without learned
+   words), so "zh titles/CPU-s" includes learning them, and "zh steady" is a second pass once they are known.
 
 CPU time is ``getrusage(RUSAGE_SELF)`` user + sys of that process: every thread (BLAS, the tokenizer's pool)
 counts. "titles/CPU-s" includes the model load; "steady" leaves it out. The full transformer is slow on a small
 CPU, so ``--full-n`` caps its titles (an even spread over the same list, shown in the table).
 
-    python bench/embed.py [--n 20000] [--full-n 2000] [--paths minilm-static minilm-static-mean minilm]
+    python bench/embed.py [--n 20000] [--full-n 2000] [--paths minilm-static minilm-static-mean minilm e5-static e5]
 """
 
 from __future__ import annotations
@@ -66,6 +70,80 @@ def demo_items():
     return items, truth
 
 
+_ZH_VARIANTS = ("红色", "蓝色", "大号", "小号", "套装", "礼盒装", "加厚", "升级版", "二代", "经典款", "白色", "黑色")
+
+
+def zh_items():
+    """The Chinese demo catalogue (``demo_data/zh/``, generated when absent): items frame (titles only), truth."""
+    import pandas as pd
+
+    from uig_core.demo.zh import ZH_DIR, ensure_zh_demo
+
+    folder = ensure_zh_demo(ZH_DIR)
+    ev = pd.read_csv(folder / "events.csv.gz", dtype="string", usecols=["商品ID", "商品名称"]).dropna()
+    items = ev.groupby("商品ID", sort=True).agg(title=("商品名称", "first")).reset_index()
+    items = items.rename(columns={"商品ID": "item_id"})
+    return items, json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+
+
+def zh_title_set(n: int, base: list[str]) -> list[str]:
+    """``n`` distinct Chinese titles: the demo's, then variants with colour, size and edition words."""
+    out, seen = list(base[:n]), set(base[:n])
+    for a in _ZH_VARIANTS:
+        for b in ("",) + _ZH_VARIANTS:
+            for t in base:
+                if len(out) >= n:
+                    return out
+                v = f"{t} {a}{b}"
+                if v not in seen:
+                    seen.add(v)
+                    out.append(v)
+    return out
+
+
+def _fresh_models() -> None:
+    """Point this process at a copy of the produced models without learned words (see the module notes)."""
+    import shutil
+
+    from uig_core.semantics import static
+
+    src = static.models_root()
+    dst = Path(tempfile.mkdtemp(prefix="uig-models-"))
+    for sub in src.iterdir():
+        if sub.is_dir():
+            shutil.copytree(sub, dst / sub.name, ignore=shutil.ignore_patterns("learned.npz"))
+    os.environ["UIG_MODEL_DIR"] = str(dst)
+
+
+def _zh_part(name: str, n: int, take: int) -> dict:
+    """Chinese titles per CPU-second (cold, then steady) and the Chinese demo's ARI for one path."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from uig_core.semantics.embeddings import Embedder, item_texts
+    from uig_core.semantics.interests import find_interests
+
+    items, truth = zh_items()
+    texts, has = item_texts(items)
+    titles = zh_title_set(n, texts)
+    if take < len(titles):
+        titles = [titles[round(i * (len(titles) - 1) / (take - 1))] for i in range(take)]
+    c0 = _cpu()
+    Embedder(model=name).embed(titles)
+    c1 = _cpu()
+    Embedder(model=name).embed(titles)
+    c2 = _cpu()
+    x = Embedder(model=name).embed(texts)
+    res = find_interests(items["item_id"].to_numpy(), texts, x, has_text=has)
+    planted = items["item_id"].map(truth["items"])
+    return {
+        "zh_n": len(titles),
+        "zh_cpu": c1 - c0,
+        "zh_steady_cpu": c2 - c1,
+        "zh_ari": float(adjusted_rand_score(planted, res.labels)),
+        "zh_k": int(res.k),
+    }
+
+
 def title_set(n: int, demo_texts: list[str]) -> tuple[list[str], int]:
     """``n`` distinct titles: Online Retail's (if present) first, then synthetic colour/size variants."""
     real = or_titles()
@@ -90,6 +168,7 @@ def child(name: str, n: int, take: int) -> dict:
     from uig_core.semantics.embeddings import Embedder, item_texts
     from uig_core.semantics.interests import find_interests
 
+    _fresh_models()
     items, truth = demo_items()
     demo_texts, has = item_texts(items)
     titles, _ = title_set(n, demo_texts)
@@ -116,6 +195,7 @@ def child(name: str, n: int, take: int) -> dict:
         "wall": w2 - w1,
         "ari": float(adjusted_rand_score(planted, res.labels)),
         "k": int(res.k),
+        **_zh_part(name, n, take),
     }
 
 
@@ -138,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000, help="distinct titles per path (default 20000)")
     parser.add_argument("--full-n", type=int, default=2000, help="titles for the full transformer (default 2000)")
-    parser.add_argument("--paths", nargs="+", default=["minilm-static", "minilm-static-mean", "minilm"])
+    parser.add_argument(
+        "--paths", nargs="+", default=["minilm-static", "minilm-static-mean", "minilm", "e5-static", "e5"]
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--take", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -150,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     from uig_core.semantics.registry import BUNDLED
 
     n_real = len(or_titles())
-    full = {p for p in args.paths if p in BUNDLED and BUNDLED[p].kind == "transformer"}
+    full = {p for p in args.paths if p in BUNDLED and BUNDLED[p].kind in ("transformer", "e5")}
     rows = [run_path(p, args.n, min(args.full_n, args.n) if p in full else args.n) for p in args.paths]
     cmd = "python bench/embed.py " + " ".join(sys.argv[1:]) if argv is None else "bench.embed.main(...)"
     print(f"### Item-text embedding paths (default: `{DEFAULT_MODEL}`)\n")
@@ -162,13 +244,14 @@ def main(argv: list[str] | None = None) -> int:
             if n_real
             else "synthetic variants of the demo's texts (Online Retail absent)"
         )
-        + "; demo: the planted-theme catalogue (`demo_data/`).\n"
+        + "; demo: the planted-theme catalogue (`demo_data/`); zh: the Chinese demo's titles and variants "
+        + "(`demo_data/zh/`).\n"
     )
     print(
         "| path | model id | titles | chars/title | titles/CPU-s | steady titles/CPU-s | titles/s (wall) "
-        "| load CPU-s | demo ARI | demo k |"
+        "| load CPU-s | demo ARI | demo k | zh titles | zh titles/CPU-s | zh steady | zh demo ARI | zh k |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base_ari = next((r["ari"] for r in rows if r["name"] == "minilm"), None)
     for r in rows:
         rate = r["n"] / (r["cpu"] + r["load_cpu"])
@@ -177,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         label = r["name"] + (" (default)" if r["name"] == DEFAULT_MODEL else "")
         print(
             f"| {label} | `{r['model_id']}` | {r['n']:,} | {r['chars']:.0f} | {rate:,.0f} | {steady:,.0f} "
-            f"| {wall:,.0f} | {r['load_cpu']:.2f} | {r['ari']:.3f} | {r['k']} |"
+            f"| {wall:,.0f} | {r['load_cpu']:.2f} | {r['ari']:.3f} | {r['k']} | {r['zh_n']:,} "
+            f"| {r['zh_n'] / r['zh_cpu']:,.0f} | {r['zh_n'] / r['zh_steady_cpu']:,.0f} | {r['zh_ari']:.3f} "
+            f"| {r['zh_k']} |"
         )
     if base_ari is not None:
         gaps = ", ".join(f"{r['name']} {r['ari'] - base_ari:+.3f}" for r in rows if r["name"] != "minilm")

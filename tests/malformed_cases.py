@@ -47,7 +47,9 @@ PARTLY_BAD = {  # case → (file content, rows accepted, a line the cleaning rep
         None,
     ),
     "unknown_events": (
-        ("user_id,item_id,event,ts\n" + GOOD + "".join(f"u{i},i1,wishlist,2024-01-05\n" for i in range(5))).encode(),
+        (
+            "user_id,item_id,event,ts\n" + GOOD + "".join(f"u{i},i1,share_to_friend,2024-01-05\n" for i in range(5))
+        ).encode(),
         30,
         None,
     ),

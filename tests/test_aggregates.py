@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from uig_core.graph.pairs import pair_matrices
+from uig_core.schema import EVENT_CODES
 from uig_core.store.frames import items_frame, time_range, users_frame
 from uig_core.store.relation import EventRelation
 from uig_core.store.workspace import Workspace
@@ -55,7 +56,7 @@ def test_pair_matrices_by_hand(relation):
     assert p.weight[0, 0] == pytest.approx(max(8 * 0.5, 1 * 0.25))
     assert p.evidence[0, 0] == pytest.approx(8 * 0.5 + 1 * 0.25)
     assert p.evidence_raw[0, 0] == pytest.approx(9.0)
-    assert p.strongest[0, 0] == 4 and p.strongest[1, 0] == 3
+    assert EVENT_CODES[p.strongest[0, 0]] == "purchase" and EVENT_CODES[p.strongest[1, 0]] == "cart"
     assert p.weight[1, 1] == 0  # a return is never a positive edge
     assert p.weight.nnz == 4 and p.strongest.nnz == 4
     flat = pair_matrices(relation, users, pd.Index(["b", "a"]), half_life_days=None)  # columns follow the index

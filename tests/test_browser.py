@@ -107,8 +107,9 @@ def test_upload_demo_csv_and_build(page, app_url):
     wait_idle(page, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     shot(page, "upload_build")
-    nav(page, "Home")
+    page.get_by_role("button", name="Open shop upload").click()  # after a build: straight to its Home
     page.get_by_text("Dataset · shop upload").wait_for()
+    wait_idle(page)
     assert "3,000" in page.locator('[data-testid="stMetric"]').filter(has_text="Users").first.inner_text()
 
 
@@ -207,3 +208,109 @@ def test_hostile_titles_show_as_text(page, app_url):
     page.wait_for_timeout(1000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.dialogs == []
+
+
+def test_evaluation_started_in_the_page_survives_a_closed_tab(browser, app_server, browser_workspace, tmp_path):
+    from conftest import copy_workspace
+
+    from uig_core.evaluation import jobs
+    from uig_core.evaluation.results import load_quality, quality_path
+    from uig_core.store.workspace import Workspace
+
+    root = copy_workspace(browser_workspace, tmp_path / "ws")
+    ws = Workspace(root)
+    quality_path(ws, "hostile").unlink(missing_ok=True)
+    url = app_server(root, UIG_PASSWORD="")
+    first = new_page(browser)
+    try:
+        open_page(first, url)
+        sidebar_dataset(first, "hostile")
+        nav(first, "Model quality")
+        first.get_by_role("button", name="Run the evaluation").click()
+        first.get_by_text("It keeps running when you close this tab").wait_for(timeout=30_000)
+        assert first.get_by_role("button", name="Cancel the evaluation").count() == 1
+    finally:
+        first.context.close()  # the tab is closed while the evaluation runs
+    state = jobs.read_job(ws, "hostile")
+    assert state is not None and state.origin == "page" and state.status != "cancelled"
+    again = new_page(browser)  # a new tab: a new Streamlit session
+    try:
+        open_page(again, url)
+        sidebar_dataset(again, "hostile")
+        nav(again, "Model quality")
+        again.get_by_text("Evaluated on this page").wait_for(timeout=240_000)
+        again.locator('[data-testid="stDataFrame"]').first.wait_for()
+        assert again.locator(EXCEPTION).count() == 0
+    finally:
+        again.context.close()
+    assert load_quality(ws, "hostile")["run"]["origin"] == "page"
+
+
+_GLYPHS = """([el, ref]) => {
+  const font = getComputedStyle(el).font || "16px sans-serif";
+  const han = (el.textContent.match(/[\\u4e00-\\u9fff]{2}/) || [""])[0];
+  const draw = (t) => {
+    const c = document.createElement("canvas"); c.width = 120; c.height = 40;
+    const g = c.getContext("2d"); g.font = font; g.fillText(t, 2, 28);
+    return Array.from(g.getImageData(0, 0, 120, 40).data).join(",");
+  };
+  return {han, font, differs: han !== "" && draw(han) !== draw(ref) && draw(ref) !== draw("")};
+}"""
+_HAN_NODE = """() => {
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    if (/[\\u4e00-\\u9fff]{2}/.test(walk.currentNode.textContent)) return true;
+  }
+  return false;
+}"""
+
+
+def _han_element(scope):
+    """The first element whose own text holds two Chinese characters (None when there is none)."""
+    handle = scope.evaluate_handle(
+        """() => {
+          const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+          while (walk.nextNode()) {
+            if (/[\\u4e00-\\u9fff]{2}/.test(walk.currentNode.textContent)) return walk.currentNode.parentElement;
+          }
+          return null;
+        }"""
+    )
+    return handle.as_element()
+
+
+def test_chinese_titles_render_as_chinese_glyphs(browser, app_server, tmp_path):
+    """Chinese titles and names show as Chinese characters (a CJK font drew them, not boxes) on the portrait page
+    and in the pyvis graph: two different Chinese words render differently, which two missing glyphs never do."""
+    from uig_core.build.pipeline import build
+    from uig_core.demo.zh import generate
+    from uig_core.ingest.clean import read_log
+    from uig_core.store.workspace import Workspace
+
+    generate(tmp_path / "zh", n_users=120, n_items=90, days=30)
+    ws = Workspace(tmp_path / "ws")
+    ws.add_dataset("zh", read_log(tmp_path / "zh" / "events.csv.gz").events)
+    build(ws, "zh")
+    url = app_server(tmp_path / "ws", UIG_PASSWORD="")
+    page = new_page(browser)
+    try:
+        open_page(page, url, "portraits")
+        page.get_by_text("Most similar users").first.wait_for(timeout=60_000)
+        page.wait_for_function(_HAN_NODE, timeout=60_000)
+        found = page.evaluate(_GLYPHS, [_han_element(page), "乒乓"])
+        assert found["differs"], found
+        assert page.locator(EXCEPTION).count() == 0
+        open_page(page, url, "graph")
+        page.frame_locator("iframe").first.locator("canvas").first.wait_for(timeout=60_000)
+        frame = next(f for f in page.frames if f != page.main_frame and "vis-network" in f.content())
+        assert re.search(r"[\u4e00-\u9fff]{2}", frame.content())  # node titles and labels in Chinese
+        assert page.locator(EXCEPTION).count() == 0
+        probe = frame.evaluate(
+            """() => { const c = document.createElement("canvas"), g = c.getContext("2d"); g.font = "13px sans-serif";
+              const d = (t) => { g.clearRect(0, 0, 300, 150); g.fillText(t, 2, 20);
+                return Array.from(g.getImageData(0, 0, 60, 30).data).join(","); };
+              return d("口红") !== d("面膜"); }"""
+        )
+        assert probe, "the graph's labels would draw Chinese as boxes (no CJK font: apt-get install fonts-noto-cjk)"
+    finally:
+        page.context.close()

@@ -223,3 +223,50 @@ def test_committed_demo_data_matches_the_generator(tmp_path: Path) -> None:
         assert fresh == committed, (
             f"demo_data/{name} is stale: regenerate it with uig_core.demo.generator.ensure_demo_data(regenerate=True)"
         )
+
+
+# ------------------------------------------------------------------------------------------ the Chinese demo
+def _zh(tmp_path: Path, seed: int = 3):
+    import json
+
+    import pandas as pd
+
+    from uig_core.demo.zh import generate
+
+    summary = generate(tmp_path, seed=seed, n_users=150, n_items=120, days=40)
+    events = pd.read_csv(tmp_path / "events.csv.gz", dtype=str)
+    return summary, events, json.loads((tmp_path / "ground_truth.json").read_text(encoding="utf-8"))
+
+
+def test_zh_demo_same_seed_same_bytes(tmp_path: Path) -> None:
+    _zh(tmp_path / "a")
+    _zh(tmp_path / "b")
+    assert (tmp_path / "a" / "events.csv.gz").read_bytes() == (tmp_path / "b" / "events.csv.gz").read_bytes()
+
+
+def test_zh_demo_shape_searches_and_planted_users(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from uig_core.demo.zh import COLUMNS, SEARCH_ONLY_DAYS
+    from uig_core.semantics.words import SHOP_BOILERPLATE
+
+    summary, ev, truth = _zh(tmp_path)
+    assert tuple(ev.columns) == COLUMNS and summary["themes"] == 6
+    assert set(ev["行为"]) == {"pv", "fav", "cart", "buy", "search"}
+    searches = ev[ev["行为"] == "search"]
+    assert searches["搜索词"].notna().all() and searches["商品名称"].isna().all()
+    assert searches["商品ID"].isna().mean() > 0.5 and searches["商品ID"].notna().any()  # some carry a clicked item
+    titles = ev["商品名称"].dropna()
+    assert titles.str.contains("|".join(SHOP_BOILERPLATE)).mean() > 0.3  # boilerplate, as real shops write
+    assert titles.str.contains(r"\d").mean() > 0.5  # sizes and counts
+    ts = pd.to_datetime(ev["时间"])
+    cutoff = ts.max().normalize() - pd.Timedelta(days=SEARCH_ONLY_DAYS - 1)
+    for user in truth["search_only"]:
+        mine = ev[ev["用户ID"] == user]
+        before = mine[pd.to_datetime(mine["时间"]) < cutoff]
+        assert len(before) and (before["行为"] == "search").all()
+        assert (mine["行为"] == "buy").sum() == 1
+        bought = mine.loc[mine["行为"] == "buy", "商品ID"].iat[0]
+        assert truth["items"][bought] == truth["users"][user][0]
+    for bot in truth["bots"]:
+        assert set(ev.loc[ev["用户ID"] == bot, "行为"]) == {"pv"}

@@ -316,3 +316,10 @@ def test_holders_and_interest_users_agree_with_the_profiles(bundle, monkeypatch)
         np.testing.assert_array_equal(idx.interest_users(int(t)), want)
         assert idx.holders(int(t)) == len(want)
         np.testing.assert_array_equal(idx.interest_users(int(t), 0.5), np.flatnonzero(prof[:, c] >= 0.5))
+
+
+def test_labels_are_capped_by_display_width():
+    assert graphview.clean_text("a" * 40, 28) == "a" * 27 + "…"
+    assert graphview.clean_text("中" * 14, 28) == "中" * 14  # 28 columns: fits
+    assert graphview.clean_text("中" * 15, 28) == "中" * 13 + "…"  # two columns each, the ellipsis one
+    assert graphview.clean_text("花西子 丝绒哑光口红 官方旗舰店正品", 20) == "花西子 丝绒哑光口红…"  # 19 + 1 columns

@@ -58,7 +58,10 @@ def test_explicit_mapping_wins_and_bad_mapping_is_named():
         ("Buy", "purchase"),
         ("click", "click"),
         ("refund", "return"),
-        ("wishlist", None),
+        ("wishlist", "fav"),
+        ("收藏", "fav"),
+        ("搜索", "search"),
+        ("teleport", None),
     ],
 )
 def test_event_synonyms(raw, event):
@@ -76,7 +79,7 @@ def test_clean_log_with_events_returns_prices_and_duplicates(tmp_path):
                 "u1,p1,purchase,2024-01-01 10:05:00,Red Mug,3.5,2,UK",
                 "u1,p2,purchase,2024-01-02 09:00:00,Free Sample,0,1,UK",  # price <= 0: not a purchase
                 "u2,p1,purchase,2024-01-03 09:00:00,Red Mug,3.5,-1,FR",  # negative quantity: return
-                "u2,p3,wishlist,2024-01-03 09:00:00,Blue Mug,4,,FR",  # unknown event value
+                "u2,p3,teleport,2024-01-03 09:00:00,Blue Mug,4,,FR",  # unknown event value
                 ",p3,view,2024-01-03 09:00:00,Blue Mug,4,,FR",  # missing user id
             ]
         ),
@@ -88,7 +91,7 @@ def test_clean_log_with_events_returns_prices_and_duplicates(tmp_path):
     assert rep.duplicates == 1
     assert rep.returns == 1 and rep.nonpositive_price == 1
     assert sorted(ev["event"]) == ["adjustment", "purchase", "return", "view"]
-    assert any("unknown event value" in r and "wishlist" in r for r in rep.skipped)
+    assert any("unknown event value" in r and "teleport" in r for r in rep.skipped)
     assert any("missing user_id" in r for r in rep.skipped)
     assert rep.examples[next(r for r in rep.skipped if "missing user_id" in r)] == ["row 7"]
     assert rep.rows_read == 7 and rep.rows_accepted == 4

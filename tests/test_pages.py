@@ -5,6 +5,8 @@ every kind of malformed file (through a server path) without a traceback and wit
 from __future__ import annotations
 
 import gzip
+import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -244,7 +246,14 @@ def test_quality_runs_evaluation(ws_copy, monkeypatch):
     at = run_page(ws_copy, monkeypatch, "model_quality", timeout=900)
     at.button(key="quality_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    from uig_core.evaluation import jobs
+
+    deadline = time.monotonic() + 900  # a background job: the page returns at once and shows its progress
+    while (job := jobs.read_job(ws, "demo")) is not None and job.active and time.monotonic() < deadline:
+        time.sleep(1)
+    assert job is not None and job.status == "done", job
     assert quality_path(ws, "demo").exists()
+    at = run_page(ws_copy, monkeypatch, "model_quality")
     # the evaluation lives beside the content-keyed build folder, which is never written to again
     assert sorted(p.relative_to(ws.build_dir("demo")) for p in ws.build_dir("demo").rglob("*")) == build_files
     assert len(table(at, "model", "note")) >= 2
@@ -395,3 +404,105 @@ def test_upload_then_build_with_progress(ws_copy, tmp_path, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert "Build complete: tiny" in [s.label for s in at.get("status")]
     assert Workspace(ws_copy).dataset("tiny").current_build
+
+
+def test_upload_build_can_leave_flagged_users_out_of_training(ws_copy, tmp_path, monkeypatch):
+    from uig_core.build import layout
+
+    log = small_log(tmp_path / "tiny.csv", users=150)
+    at = run_page(ws_copy, monkeypatch, "upload", timeout=600)
+    upload_path(at, log)
+    at.button(key="upload_create").click().run()
+    at.checkbox(key="upload_exclude_anomalous").check().run()
+    at.button(key="upload_build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    ws = Workspace(ws_copy)
+    meta = layout.read_meta(ws.build_dir("tiny"))
+    assert meta["config"]["exclude_anomalous"] is True and "excluded_users" in meta
+    assert ws.settings()["build"]["exclude_anomalous"] is True  # later builds and evaluations train the same way
+
+
+# ---------------------------------------------------------------------------------------------- words for people
+
+
+def test_upload_speaks_widgets_not_flags(ws_copy, tmp_path, monkeypatch):
+    log = tmp_path / "odd.csv"
+    log.write_text("uid,sku,action,when\nu1,s1,zzz,2024-01-02\nu2,s2,buy,2024-01-03\n")
+    at = run_page(ws_copy, monkeypatch, "upload")
+    upload_path(at, log)
+    reasons = " ".join(table(at, "reason", "examples")["reason"])
+    assert "zzz" in reasons and "Event values" in reasons and "--" not in reasons
+    shown = texts(at)
+    assert "2 data rows, 4 columns" in shown and "--event-map" not in shown
+    assert "1 row)" in " ".join(s.label for s in at.selectbox)  # "zzz (1 row)", not "(1 rows)"
+
+
+def test_upload_errors_name_the_file_not_its_staged_copy(ws_copy, monkeypatch):
+    at = run_page(ws_copy, monkeypatch, "upload")
+    junk = bytes(range(256)) * 64
+    at.file_uploader(key="upload_file").set_value(("junk.csv", junk, "text/csv")).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "junk.csv" in errors and not re.search(r"[0-9a-f]{12}-junk", errors), errors
+
+
+def test_datasets_table_refreshes_after_a_build_and_follows_the_sidebar(ws_copy, tmp_path, monkeypatch):
+    data = small_log(tmp_path / "tiny.csv", users=30).read_bytes()
+    at = run_page(ws_copy, monkeypatch, "upload", timeout=600)
+    at.file_uploader(key="upload_file").set_value(("tiny.csv", data, "text/csv")).run()
+    at.button(key="upload_create").click().run()
+    assert at.selectbox(key="upload_manage").value == "tiny"  # the manager shows the sidebar's dataset
+    at.button(key="upload_build").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    listing = table(at, "built", "source")
+    row = listing[listing["name"] == "tiny"].iloc[0]
+    assert bool(row["built"]) and row["source"] == "tiny.csv"  # refreshed in the same run, no staged hash
+    assert at.button(key="upload_open").label == "Open tiny"
+    at.selectbox(key="uig_dataset").set_value("demo").run()
+    assert at.selectbox(key="upload_manage").value == "demo"  # follows the sidebar when it changes
+
+
+def test_graph_search_ranks_by_relevance_and_says_when_caps_cut(demo_workspace, demo_ws, monkeypatch):
+    from uig_core.build.bundle import Bundle
+    from uig_core.queries.pickers import find_nodes
+
+    bundle = Bundle.load(demo_ws, "demo")
+    user = str(bundle.users.sort_values("n_events")["user_id"].iat[0])  # the least active user
+    found = find_nodes(bundle, user, limit=20)
+    assert found["id"].iat[0] == f"user:{user}"  # the exact id first, whatever its activity
+    q = "ea"  # inside many title words ("tea", "bead"), at the start of a few ("earl grey")
+    hits = find_nodes(bundle, q, limit=400)
+    items = hits[hits["type"] == "item"]
+    titles = bundle.items.set_index("item_id")["title"].str.lower()
+    popularity = bundle.items.set_index("item_id")["n_users"]
+
+    def group(item: str) -> int:
+        title = titles[item]
+        return 0 if title == q else 2 if re.search(r"(^|[^\w])" + q, title) else 3
+
+    ranked = [(group(i), -popularity[i]) for i in items["key"]]
+    assert {g for g, _ in ranked} == {2, 3} and ranked == sorted(ranked)  # word starts first, popular first
+    at = run_page(demo_workspace, monkeypatch, "graph")
+    at.slider(key="graph_max_nodes").set_value(10).run()
+    assert not at.exception
+    assert any("Max nodes" in i.value for i in at.info)
+
+
+def test_compare_on_one_scale_with_reasons_and_a_csv(demo_ws):
+    import csv
+    import io
+
+    from uig_core.build.bundle import Bundle
+    from uig_core.queries.recommendations import compare_models, recommendation_table, recommendations_csv
+
+    bundle = Bundle.load(demo_ws, "demo")
+    user = str(bundle.users["user_id"].iat[0])
+    left, right = bundle.model_names[:2]
+    cmp = compare_models(bundle, user, (left, right), 10)
+    for side in (cmp["left"], cmp["right"]):
+        assert side["percentile"].between(0, 100).all() and side["percentile"].is_monotonic_decreasing
+        assert side["reason"].notna().all() and "score" not in side
+    rows = recommendation_table(bundle, user, 5)
+    rows.loc[0, "title"] = '=HYPERLINK("http://evil")'
+    back = list(csv.DictReader(io.StringIO(recommendations_csv(rows, user).decode("utf-8"))))
+    assert len(back) == 5 and back[0]["user_id"] == user and back[0]["title"].startswith("'=")

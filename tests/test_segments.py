@@ -220,6 +220,39 @@ def test_user_features_from_a_bundle_and_events():
     assert list(desc["users"]) == [1, 2] and desc["top interests"].iat[1].startswith("tea")
 
 
+def test_segment_fields_and_export_carry_net_spend():
+    """A purchase and its cancellation: the segment field and the exported cell are the net spend (0)."""
+    from uig_core.store.frames import users_frame
+
+    t = pd.Timestamp("2024-01-01 10:00")
+    log = pd.DataFrame(
+        {
+            "user_id": ["=cmd|' /C calc'!A0", "=cmd|' /C calc'!A0", "keeper", "keeper"],
+            "item_id": ["jar", "jar", "mug", "jar"],
+            "event": ["purchase", "return", "purchase", "purchase"],
+            "ts": [t, t + pd.Timedelta(minutes=16), t, t],
+            "price": [1.04, 1.04, 3.0, 1.0],
+            "quantity": [74215.0, -74215.0, 2.0, 1.0],
+            "order_id": ["541431", "C541433", "9", "9"],
+        }
+    )
+    users = users_frame(log)
+    bundle = SimpleNamespace(users=users, profiles=np.ones((2, 1)), profile_columns=np.array([0]), interest_names={})
+    feats = segments.user_features(bundle)
+    by_id = feats.set_index("user_id")
+    assert by_id.loc["=cmd|' /C calc'!A0", ["spend", "spend_gross", "orders", "orders_gross"]].tolist() == [
+        0.0,
+        pytest.approx(77183.6),
+        0.0,
+        1.0,
+    ]
+    assert members(feats, {"rules": [{"field": "spend", "op": ">", "value": 0}]}) == ["keeper"]
+    rows = list(csv.DictReader(io.StringIO(segments.export_csv(feats, feats["user_id"], min_size=2).decode())))
+    assert rows[0]["user_id"] == "'=cmd|' /C calc'!A0"  # still neutralised
+    assert (float(rows[0]["spend"]), float(rows[0]["spend_gross"])) == (0.0, pytest.approx(77183.6))
+    assert (float(rows[1]["spend"]), float(rows[1]["orders"])) == (7.0, 1.0)
+
+
 def test_map_frame_escapes_hover_text():
     feats = pd.DataFrame(
         {

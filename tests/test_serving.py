@@ -48,7 +48,9 @@ def test_opening_a_bundle_reads_only_its_summary(demo_path):
     assert len(recs) == 5
     assert not bundle.is_loaded("users") and not bundle.is_loaded("user_index")  # found by row-group statistics
     assert not bundle.is_loaded("embeddings") and not bundle.is_loaded("profiles")
-    bundle.recommend(user, k=5)  # reasons read the user's profile row, the pairs item-major, not the embeddings
+    bundle.recommend(user, k=5)  # the model's own reasons: its split of the scores, not the embeddings
+    assert not bundle.is_loaded("embeddings")
+    bundle.reasons(bundle.user_row(user), np.arange(3))  # graph reasons read the pairs item-major
     assert bundle.is_loaded("item_users") and not bundle.is_loaded("embeddings")
 
 
@@ -93,6 +95,13 @@ def test_recommend_reasons_audience_and_neighbours_match_an_eager_reference(demo
             idx, _ = model.recommend(row, k=10)
             got = bundle.recommend(user, k=10, model=name)
             assert [r["item_id"] for r in got] == [str(bundle.items["item_id"].iat[i]) for i in idx]
+            split = model.contributions(row, idx)
+            if split is not None:  # the model's own reasons: its parts, largest share first
+                np.testing.assert_allclose(split[1].sum(axis=1), model.score(row)[0, idx], rtol=1e-4, atol=1e-5)
+                for r, entry in zip(range(len(idx)), got, strict=True):
+                    top = bundle.items["item_id"].iat[int(split[0][np.argmax(split[1][r])])]
+                    assert not entry["because"] or entry["because"][0]["item_id"] == str(top)
+            got = [{"reason": r.text} for r in bundle.reasons(row, idx)]  # the graph's reasons, no model
             # reasons from the stored item-major pairs equal those derived from the whole matrix
             plain = explain_items(
                 row,
@@ -107,13 +116,18 @@ def test_recommend_reasons_audience_and_neighbours_match_an_eager_reference(demo
                 last_event=bundle._strongest_events(row),
             )
             assert [r["reason"] for r in got] == [r.text for r in plain]
-    # similar users: cosine of the user vectors, exactly
-    vectors = np.asarray(bundle.user_vectors)  # normalised; ties (equal profiles) go to the lower row
+    # similar users: cosine of the user vectors, exactly, among users with support (queries/similar.py); ties at
+    # 4 decimals go to the larger item overlap, then the lower row
+    vectors = np.asarray(bundle.user_vectors)  # normalised
+    support = np.diff(inter.indptr)
     for user in users:
         row = bundle.user_row(user)
         sims = vectors @ vectors[row]
         sims[row] = -np.inf
-        rows = np.lexsort((np.arange(len(sims)), -sims))[:10]
+        sims[support < 3] = -np.inf
+        overlap = ((inter[row] > 0).astype(np.int64) @ (inter > 0).astype(np.int64).T).toarray().ravel()
+        rows = np.lexsort((np.arange(len(sims)), -overlap, -np.round(sims.astype(np.float64), 4)))[:10]
+        rows = rows[np.isfinite(sims[rows]) & (sims[rows] > 0) & (support[row] >= 3)]
         sims = sims[rows]
         got = bundle.similar_users(user, k=10)
         np.testing.assert_allclose(got["similarity"], sims, atol=1e-5)
@@ -201,7 +215,7 @@ def test_a_bundle_uses_the_index_its_build_stored(tmp_path):
     layout.write_build(tmp_path, contents)
     bundle = Bundle(tmp_path)
     assert bundle.user_neighbors.kind == "ivf" and bundle.item_neighbors.kind == "exact"
-    assert list(bundle.similar_users("u0", k=1)["user_id"]) == ["u1"]
+    assert list(bundle.similar_users("u0", k=1, min_items=1)["user_id"]) == ["u1"]
 
 
 # ---------------------------------------------------------------------------------------------- pickers

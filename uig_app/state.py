@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 from typing import SupportsInt
 
 import pandas as pd
@@ -204,13 +205,13 @@ def require_bundle() -> tuple[DatasetInfo, Bundle] | None:
     """Current dataset and build, or render a hint and return None."""
     info = current_dataset()
     if info is None:
-        st.info("The workspace has no dataset yet. Add one on **Upload logs** (or run `uig demo`).")
+        st.info("The workspace has no dataset yet. Add one on **Upload logs**.")
         return None
     b = bundle(info)
     if b is None:
         st.warning(
-            f"Dataset **{info.name}** has not been built yet. Build it on **Upload logs** "
-            f"or run `uig build --dataset {info.name}`."
+            f"Dataset **{info.name}** has not been built yet: press **Build** for it under *Datasets in this "
+            "workspace* on **Upload logs**."
         )
         return None
     return info, b
@@ -253,6 +254,11 @@ def password_gate() -> bool:
             st.rerun()
         st.error("Wrong password.")
     return False
+
+
+def md(text: str) -> str:
+    """Text from a log (or an error quoting one), escaped for alerts and widget labels, which read Markdown."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$])", r"\\\1", str(text))
 
 
 def fmt_int(n: SupportsInt) -> str:

@@ -16,6 +16,10 @@ __all__ = ["BuildConfig"]
 
 log = logging.getLogger(__name__)
 
+#: Version of the per-user definitions a build stores (money net of returns, anomaly features, drift dating),
+#: hashed into the build id so a build made under an older definition is rebuilt, not reused.
+USER_DEFINITIONS = 2
+
 
 @dataclass
 class BuildConfig:
@@ -29,6 +33,10 @@ class BuildConfig:
         model: Default model to train (None: the measured default for the catalogue size).
         extra_models: Models trained beside the default.
         seed: Random seed of every seeded step.
+        exclude_anomalous: Leave users whose anomaly score reaches ``anomaly_threshold`` out of model training
+            (they stay in the workspace, the graph and every page).
+        anomaly_threshold: The score at which a user is left out (None: the flag threshold of
+            :mod:`uig_core.signals.risk`).
     """
 
     embed_model: str | None = None
@@ -38,10 +46,21 @@ class BuildConfig:
     model: str | None = None
     extra_models: tuple[str, ...] = ("popularity", "itemknn")
     seed: int = 0
+    exclude_anomalous: bool = False
+    anomaly_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        t = self.anomaly_threshold
+        if t is not None and not (isinstance(t, (int, float)) and 0.0 < float(t) <= 1.0):
+            raise ConfigError(
+                f"The 'anomaly_threshold' build setting must be a number in (0, 1]. Got {t!r} instead "
+                "(anomaly scores run from 0, ordinary, to 1, a flood)."
+            )
 
     def key(self) -> str:
         """Stable hash of the config and the build layout's version."""
-        blob = json.dumps({**asdict(self), "format": FORMAT_VERSION}, sort_keys=True, default=str)
+        keyed = {**asdict(self), "format": FORMAT_VERSION, "user_definitions": USER_DEFINITIONS}
+        blob = json.dumps(keyed, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     @classmethod

@@ -16,6 +16,7 @@ __all__ = [
     "POSITIVE_EVENTS",
     "EVENT_WEIGHTS",
     "EVENT_CODES",
+    "ITEMLESS_EVENTS",
     "auto_map_columns",
     "auto_map_event",
     "parse_pairs",
@@ -24,16 +25,30 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS: tuple[str, ...] = ("user_id", "item_id")
-OPTIONAL_FIELDS: tuple[str, ...] = ("event", "ts", "item_title", "category", "price", "quantity", "order_id")
+OPTIONAL_FIELDS: tuple[str, ...] = (
+    "event",
+    "ts",
+    "item_title",
+    "category",
+    "price",
+    "quantity",
+    "order_id",
+    "query",
+)
 CANONICAL_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + OPTIONAL_FIELDS
 
-EVENTS: tuple[str, ...] = ("view", "click", "cart", "purchase", "return", "adjustment")
-POSITIVE_EVENTS: tuple[str, ...] = ("view", "click", "cart", "purchase")
-EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "click": 2.0, "cart": 4.0, "purchase": 8.0}
-#: Rank code of each positive event, strongest highest (the strongest-event matrix stores these codes).
-EVENT_CODES: dict[int, str] = {1: "view", 2: "click", 3: "cart", 4: "purchase"}
+EVENTS: tuple[str, ...] = ("view", "click", "fav", "cart", "purchase", "search", "return", "adjustment")
+#: Events that make a user–item edge. ``fav`` (favourite, wishlist) sits between click and cart; ``search`` is
+#: behaviour without an item (its ``query`` text links the user to interests, see uig_core.queries.searches).
+POSITIVE_EVENTS: tuple[str, ...] = ("view", "click", "fav", "cart", "purchase")
+EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "click": 2.0, "fav": 3.0, "cart": 4.0, "purchase": 8.0}
+#: Rank code of each positive event, strongest highest (the strongest-event matrix stores these codes). Builds of
+#: layout format 2 and before stored ``{1: view, 2: click, 3: cart, 4: purchase}``; ``build.layout`` reads them so.
+EVENT_CODES: dict[int, str] = {1: "view", 2: "click", 3: "fav", 4: "cart", 5: "purchase"}
+#: Events whose rows may have no item id (the row is about what was asked, not about an item).
+ITEMLESS_EVENTS: tuple[str, ...] = ("search",)
 
-# Normalised source-column names (lowercase, alphanumerics only) that map onto each canonical field.
+# Normalised source-column names (lowercase, letters and digits of any script only) that map onto each field.
 _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "user_id": (
         "userid",
@@ -49,6 +64,11 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "uid",
         "accountid",
         "shopperid",
+        "用户id",
+        "用户",
+        "买家id",
+        "会员id",
+        "顾客id",
     ),
     "item_id": (
         "itemid",
@@ -62,6 +82,10 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "pid",
         "goodsid",
         "offerid",
+        "商品id",
+        "商品编号",
+        "宝贝id",
+        "商品",
     ),
     "event": (
         "event",
@@ -74,6 +98,9 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "type",
         "eventname",
         "activity",
+        "行为",
+        "行为类型",
+        "事件",
     ),
     "ts": (
         "ts",
@@ -87,6 +114,9 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "occurredat",
         "eventdate",
         "orderdate",
+        "时间",
+        "时间戳",
+        "日期",
     ),
     "item_title": (
         "itemtitle",
@@ -97,24 +127,124 @@ _COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "name",
         "producttitle",
         "productdescription",
+        "商品名称",
+        "商品标题",
+        "标题",
+        "名称",
     ),
-    "category": ("category", "categorycode", "productcategory", "categoryname", "department", "cat"),
-    "price": ("price", "unitprice", "amount", "itemprice", "cost"),
-    "quantity": ("quantity", "qty", "count", "units"),
-    "order_id": ("orderid", "order", "invoiceno", "invoice", "invoiceid", "transactionid", "basketid"),
+    "category": (
+        "category",
+        "categorycode",
+        "productcategory",
+        "categoryname",
+        "department",
+        "cat",
+        "类目",
+        "品类",
+        "分类",
+        "类别",
+    ),
+    "price": ("price", "unitprice", "amount", "itemprice", "cost", "价格", "单价"),
+    "quantity": ("quantity", "qty", "count", "units", "数量"),
+    "order_id": (
+        "orderid",
+        "order",
+        "invoiceno",
+        "invoice",
+        "invoiceid",
+        "transactionid",
+        "basketid",
+        "订单号",
+        "订单id",
+    ),
+    "query": (
+        "query",
+        "searchquery",
+        "keyword",
+        "keywords",
+        "searchterm",
+        "searchterms",
+        "searchtext",
+        "searchkeyword",
+        "querytext",
+        "q",
+        "搜索词",
+        "关键词",
+        "搜索关键词",
+        "查询词",
+        "搜索",
+    ),
 }
 
+# Taobao's UserBehavior log writes pv / fav / cart / buy; Chinese logs often write the action as a word.
 _EVENT_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "view": ("view", "views", "pv", "pageview", "detail", "impression", "viewed", "productview", "visit"),
-    "click": ("click", "clicks", "clicked", "tap"),
-    "cart": ("cart", "addtocart", "addtobasket", "basket", "add", "carted", "atc", "addtocard"),
-    "purchase": ("purchase", "buy", "bought", "order", "transaction", "checkout", "sale", "purchased", "conversion"),
-    "return": ("return", "returned", "refund", "cancel", "cancellation"),
+    "view": (
+        "view",
+        "views",
+        "pv",
+        "pageview",
+        "detail",
+        "impression",
+        "viewed",
+        "productview",
+        "visit",
+        "浏览",
+        "查看",
+    ),
+    "click": ("click", "clicks", "clicked", "tap", "点击"),
+    "fav": (
+        "fav",
+        "favs",
+        "favorite",
+        "favourite",
+        "favorited",
+        "favourited",
+        "wishlist",
+        "addtowishlist",
+        "wish",
+        "save",
+        "saved",
+        "bookmark",
+        "collect",
+        "收藏",
+        "关注",
+    ),
+    "cart": (
+        "cart",
+        "addtocart",
+        "addtobasket",
+        "basket",
+        "add",
+        "carted",
+        "atc",
+        "addtocard",
+        "加购",
+        "加入购物车",
+        "购物车",
+    ),
+    "purchase": (
+        "purchase",
+        "buy",
+        "bought",
+        "order",
+        "transaction",
+        "checkout",
+        "sale",
+        "purchased",
+        "conversion",
+        "购买",
+        "下单",
+        "支付",
+        "成交",
+    ),
+    "search": ("search", "searched", "searches", "query", "搜索", "查询"),
+    "return": ("return", "returned", "refund", "cancel", "cancellation", "退货", "退款"),
 }
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+    """Lowercase letters and digits of any script ("Customer ID" → "customerid", "搜索 词" → "搜索词")."""
+    return re.sub(r"[\W_]", "", str(name).lower())
 
 
 def auto_map_columns(columns: Iterable[str], explicit: Mapping[str, str] | None = None) -> dict[str, str]:

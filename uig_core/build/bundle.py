@@ -24,7 +24,7 @@ from uig_core.build.parts import BuildParts, lazy
 from uig_core.errors import ConfigError, UnknownId
 from uig_core.models._columns import column_scores
 from uig_core.queries.cold_start import meaning_ranking, needs_meaning
-from uig_core.queries.explain import Reason, explain_items
+from uig_core.queries.explain import Reason, explain_items, history_reasons
 from uig_core.queries.vectors import VectorIndex, normalized, top_rows, user_vectors_of
 from uig_core.schema import EVENT_CODES
 from uig_core.store.workspace import Workspace
@@ -164,10 +164,11 @@ class Bundle(BuildParts):
         idx, scores = idx[keep], scores[keep]
         out = self._item_records(idx, score=[round(float(s), 6) for s in scores])
         if explain and len(idx):
-            reasons = [r for r, ok in zip(reasons, keep, strict=True) if ok] if reasons else self.reasons(row, idx)
+            reasons = [r for r, ok in zip(reasons, keep, strict=True) if ok] if reasons else self.reasons(row, idx, rec)
             for entry, reason in zip(out, reasons, strict=True):
                 entry["reason"] = reason.text
                 entry["reason_kind"] = reason.kind
+                entry["because"] = [dict(b) for b in reason.because]
         return out
 
     def _item_records(self, cols: np.ndarray, **extra: list[Any]) -> list[dict[str, Any]]:
@@ -183,8 +184,27 @@ class Bundle(BuildParts):
             for j, (i, t, g, c) in enumerate(zip(ids, titles, interests, cats, strict=True))
         ]
 
-    def reasons(self, row: int, items: np.ndarray) -> list[Reason]:
-        """The reason behind each of ``items`` (item columns) for the user at ``row``."""
+    def reasons(self, row: int, items: np.ndarray, model: Recommender | None = None) -> list[Reason]:
+        """The reason behind each of ``items`` (item columns) for the user at ``row``.
+
+        The model's own split of its scores over the user's history where it has one
+        (:meth:`~uig_core.models.base.Recommender.contributions`), else the strongest path through the graph.
+        """
+        if model is not None and model.name == "popularity":
+            return [self._popular_reason(int(c)) for c in np.asarray(items)]
+        split = model.contributions(row, np.asarray(items)) if model is not None else None
+        if split is not None and len(split[0]):
+            return history_reasons(
+                split[1],
+                split[0],
+                np.asarray(items),
+                item_ids=self.items["item_id"].array,
+                titles=self.items["title"].array,
+                item_interest=self.items["interest_id"].to_numpy(),
+                interest_names=self.interest_names,
+                last_event=self._strongest_events(row),
+                exact=model.additive,
+            )
         return explain_items(
             row,
             items,
@@ -198,6 +218,12 @@ class Bundle(BuildParts):
             last_event=self._strongest_events(row),
             item_users=self.item_users,
         )
+
+    def _popular_reason(self, col: int) -> Reason:
+        """Popularity's reason: how many users the item has, and over which period of the log."""
+        users = int(self.items["n_users"].iat[col]) if "n_users" in self.items else 0
+        start, end = (str(t)[:10] for t in self.meta.get("time_range", ["?", "?"]))
+        return Reason("popular", f"popular: {users:,} shoppers interacted with it between {start} and {end}")
 
     def _strongest_events(self, row: int) -> dict[str, str]:
         if self.strongest is None:
@@ -242,13 +268,24 @@ class Bundle(BuildParts):
             return rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
         return column_scores(*column, indptr, indices, rec.n_users_)
 
-    def similar_users(self, user_id: str, k: int = 10) -> pd.DataFrame:
-        """Most similar users by cosine of user vectors (:attr:`user_neighbors`)."""
+    def similar_users(self, user_id: str, k: int = 10, *, min_items: int | None = None) -> pd.DataFrame:
+        """Most similar users by cosine of user vectors (:attr:`user_neighbors`), with the support to mean it.
+
+        The rules of :mod:`uig_core.queries.similar`: never the user, only users with at least ``min_items``
+        items (default ``SIMILAR_MIN_ITEMS``; none for a user with fewer), ties at 4 decimals broken by items
+        in common, every similarity finite and positive.
+
+        Returns:
+            ``user_id, similarity, overlap, n_events, n_purchase``, most similar first (at most ``k`` rows).
+        """
+        from uig_core.queries.similar import SIMILAR_MIN_ITEMS, similar_rows
+
         row = self.user_row(user_id)
-        index = self.user_neighbors
-        top, sims = index.search(index.vector(row), int(k), exclude=[row])
+        least = SIMILAR_MIN_ITEMS if min_items is None else min_items
+        top, sims, overlap = similar_rows(self.user_neighbors, self.interactions, row, k, min_items=least)
         out = self.users.iloc[top][["user_id", "n_events", "n_purchase"]].copy()
         out.insert(1, "similarity", sims)
+        out.insert(2, "overlap", overlap)
         return out.reset_index(drop=True)
 
     def similar_items(self, item_id: str, k: int = 10) -> pd.DataFrame:

@@ -117,6 +117,10 @@ def build_lines(meta: dict[str, Any], ws: Workspace | None = None, *, bot_score:
         )
     if meta.get("models"):
         out.append(f"models: {', '.join(meta['models'])} (default {meta.get('default_model')})")
+    if meta.get("config", {}).get("exclude_anomalous"):
+        t = meta["config"].get("anomaly_threshold")
+        at = f"{float(t):.2f}" if t is not None else "the flag threshold"
+        out.append(f"left out of training: {int(meta.get('excluded_users', 0)):,} users with anomaly score >= {at}")
     if meta.get("timings"):
         out.append("times: " + ", ".join(f"{k} {v:.1f}s" for k, v in meta["timings"].items()))
     if ws is not None and meta.get("dataset"):

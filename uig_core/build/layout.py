@@ -32,6 +32,7 @@ Every reader and the writer go through this module; no other module names these 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +73,9 @@ log = logging.getLogger(__name__)
 
 #: Version of this layout; part of every build id, so a change of layout makes new builds.
 #: 2: one ``.npy`` per array (memory-mapped by readers), the item-major pairs, optional serving indexes.
-FORMAT_VERSION = 2
+#: 3: the strongest-event codes of ``schema.EVENT_CODES`` with ``fav`` (3); older builds' cart 3 / purchase 4 are
+#: read as today's codes by :func:`read_strongest`.
+FORMAT_VERSION = 3
 
 _META = "meta.json"
 #: The tables of a build, by the name readers ask for.
@@ -341,9 +344,16 @@ def read_strongest(folder: Path, *, mmap: bool = True) -> sp.csr_matrix | None:
     """The strongest-event codes of a build, or None for a build written before they were kept."""
     folder = Path(folder)
     if _format(folder) == 2:
-        return _load_sparse(folder / _STRONGEST_DIR, mmap)
-    path = folder / _STRONGEST_V1
-    return sp.load_npz(path).tocsr() if path.exists() else None
+        codes = _load_sparse(folder / _STRONGEST_DIR, mmap)
+    else:
+        path = folder / _STRONGEST_V1
+        codes = sp.load_npz(path).tocsr() if path.exists() else None
+    meta = folder / _META
+    if codes is not None and meta.exists() and json.loads(meta.read_text(encoding="utf-8")).get("format", 1) < 3:
+        data = np.asarray(codes.data).astype(np.int8)  # before fav: 3 was cart and 4 purchase
+        data[data >= 3] += 1
+        codes = sp.csr_matrix((data, codes.indices, codes.indptr), shape=codes.shape)
+    return codes
 
 
 def model_dir(folder: Path, name: str) -> Path:

@@ -26,6 +26,7 @@ from uig_core.build.training import Trainer, train_models
 from uig_core.config import BuildConfig
 from uig_core.logs import StepTimer
 from uig_core.progress import Progress, noop, scaled
+from uig_core.signals.exclusion import excluded_users, without_rows
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def build(
     progress = progress or noop
     if config is None:
         config = BuildConfig.from_dict(ws.settings().get("build", {}))
+    config = _with_text_model(ws, info, config)
     embed_id = _embed_model_id(config)  # the resolved model: a new default text model is a new build
     build_id = f"b{hashlib.sha256((info.data_hash + config.key() + embed_id).encode()).hexdigest()[:12]}"
     final = ws.build_root(info) / build_id
@@ -147,6 +149,7 @@ class _Outputs:
     trained: dict[str, Recommender]
     quality: dict[str, Any]
     indexes: dict[str, Any]
+    excluded: np.ndarray  # rows of the users left out of training
 
     def contents(self) -> layout.BuildContents:
         """The build's files as the layout writes them."""
@@ -192,7 +195,7 @@ def _run_steps(
     early = {  # an update starts the models that read no item text as soon as the matrices are ready
         n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
         for n in names
-        if previous is not None and not model_class(n).uses_item_features
+        if previous is not None and not model_class(n).uses_item_features and not config.exclude_anomalous
     }
     with timer("embeddings"):
         meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
@@ -203,6 +206,8 @@ def _run_steps(
     progress(0.45, "drift and anomaly scores")
     with timer("drift_risk"):
         users = steps.add_signals(frames, found.labels, inputs.anomaly)
+        excluded = excluded_users(users, config)
+        model_matrix = without_rows(inputs.train_matrix, excluded)  # flagged users train nothing
     progress(0.5, "building the graph")
     with timer("graph"):
         items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
@@ -210,13 +215,13 @@ def _run_steps(
     progress(0.55, f"training {names[0]}{alongside}")
     with timer("models"):
         report = scaled(progress, 0.55, 0.9, f"training {names[0]}: ")
-        trained = train_models(trainer, scheduler, names, early, inputs.train_matrix, meaning.embeddings, report)
+        trained = train_models(trainer, scheduler, names, early, model_matrix, meaning.embeddings, report)
     quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[names[0]])}
     if next_batch is not None:
         quality.update(next_batch.result() or {})
     with timer("indexes"):  # nearest-neighbour indexes for serving, only where a catalogue needs them
         indexes = serving_indexes(trained[names[0]], found.profiles.to_numpy(dtype=np.float32), meaning.embeddings)
-    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes)
+    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes, excluded)
 
 
 def _summary(
@@ -254,7 +259,20 @@ def _summary(
         "timings": timer.timings,
         "rows_added": frames.n_events - int(previous_meta["counts"]["events"]) if previous_meta else None,
         "quality": out.quality,
+        "excluded_users": int(len(out.excluded)),
     }
+
+
+def _with_text_model(ws: Workspace, info: DatasetInfo, config: BuildConfig) -> BuildConfig:
+    """Choose the text model by the titles' script when none is set (``auto``): None stays the English default."""
+    from dataclasses import replace
+
+    from uig_core.semantics.registry import AUTO, auto_text_model
+    from uig_core.store.relation import EventRelation
+
+    if config.embed_model not in (None, AUTO):
+        return config
+    return replace(config, embed_model=auto_text_model(EventRelation.of_dataset(ws, info)))
 
 
 def _embed_model_id(config: BuildConfig) -> str:

@@ -135,15 +135,16 @@ def find_item_interests(
     frames: Frames, meaning: ItemMeaning, pairs: PairMatrices, config: BuildConfig, previous: Bundle | None = None
 ) -> Interests:
     """Interest points of the items (carried over from ``previous`` for an update) and the users' profiles."""
-    from uig_core.semantics.interests import find_interests
     from uig_core.semantics.profiles import interest_cooccurrence, profiles_from_evidence
+    from uig_core.semantics.scripts import find_interests_by_script
+    from uig_core.semantics.searches import add_search_interests
 
     if previous is not None:
         labels, fine, table, centroids = carry_interests(
             previous, frames.items["item_id"], meaning.embeddings, meaning.has_text
         )
     else:
-        found = find_interests(
+        found = find_interests_by_script(  # a mixed-language catalogue: each script's items apart
             frames.items["item_id"].to_numpy(),
             meaning.texts,
             meaning.embeddings,
@@ -158,6 +159,15 @@ def find_item_interests(
     ids = np.sort(coarse.to_numpy(dtype=np.int64))
     profiles = profiles_from_evidence(pairs.evidence, labels, ids, frames.user_index)
     profiles = profiles.reindex(index=frames.user_index, columns=coarse).fillna(0.0)
+    profiles = add_search_interests(  # what users searched for links them to interests too
+        profiles,
+        frames.events,
+        centroids,
+        config.embed_model,
+        evidence_mass=np.asarray(pairs.evidence.sum(axis=1)).ravel(),
+        now=frames.last_ts,
+        half_life_days=config.half_life_days,
+    )
     co = interest_cooccurrence(profiles_from_evidence(pairs.evidence_raw, labels, ids, frames.user_index))
     return Interests(labels, fine, table, centroids, profiles, co)
 

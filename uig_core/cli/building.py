@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from uig_core.cli.common import AddCommand, emit, progress_bar, workspace
@@ -27,6 +28,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         config.embed_model = args.embed_model
     if args.interests:
         config.n_interests = args.interests
+    if args.exclude_anomalous or args.anomaly_threshold is not None:
+        config = BuildConfig.from_dict(
+            {**asdict(config), "exclude_anomalous": True, "anomaly_threshold": args.anomaly_threshold}
+        )
     with progress_bar(args, "build") as bar:
         meta = build(ws, args.dataset, config, progress=bar, force=args.force, incremental=args.incremental)
     lines = build_lines(meta)
@@ -72,15 +77,23 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Evaluate every model and baseline on a temporal hold-out."""
+    """Evaluate every model and baseline on a temporal hold-out.
+
+    On a built dataset the run is a job (:mod:`uig_core.evaluation.jobs`): its progress shows on the Model quality
+    page while it runs, and the result is kept with the build id, so the page shows it without running it again.
+    """
+    from uig_core.evaluation import jobs
     from uig_core.evaluation.run import evaluate_dataset
 
     ws = workspace(args)
+    info = ws.dataset(args.dataset)
+    names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
+    options = dict(cutoff=args.cutoff, k=args.k, names=names, max_users=args.max_users or None)
     with progress_bar(args, "evaluate") as bar:
-        names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
-        result = evaluate_dataset(
-            ws, args.dataset, cutoff=args.cutoff, k=args.k, names=names, max_users=args.max_users or None, progress=bar
-        )
+        if info.current_build is None or args.no_save:
+            result = evaluate_dataset(ws, info.name, progress=bar, **options)
+        else:
+            result = jobs.run_job(ws, info.name, origin=args.job_origin, progress=bar, **options)
     emit(args, result, lambda: "\n".join(_evaluation_lines(result, args.k)))
     return 0
 
@@ -117,10 +130,22 @@ def register(add: AddCommand) -> None:
     p.add_argument(
         "--embed-model",
         metavar="NAME_OR_PATH",
-        help="item-text model: minilm-static (default, fast), minilm-static-mean, minilm (full transformer), "
-        "or a local sentence-transformers folder",
+        help="item-text model: auto (default: minilm-static, or e5-static when 5 %% or more of the titles are not "
+        "in Latin script), minilm-static, minilm-static-mean, minilm (full transformer), e5-static (multilingual, "
+        "fast), e5 (multilingual transformer, slow), or a local model folder",
     )
     p.add_argument("--interests", type=int, metavar="K", help="number of interests (default: automatic)")
+    p.add_argument(
+        "--exclude-anomalous",
+        action="store_true",
+        help="leave users flagged by the anomaly (bot) score out of model training; they stay in the workspace",
+    )
+    p.add_argument(
+        "--anomaly-threshold",
+        type=float,
+        metavar="T",
+        help="anomaly score in (0, 1] at which a user is left out (implies --exclude-anomalous; default 0.5)",
+    )
     p.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
     p.add_argument(
         "--incremental",
@@ -155,5 +180,12 @@ def register(add: AddCommand) -> None:
     p.add_argument(
         "--models",
         metavar="NAME,NAME",
-        help="evaluate only these models (default: all; full-graph GCNs are left out above 2 M training pairs)",
+        help="evaluate only these models (default: all; the full-graph GCNs and graph filters are left out "
+        "above 1 M training pairs)",
     )
+    p.add_argument(
+        "--no-save",
+        action="store_true",
+        help="do not keep the result with the build (by default the Model quality page shows it)",
+    )
+    p.add_argument("--job-origin", choices=["cli", "page"], default="cli", help=argparse.SUPPRESS)

@@ -130,11 +130,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from uig_core.ingest.clean import read_log
 
     ws = workspace(args)
-    path = ensure_demo_data(DEMO_DIR, regenerate=args.regenerate)
+    args.name = args.name or ("demo-zh" if args.lang == "zh" else "demo")
+    if args.lang == "zh":
+        from uig_core.demo.zh import ZH_DIR, ensure_zh_demo
+
+        path = ensure_zh_demo(ZH_DIR, regenerate=args.regenerate)
+    else:
+        path = ensure_demo_data(DEMO_DIR, regenerate=args.regenerate)
     events_file = path / "events.csv.gz" if path.is_dir() else path
     if not ws.has_dataset(args.name):
         result = read_log(events_file)
-        ws.add_dataset(args.name, result.events, source=str(events_file), report=result.report.to_dict())
+        events = result.events.drop(columns=["category"]) if args.no_category else result.events
+        ws.add_dataset(args.name, events, source=str(events_file), report=result.report.to_dict())
     with progress_bar(args, "build") as bar:
         meta = build(ws, args.name, progress=bar)
     payload = {"dataset": args.name, "build": meta["build_id"], "counts": meta["counts"]}
@@ -178,7 +185,14 @@ def register(add: AddCommand) -> None:
         cmd_demo,
         "Ingest and build the bundled demo data.",
         dataset=False,
-        example="uig demo --workspace uig_workspace",
+        example="uig demo --workspace uig_workspace  (or: uig demo --lang zh --no-category --name demo-zh)",
     )
-    p.add_argument("--name", default="demo", help="dataset name (default demo)")
+    p.add_argument("--name", help="dataset name (default demo, or demo-zh with --lang zh)")
     p.add_argument("--regenerate", action="store_true", help="regenerate demo_data/ first")
+    p.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default="en",
+        help="en: the English shop (demo_data/); zh: the Chinese shop with searches (demo_data/zh/)",
+    )
+    p.add_argument("--no-category", action="store_true", help="leave the category column out of the dataset")

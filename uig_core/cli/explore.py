@@ -17,10 +17,16 @@ log = logging.getLogger(__name__)
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Top-k items for a user, with the reason behind each."""
     from uig_core.build.bundle import Bundle
+    from uig_core.queries.searches import search_only_recommendations
+    from uig_core.store.relation import EventRelation
 
-    bundle = Bundle.load(workspace(args), args.dataset)
-    items = bundle.recommend(args.user_id, k=args.k, model=args.model, explain=args.explain or args.json)
-    payload = {"user_id": args.user_id, "model": args.model or bundle.meta["default_model"], "items": items}
+    ws = workspace(args)
+    bundle = Bundle.load(ws, args.dataset)
+    events = EventRelation.of_dataset(ws, ws.dataset(args.dataset))
+    searched = None if args.model else search_only_recommendations(bundle, events, args.user_id, k=args.k)
+    items = searched or bundle.recommend(args.user_id, k=args.k, model=args.model, explain=args.explain or args.json)
+    model = "searches" if searched else args.model or bundle.meta["default_model"]
+    payload = {"user_id": args.user_id, "model": model, "items": items}
 
     def text() -> str:
         lines = [f"top {len(items)} for user {args.user_id} ({payload['model']}):"]
@@ -67,6 +73,12 @@ def cmd_portrait(args: argparse.Namespace) -> int:
         lines = [
             f"user {data['user_id']}: {act['n_events']:,} events, first {act['first_seen']}, last {act['last_seen']}"
         ]
+        gross = f" (gross {act['spend_gross']:,.2f})" if act.get("spend_gross") is not None else ""
+        rfm = act["rfm"]
+        lines.append(
+            f"spend {act['spend']:,.2f} net of returns{gross}, {act['orders']:,} orders, "
+            f"RFM {rfm['r']}-{rfm['f']}-{rfm['m']}"
+        )
         lines.append("interests: " + ", ".join(f"{i['name']} {i['share']:.0%}" for i in data["interests"][:6]))
         lines.append(
             f"drift score {data['drift_score']:.3f}"
@@ -75,7 +87,12 @@ def cmd_portrait(args: argparse.Namespace) -> int:
         lines.append(f"anomaly score {data['anomaly_score']:.3f} ({data.get('anomaly_reason') or 'normal'})")
         lines.append("recent events:")
         for e in data["recent_events"]:
-            lines.append(f"  {e['ts']}  {e['event']:<8} {e['item_id']:<10} {str(e.get('title') or '')[:50]}")
+            text_ = e.get("title") or (f"“{e['query']}”" if e.get("query") else "")
+            lines.append(f"  {e['ts']}  {e['event']:<8} {e['item_id']:<10} {str(text_)[:50]}")
+        if data.get("searches"):
+            lines.append("recent searches:")
+            for s in data["searches"]:
+                lines.append(f"  {s['ts']}  {s['query']}  → {s['interest'] or '-'}")
         return "\n".join(lines)
 
     emit(args, data, text)

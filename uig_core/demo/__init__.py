@@ -4,8 +4,10 @@ Modules::
 
     generator   generate, ensure_demo_data, load_ground_truth, DEMO_DIR
     vocabulary  themes, brands and products
+    zh          the Chinese shop (``uig demo --lang zh``, demo_data/zh/): searches, pv/fav/cart/buy, boilerplate
+    zh_vocabulary  its six themes, brands, product words, sizes and shop boilerplate
 
 Import from the module that holds a name; this package imports nothing itself.
 """
 
-__all__ = ["generator", "vocabulary"]
+__all__ = ["generator", "vocabulary", "zh", "zh_vocabulary"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,13 @@ class Split:
     def test_users(self) -> np.ndarray:
         """Rows with at least one test pair."""
         return np.flatnonzero(np.diff(self.test.indptr))
+
+    def without_training_rows(self, rows: np.ndarray) -> Split:
+        """The split with the train pairs of ``rows`` removed (test unchanged); ``protocol`` records how many."""
+        from uig_core.signals.exclusion import without_rows
+
+        protocol = {**self.protocol, "excluded_from_training": int(len(rows))}
+        return replace(self, train=without_rows(self.train, np.asarray(rows, dtype=np.int64)), protocol=protocol)
 
     def sample_users(self, max_users: int, seed: int = 0) -> Split:
         """The split with at most ``max_users`` test users: a seeded uniform sample, the rest lose their test rows.

@@ -32,6 +32,8 @@ __all__ = [
     "quality_table",
     "quality_long",
     "metric_names",
+    "quality_notes",
+    "count_metrics",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,36 @@ def metric_names(result: dict[str, Any]) -> list[str]:
     return sorted(names, key=_sort_key)
 
 
+def count_metrics(result: dict[str, Any]) -> list[str]:
+    """The metrics that are whole counts (``users``, ``cold_users``): shown as integers, not as ``126.0000``."""
+    values: dict[str, list[Any]] = {}
+    for m in result.get("models", {}).values():
+        for key, v in m.items():
+            values.setdefault(key, []).append(v)
+    return [
+        name
+        for name in metric_names(result)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values.get(name, [])) and values.get(name)
+    ]
+
+
+def quality_notes(result: dict[str, Any]) -> list[str]:
+    """What a reader must know before trusting the figures: an empty test period, every model skipped."""
+    protocol = result.get("protocol", {})
+    notes = []
+    if protocol.get("test_users") == 0:
+        target = protocol.get("target_event") or "positive event"
+        notes.append(
+            f"The test period (from {protocol.get('cutoff', 'the cutoff')}) holds no {target} of a known user on an "
+            "item they had not had before, so every figure below is 0 by construction. A log that runs well past "
+            "the cutoff, with users who come back, gives figures that mean something."
+        )
+    models = result.get("models", {})
+    if models and all("skipped" in m for m in models.values()):
+        notes.append("Every model was skipped; the notes column says why.")
+    return notes
+
+
 def quality_table(result: dict[str, Any]) -> pd.DataFrame:
     """One row per model: ``model, default, <metrics…>, note`` (note: why a model was skipped).
 
@@ -110,6 +142,8 @@ def quality_table(result: dict[str, Any]) -> pd.DataFrame:
         row["note"] = str(m.get("skipped") or "")
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "default", *metrics, "note"])
+    for name in count_metrics(result):
+        frame[name] = frame[name].round().astype("Int64")
     if metrics and len(frame):
         frame = frame.sort_values(metrics[0], ascending=False, na_position="last", kind="stable")
     return frame.reset_index(drop=True)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def positive_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Rows that form positive edges (view/click/cart/purchase; never returns or adjustments)."""
+    """Rows that form positive edges (view/click/fav/cart/purchase; never searches, returns or adjustments)."""
     return events[events["event"].isin(POSITIVE_EVENTS)]
 
 

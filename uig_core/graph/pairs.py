@@ -1,6 +1,6 @@
 """Per (user, item) pair aggregates in one DuckDB pass: the behaviour edges and the evidence behind profiles.
 
-One query over the events gives, for every pair with a positive event (view, click, cart, purchase):
+One query over the events gives, for every pair with a positive event (view, click, fav, cart, purchase):
 
 ==================  ======================================================================================
 ``weight``          the strongest recency-decayed event weight, ``max(w_e * 0.5 ** (age_days / half_life))``

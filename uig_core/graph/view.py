@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,14 +66,24 @@ EDGE_COLUMNS = ["source", "target", "type", "weight", "raw", "title"]
 
 # ---------------------------------------------------------------------------------------------- text
 def clean_text(value: Any, limit: int = 80) -> str:
-    """Untrusted text made printable: control characters dropped, whitespace collapsed, capped at ``limit``."""
+    """Untrusted text made printable: control characters dropped, whitespace collapsed, capped at ``limit``.
+
+    ``limit`` counts display columns: a wide character (Chinese, Japanese, Korean, full-width forms) takes two, so
+    a label of 14 Chinese characters fits where 28 Latin letters do.
+    """
     try:
         missing = value is None or bool(pd.isna(value))
     except (TypeError, ValueError):  # list-likes are not missing
         missing = False
     text = "" if missing else str(value)[: 4 * limit + 64]  # a 200k-character title costs no more than a short one
     text = " ".join(_CONTROL.sub(" ", text).split())
-    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+    if len(text) <= limit // 2:  # fits even if every character is wide
+        return text
+    ends = list(accumulate(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text))
+    if ends[-1] <= limit:
+        return text
+    cut = bisect_right(ends, max(1, limit - 1))  # characters that fit beside the ellipsis
+    return text[: max(1, cut)] + "…"
 
 
 # ---------------------------------------------------------------------------------------------- resolving

@@ -17,27 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from uig_core.columns import map_values
 from uig_core.errors import IngestError, SchemaError
 from uig_core.ingest.reader import DEFAULT_MAX_BYTES, json_text, read_table
-from uig_core.ingest.report import EXAMPLES_PER_REASON, MAX_TITLE_CHARS, IngestReport, IngestResult
-from uig_core.ingest.values import count_text, id_text, parse_timestamps
+from uig_core.ingest.report import MAX_TITLE_CHARS, IngestReport, IngestResult
+from uig_core.ingest.values import count_text, id_text, map_events, parse_timestamps, row_examples
 from uig_core.progress import Progress
-from uig_core.schema import EVENTS, auto_map_columns, auto_map_event
+from uig_core.schema import EVENTS, ITEMLESS_EVENTS, auto_map_columns
 
 __all__ = ["read_log", "clean_frame", "pseudonymize"]
 
 log = logging.getLogger(__name__)
-
-
-def _row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str | None) -> list[str]:
-    """A few ``row N column=value`` examples of the masked rows, for the report."""
-    idx = np.flatnonzero(np.asarray(mask))[:EXAMPLES_PER_REASON]
-    rows = frame["_row"].to_numpy()
-    if column is None:
-        return [f"row {rows[i]}" for i in idx]
-    values = frame[column].to_numpy()
-    return [f"row {rows[i]} {column}={str(values[i])[:40]!r}" for i in idx]
 
 
 def read_log(
@@ -117,12 +106,12 @@ def clean_frame(
     start = time.perf_counter()
     df, col_map = _map_columns(frame, report, mapping, name, first_row)
     df = _nested_as_text(df, report)
+    df = map_events(df, report, event_map)
     df = _clean_ids(df, report, col_map, item_pattern)
     df = _clean_numbers(df, report, col_map)
     took_ids = time.perf_counter() - start
     df = _clean_timestamps(df, report, col_map)
     took_ts = time.perf_counter() - start - took_ids
-    df = _map_events(df, report, event_map)
     df = _relabel_returns_and_adjustments(df, report)
     df = _clean_texts(df, report)
     if pseudonymize_key is not None:
@@ -151,13 +140,17 @@ def _map_columns(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename source columns to canonical fields (extras that would clash get ``extra_``) and number the rows.
 
+    A log of searches (a ``query`` column) needs no item column: its rows are searches without an item.
+
     Raises:
-        SchemaError: No column maps to ``user_id`` or ``item_id``.
+        SchemaError: No column maps to ``user_id``, or none to ``item_id`` (nor to ``query``).
     """
     col_map = auto_map_columns(frame.columns, mapping)
     report.mapping = dict(col_map)
     fields = set(col_map.values())
     for required in ("user_id", "item_id"):
+        if required == "item_id" and "query" in fields:
+            continue
         if required not in fields:
             raise SchemaError(
                 f"{name}: no column maps to '{required}'. Columns found: {', '.join(map(str, frame.columns))}. "
@@ -166,6 +159,8 @@ def _map_columns(
     extras = [c for c in frame.columns if c not in col_map]
     report.extra_columns = [str(c) for c in extras]
     df = frame.rename(columns=col_map)
+    if "item_id" not in df:
+        df["item_id"] = pd.Series(pd.NA, index=df.index, dtype="string")
     for c in extras:
         if str(c) in EVENTS or str(c) in ("_row",):
             df = df.rename(columns={c: f"extra_{c}"})
@@ -193,7 +188,7 @@ def _nested_as_text(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
         df[col] = pd.Series(text, index=df.index, dtype=object).astype("string")
         report.warnings.append(
             f"column '{col}' holds lists or records ({count_text(int(nested.sum()), 'row')}, e.g. "
-            f"{'; '.join(_row_examples(df, nested, col))}); they are kept as JSON text so they can be compared and "
+            f"{'; '.join(row_examples(df, nested, col))}); they are kept as JSON text so they can be compared and "
             "stored (flatten them into columns in the export to use their parts)"
         )
     return df
@@ -202,21 +197,36 @@ def _nested_as_text(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
 def _clean_ids(
     df: pd.DataFrame, report: IngestReport, col_map: Mapping[str, str], item_pattern: str | None
 ) -> pd.DataFrame:
-    """Skip rows without a user or item id, and items the ``item_pattern`` does not match (all reported)."""
+    """Skip rows without a user or item id, and items the ``item_pattern`` does not match (all reported).
+
+    A search needs no item (:data:`~uig_core.schema.ITEMLESS_EVENTS`), but one without an item needs a query.
+    """
     validators = re.compile(item_pattern) if item_pattern else None
+    itemless = df["event"].isin(ITEMLESS_EVENTS).to_numpy(dtype=bool)
     for col in ("user_id", "item_id"):
         df[col] = id_text(df[col])
-        missing = df[col].isna()
+        missing = df[col].isna().to_numpy(dtype=bool).copy()
+        if col == "item_id":
+            missing &= ~itemless
         report.skip(
-            f"missing {col} (column '{_src(col_map, col)}')", int(missing.sum()), _row_examples(df, missing, None)
+            f"missing {col} (column '{_src(col_map, col)}')", int(missing.sum()), row_examples(df, missing, None)
         )
-        df = df[~missing]
+        df, itemless = df[~missing], itemless[~missing]
+    if "query" in df:
+        df["query"] = df["query"].astype("string").str.strip().replace("", pd.NA)
+    if itemless.any():
+        blank = itemless & df["item_id"].isna().to_numpy(dtype=bool).copy()
+        if "query" in df:
+            blank &= df["query"].isna().to_numpy(dtype=bool)
+        report.skip("search without a query or an item", int(blank.sum()), row_examples(df, blank, None))
+        df = df[~blank]
     if validators is not None:
         keep = df["item_id"].str.contains(validators, regex=True).fillna(False).astype(bool)
+        keep |= df["item_id"].isna() & df["event"].isin(ITEMLESS_EVENTS)
         report.skip(
             f"item id does not match --item-pattern {item_pattern!r}",
             int((~keep).sum()),
-            _row_examples(df, ~keep, "item_id"),
+            row_examples(df, ~keep, "item_id"),
         )
         df = df[keep]
     return df
@@ -236,7 +246,7 @@ def _clean_numbers(df: pd.DataFrame, report: IngestReport, col_map: Mapping[str,
             if bad.any():
                 report.warnings.append(
                     f"{int(bad.sum()):,} values in '{_src(col_map, col)}' are not numbers and were left empty "
-                    f"(e.g. {'; '.join(_row_examples(df, bad, col))})"
+                    f"(e.g. {'; '.join(row_examples(df, bad, col))})"
                 )
             df[col] = num.astype("float64")
     return df
@@ -247,7 +257,7 @@ def _clean_timestamps(df: pd.DataFrame, report: IngestReport, col_map: Mapping[s
     if "ts" in df:
         ts = parse_timestamps(df["ts"], report, _src(col_map, "ts"))
         bad = ts.isna()
-        report.skip(f"unparseable timestamp in '{_src(col_map, 'ts')}'", int(bad.sum()), _row_examples(df, bad, "ts"))
+        report.skip(f"unparseable timestamp in '{_src(col_map, 'ts')}'", int(bad.sum()), row_examples(df, bad, "ts"))
         df["ts"] = ts
         df = df[~bad]
     else:
@@ -255,40 +265,6 @@ def _clean_timestamps(df: pd.DataFrame, report: IngestReport, col_map: Mapping[s
         df["ts"] = pd.Timestamp("2000-01-01") + pd.to_timedelta(df["_row"].to_numpy(), unit="s")
         df["ts"] = df["ts"].astype("datetime64[us]")
     return df
-
-
-def _map_events(df: pd.DataFrame, report: IngestReport, event_map: Mapping[str, str] | None) -> pd.DataFrame:
-    """Map raw event values to canonical events; rows with an unknown value are skipped and reported.
-
-    Raises:
-        SchemaError: ``event_map`` names something that is not an event.
-    """
-    if "event" not in df:
-        df["event"] = "purchase"
-        report.warnings.append("no event column: every row is read as a purchase")
-        return df
-    raw = df["event"].astype("string").str.strip()
-    lookup: dict[str, str] = {}
-    for value in raw.dropna().unique():
-        target = (event_map or {}).get(value)
-        if target is not None and target not in EVENTS:
-            raise SchemaError(
-                f"--event-map {value}={target}: '{target}' is not an event; use one of {', '.join(EVENTS)}."
-            )
-        lookup[value] = target or auto_map_event(value) or ""
-    # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
-    mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
-    unknown = mapped == ""
-    if unknown.any():
-        values = raw[unknown].value_counts().head(5)
-        report.skip(
-            "unknown event value (map it with --event-map VALUE=EVENT): "
-            + ", ".join(f"{v!r} x{n}" for v, n in values.items()),
-            int(unknown.sum()),
-            _row_examples(df, unknown, "event"),
-        )
-    df["event"] = mapped
-    return df[~unknown]
 
 
 def _relabel_returns_and_adjustments(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
@@ -306,7 +282,7 @@ def _relabel_returns_and_adjustments(df: pd.DataFrame, report: IngestReport) -> 
 
 def _clean_texts(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
     """Strip the text columns and cut titles at ``MAX_TITLE_CHARS`` (counted in the report)."""
-    for col in ("item_title", "category", "order_id"):
+    for col in ("item_title", "category", "order_id", "query"):
         if col in df:
             df[col] = df[col].astype("string").str.strip()
     if "item_title" in df:
@@ -331,7 +307,18 @@ def _finish(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
     """Canonical columns first, rows in time order, and the report's final counts."""
     ordered = [
         c
-        for c in ("user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id")
+        for c in (
+            "user_id",
+            "item_id",
+            "event",
+            "ts",
+            "item_title",
+            "category",
+            "price",
+            "quantity",
+            "order_id",
+            "query",
+        )
         if c in df
     ]
     df = df[ordered + [c for c in df.columns if c not in ordered and c != "_row"]]

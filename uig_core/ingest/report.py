@@ -7,12 +7,13 @@ Nothing is dropped silently: every skipped or relabelled row is counted, with a 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["IngestReport", "IngestResult", "MAX_TITLE_CHARS", "EXAMPLES_PER_REASON"]
+__all__ = ["IngestReport", "IngestResult", "MAX_TITLE_CHARS", "EXAMPLES_PER_REASON", "page_wording"]
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,38 @@ class IngestReport:
         return out
 
 
+#: The command line's options, as the Upload page's widgets name them (the cleaner's messages speak CLI).
+_PAGE_WORDS = (
+    (re.compile(r"\(map it with --event-map VALUE=EVENT\)"), "(map each value under Event values above)"),
+    (re.compile(r"--event-map (\S+?)=(\S+?):"), r"event value \1 mapped to \2:"),
+    (re.compile(r"does not match --item-pattern"), "does not match the pattern under More options"),
+    (re.compile(r"Name one with --map COLUMN=(\w+)\."), r"Choose its column for '\1' under Columns."),
+    (re.compile(r"--map (\S+?)=(\w+):"), r"column \1 chosen for '\2':"),
+    (re.compile(r"e\.g\. --map (\S+?)=(\w+)"), r"e.g. choose \1 for '\2' under Columns"),
+)
+
+
+def page_wording(text: str) -> str:
+    """A cleaning message reworded for the Upload page: options named as its widgets, not as CLI flags."""
+    for pattern, words in _PAGE_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
 @dataclass
 class IngestResult:
     """The canonical events frame and its report."""
 
     events: pd.DataFrame
     report: IngestReport
+
+    def for_page(self) -> IngestResult:
+        """The same result with the report's reasons and warnings in the Upload page's words (events shared)."""
+        rep = self.report
+        reworded = replace(
+            rep,
+            skipped={page_wording(k): v for k, v in rep.skipped.items()},
+            examples={page_wording(k): list(v) for k, v in rep.examples.items()},
+            warnings=[page_wording(w) for w in rep.warnings],
+        )
+        return IngestResult(self.events, reworded)

@@ -36,7 +36,8 @@ from uig_core import atomic
 from uig_core.errors import ConfigError, IngestError, SchemaError, UIGError
 from uig_core.ingest.clean import clean_frame
 from uig_core.ingest.reader import path_problem, read_table, shown_path
-from uig_core.ingest.report import IngestReport, IngestResult
+from uig_core.ingest.report import IngestReport, IngestResult, page_wording
+from uig_core.ingest.values import count_text
 from uig_core.schema import CANONICAL_FIELDS, EVENTS, REQUIRED_FIELDS, auto_map_columns, auto_map_event
 from uig_core.store.workspace import Workspace
 
@@ -51,6 +52,8 @@ __all__ = [
     "event_values",
     "validate",
     "suggest_name",
+    "shown_name",
+    "datasets_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,22 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_UPLOAD_MB = 200.0
 UPLOAD_TYPES = ("csv", "gz", "parquet", "pq", "tsv", "txt")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_STAGED = re.compile(r"^[0-9a-f]{12}-")  # the content-hash prefix of a staged upload's name
+
+
+def shown_name(path: str | Path) -> str:
+    """A file's name as the person chose it: a staged upload loses its content-hash prefix."""
+    name = Path(str(path)).name
+    return _STAGED.sub("", name) if Path(str(path)).parent.name == "uploads" else name
+
+
+def datasets_table(infos: list) -> pd.DataFrame:
+    """The Upload page's table of datasets (:func:`uig_core.build.history.datasets_table`), sources by shown name."""
+    from uig_core.build.history import datasets_table as table
+
+    frame = table(infos)
+    frame["source"] = [shown_name(d.source) if d.source else "" for d in infos]
+    return frame
 
 
 # ----------------------------------------------------------------------------------------------- size
@@ -200,12 +219,12 @@ class LogPreview:
     def facts(self) -> list[str]:
         """One line per thing worth knowing about how the file was read."""
         r = self.report
-        out = [f"{self.rows:,} data rows, {len(self.columns)} columns"]
+        out = [f"{count_text(self.rows, 'data row')}, {count_text(len(self.columns), 'column')}"]
         if r.encoding and r.encoding != "parquet":
             out.append(f"encoding {r.encoding}, delimiter {r.delimiter!r}")
         for reason, n in r.skipped.items():
-            out.append(f"skipped {n:,} rows: {reason}")
-        out.extend(f"warning: {w}" for w in r.warnings)
+            out.append(f"skipped {count_text(n, 'row')}: {page_wording(reason)}")
+        out.extend(f"warning: {page_wording(w)}" for w in r.warnings)
         return out
 
 
@@ -227,16 +246,18 @@ def inspect_log(path: str | Path, *, max_bytes: int | None = None) -> LogPreview
 
 @lru_cache(maxsize=2)
 def _inspect(path: str, size: int, mtime_ns: int, limit: int) -> LogPreview:
-    name = Path(path).name
+    name, shown = Path(path).name, shown_name(path)
     try:
         frame, report = read_table(path, max_bytes=limit)
-    except UIGError:
-        raise
+    except UIGError as err:
+        if shown == name:
+            raise
+        raise type(err)(str(err).replace(name, shown)) from err  # the staged name means nothing to the person
     except zlib.error as err:  # a damaged gzip stream can fail inside zlib rather than gzip
-        raise IngestError(f"{name}: the gzip stream is damaged ({err}). Compress or export the log again.") from err
+        raise IngestError(f"{shown}: the gzip stream is damaged ({err}). Compress or export the log again.") from err
     except Exception as err:  # noqa: BLE001 - any other reader failure is still a message about this file
         raise IngestError(
-            f"{name}: the file cannot be read as CSV, CSV.GZ or Parquet ({type(err).__name__}: {err})."
+            f"{shown}: the file cannot be read as CSV, CSV.GZ or Parquet ({type(err).__name__}: {err})."
         ) from err
     suggested = {f: c for c, f in auto_map_columns(frame.columns).items()}
     return LogPreview(Path(path), frame, report, suggested, f"{path}:{size}:{mtime_ns}")
@@ -351,14 +372,17 @@ def _validate(preview: LogPreview, key: _Choices) -> IngestResult:
         return hit
     mapping = dict(key[0])
     frame = _block_unchosen(preview.frame, mapping)
-    result = clean_frame(
-        frame,
-        copy.deepcopy(preview.report),
-        mapping=mapping,
-        event_map=dict(key[1]),
-        item_pattern=key[2],
-        pseudonymize_key=key[3],
-    )
+    try:
+        result = clean_frame(
+            frame,
+            copy.deepcopy(preview.report),
+            mapping=mapping,
+            event_map=dict(key[1]),
+            item_pattern=key[2],
+            pseudonymize_key=key[3],
+        ).for_page()
+    except UIGError as err:
+        raise type(err)(page_wording(str(err)).replace(preview.path.name, shown_name(preview.path))) from err
     with _VALIDATED_LOCK:
         while len(_VALIDATED) >= 3:
             _VALIDATED.pop(next(iter(_VALIDATED)))

@@ -1,4 +1,4 @@
-"""Typed values out of a log's text: ids as canonical text, timestamps as naive UTC (with what was converted).
+"""Typed values out of a log's text: ids as canonical text, timestamps as naive UTC, events as canonical events.
 
 Used by :mod:`uig_core.ingest.clean`; every conversion a reader should know about goes into the ingest report.
 """
@@ -8,13 +8,17 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from uig_core.ingest.report import IngestReport
+from uig_core.columns import map_values
+from uig_core.errors import SchemaError
+from uig_core.ingest.report import EXAMPLES_PER_REASON, IngestReport
+from uig_core.schema import EVENTS, auto_map_event
 
-__all__ = ["id_text", "parse_timestamps", "count_text"]
+__all__ = ["id_text", "parse_timestamps", "count_text", "map_events", "row_examples"]
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +146,52 @@ def _report_zones(zones: pd.Series, naive: int, report: IngestReport, source: st
 def count_text(n: int, noun: str) -> str:
     """``1 timestamp``, ``2 timestamps``."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def row_examples(frame: pd.DataFrame, mask: pd.Series | np.ndarray, column: str | None) -> list[str]:
+    """A few ``row N column=value`` examples of the masked rows, for the report."""
+    idx = np.flatnonzero(np.asarray(mask))[:EXAMPLES_PER_REASON]
+    rows = frame["_row"].to_numpy()
+    if column is None:
+        return [f"row {rows[i]}" for i in idx]
+    values = frame[column].to_numpy()
+    return [f"row {rows[i]} {column}={str(values[i])[:40]!r}" for i in idx]
+
+
+def map_events(df: pd.DataFrame, report: IngestReport, event_map: Mapping[str, str] | None) -> pd.DataFrame:
+    """Map raw event values to canonical events; rows with an unknown value are skipped and reported.
+
+    Raises:
+        SchemaError: ``event_map`` names something that is not an event.
+    """
+    if "event" not in df:
+        if "query" in df:  # a log of searches, or of purchases beside searches
+            asked = df["query"].astype("string").str.strip().fillna("").str.len().to_numpy() > 0
+            df["event"] = np.where(asked, "search", "purchase")
+            report.warnings.append("no event column: rows with a query are read as searches, the rest as purchases")
+            return df
+        df["event"] = "purchase"
+        report.warnings.append("no event column: every row is read as a purchase")
+        return df
+    raw = df["event"].astype("string").str.strip()
+    lookup: dict[str, str] = {}
+    for value in raw.dropna().unique():
+        target = (event_map or {}).get(value)
+        if target is not None and target not in EVENTS:
+            raise SchemaError(
+                f"--event-map {value}={target}: '{target}' is not an event; use one of {', '.join(EVENTS)}."
+            )
+        lookup[value] = target or auto_map_event(value) or ""
+    # Not Series.map: on Arrow strings it fails when every mapped value is "" (found by the fuzz test).
+    mapped = pd.Series(map_values(raw, lookup, "", dtype=object), index=raw.index, dtype="string")
+    unknown = mapped == ""
+    if unknown.any():
+        values = raw[unknown].value_counts().head(5)
+        report.skip(
+            "unknown event value (map it with --event-map VALUE=EVENT): "
+            + ", ".join(f"{v!r} x{n}" for v, n in values.items()),
+            int(unknown.sum()),
+            row_examples(df, unknown, "event"),
+        )
+    df["event"] = mapped
+    return df[~unknown]

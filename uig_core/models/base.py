@@ -109,6 +109,9 @@ class Recommender(ABC):
     _warm_start_uses_state: ClassVar[bool] = False
     #: Whether ``fit`` reads ``item_features`` (a build can start the others before the embeddings are ready).
     uses_item_features: ClassVar[bool] = False
+    #: Whether a user's score is a sum over their history items (``score(x) = Σ_j score(x_j e_j)``): then
+    #: :meth:`contributions` splits every score exactly into one part per history item.
+    additive: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every named subclass registers itself, so :meth:`load` finds a saved model's class by its name."""
@@ -317,6 +320,35 @@ class Recommender(ABC):
                 f"item_ids must be item indices in 0..{self.n_items_ - 1}. Got {np.asarray(item_ids)!r} instead."
             )
         return np.asarray(self._score_items(users, items.astype(np.int64)), dtype=np.float32)
+
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray | None:
+        """Scores of ``items`` for arbitrary history rows, as if each row were a user, or None.
+
+        Args:
+            history: ``(n_rows, n_items)`` CSR of edge weights (rows of a training matrix, edited at will).
+            items: Item columns to score.
+
+        Returns:
+            ``(n_rows, len(items))`` float scores; None for models that score only the users they were trained on
+            (the graph networks, popularity).
+        """
+        self._check_fitted("score_history")
+        return None
+
+    def contributions(self, user: int, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """What each of the user's history items adds to the score of each of ``items``, or None.
+
+        Returns:
+            ``(history, parts)``: the user's history item columns ``(h,)`` and ``(len(items), h)`` parts. For
+            :attr:`additive` models the parts add up to the score exactly; a model may override this with an
+            attribution of its own (iALS: the exact drop when each history item is left out); None otherwise.
+        """
+        self._check_fitted("contributions")
+        if not self.additive:
+            return None
+        from uig_core.models.attribution import additive_parts
+
+        return additive_parts(self, int(user), np.asarray(items, dtype=np.int64))
 
     def _user_rows(self, array: Any, users: np.ndarray) -> Any:
         """``array[users]``, or ``array`` itself when ``users`` is every user in order (no copy of millions of rows)."""

@@ -101,6 +101,7 @@ class EASE(Recommender):
     """
 
     name = "ease"
+    additive = True
     _constraints = {
         "l2": Interval(float, 0, None, closed="neither", allow_none=True),
         "l2_grid": FloatList(),
@@ -212,6 +213,11 @@ class EASE(Recommender):
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         x = self._user_rows(self.interactions_, users)
         return np.asarray(self._matrix(x) @ self.weights_[:, items], dtype=np.float32)
+
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """Scores of ``items`` for arbitrary history rows (EASE is additive over the history)."""
+        self._check_fitted("score_history")
+        return np.asarray(self._matrix(sp.csr_matrix(history)) @ self.weights_[:, items], dtype=np.float32)
 
     def _item_similarity(self, item: int) -> np.ndarray:
         return self.weights_[item].copy()

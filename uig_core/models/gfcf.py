@@ -52,6 +52,7 @@ class GraphFilter(Recommender):
     """
 
     name = "gfcf"
+    additive = True
     _constraints = {
         "factors": Interval(int, 0, None),
         "ideal_weight": Interval(float, 0, None),
@@ -142,19 +143,27 @@ class GraphFilter(Recommender):
         return self._operators
 
     def _score(self, users: np.ndarray) -> np.ndarray:
+        return self._score_rows(self.interactions_[users])
+
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """Scores of ``items`` for arbitrary history rows (every filter step is linear in the history)."""
+        self._check_fitted("score_history")
+        return self._score_rows(sp.csr_matrix(history))[:, items]
+
+    def _score_rows(self, x: sp.csr_matrix) -> np.ndarray:
         import torch
 
         r_op, rt_op, inv_i, sqrt_d = self._ops()
         basis = torch.from_numpy(self.item_basis_)
-        out = np.empty((len(users), self.n_items_), dtype=np.float32)
+        out = np.empty((x.shape[0], self.n_items_), dtype=np.float32)
 
         def filt(s: torch.Tensor) -> torch.Tensor:  # P̃ applied to states stored as columns (n_items × b)
             return torch.sparse.mm(rt_op, torch.sparse.mm(r_op, s))
 
         with torch.no_grad():
-            for start in range(0, len(users), _CHUNK):
-                b = users[start : start + _CHUNK]
-                s0 = torch.from_numpy(np.asarray(self._matrix(self.interactions_[b]).T.todense(), dtype=np.float32))
+            for start in range(0, x.shape[0], _CHUNK):
+                b = np.arange(start, min(start + _CHUNK, x.shape[0]))
+                s0 = torch.from_numpy(np.asarray(self._matrix(x[b]).T.todense(), dtype=np.float32))
                 s = filt(s0)
                 if basis.shape[1] and self.ideal_weight > 0:
                     ideal = sqrt_d * (basis @ (basis.T @ (inv_i * s0)))

@@ -256,6 +256,56 @@ class IALS(Recommender):
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._user_rows(self.user_factors_, users) @ self.item_factors_[items].T
 
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """Scores of ``items`` for arbitrary history rows, each row's user vector solved from the item factors.
+
+        That is the exact least-squares step the training alternates (``implicit``'s ``recalculate_user``).
+        """
+        self._check_fitted("score_history")
+        conf = self._confidence(sp.csr_matrix(history))
+        y = np.asarray(self.item_factors_, dtype=np.float64)
+        out = np.zeros((conf.shape[0], len(items)), dtype=np.float32)
+        for r in range(conf.shape[0]):
+            cols, c = conf.indices[conf.indptr[r] : conf.indptr[r + 1]], conf.data[conf.indptr[r] : conf.indptr[r + 1]]
+            if len(cols):
+                system, yj = self._fold_in(cols, c)
+                out[r] = y[items] @ np.linalg.solve(system, yj.T @ c)
+        return out
+
+    def contributions(self, user: int, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Leave-one-out drops: part ``j`` is how much each item's folded-in score falls without history item ``j``.
+
+        The user vector is solved from the item factors (:meth:`score_history`); removing item ``j`` changes the
+        normal equations by a rank-one term, so every ``u₋ⱼ = u + αⱼ A⁻¹yⱼ`` follows from one solve
+        (Sherman–Morrison) and the drops cost one ``(items × factors) @ (factors × history)`` product. Not a
+        decomposition (the drops need not add up to the score), but exactly what a deletion would do.
+        """
+        from uig_core.models.attribution import single_item_rows
+
+        self._check_fitted("contributions")
+        history, _ = single_item_rows(self.interactions_[int(user)], self.n_items_)
+        items = np.asarray(items, dtype=np.int64)
+        if not len(history):
+            return history, np.zeros((len(items), 0), dtype=np.float32)
+        c = np.asarray(self._confidence(self.interactions_[int(user)][:, history]).data, dtype=np.float64)
+        system, yj = self._fold_in(history, c)
+        g = np.linalg.solve(system, yj.T)  # A⁻¹ yⱼ for every history item, (factors, h)
+        u = g @ c  # A⁻¹ b with b = Σ cⱼ yⱼ
+        s = np.einsum("hf,fh->h", yj, g)  # yⱼᵀ A⁻¹ yⱼ
+        alpha = -c + (c - 1.0) * (yj @ u - c * s) / (1.0 - (c - 1.0) * s)
+        y = np.asarray(self.item_factors_, dtype=np.float64)
+        return history, (-(y[items] @ g) * alpha[None, :]).astype(np.float32)
+
+    def _fold_in(self, cols: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, Y_h)``: the user's normal-equation matrix ``YᵀY + Y_hᵀ(C_h − I)Y_h + λI`` and history factors."""
+        y = np.asarray(self.item_factors_, dtype=np.float64)
+        gram = getattr(self, "_gram", None)
+        if gram is None or gram.shape[0] != y.shape[1]:
+            gram = self._gram = y.T @ y
+        yj = y[np.asarray(cols, dtype=np.int64)]
+        l2 = float(getattr(self, "regularization_", None) or self.regularization or 0.0)
+        return gram + (yj.T * (np.asarray(c, dtype=np.float64) - 1.0)) @ yj + l2 * np.eye(y.shape[1]), yj
+
     # ------------------------------------------------------------------ persistence
     def _state(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}

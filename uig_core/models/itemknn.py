@@ -66,6 +66,7 @@ class ItemKNN(Recommender):
     """
 
     name = "itemknn"
+    additive = True
     _constraints = {
         "neighbors": Interval(int, 1, None, allow_none=True),
         "shrink": Interval(float, 0, None),
@@ -118,6 +119,12 @@ class ItemKNN(Recommender):
 
     def _score_items(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         xu = self._matrix(self._user_rows(self.interactions_, users))
+        return np.asarray((xu @ self.similarity_[items].T).todense(), dtype=np.float32)
+
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """Scores of ``items`` for arbitrary history rows (additive over the history)."""
+        self._check_fitted("score_history")
+        xu = self._matrix(sp.csr_matrix(history))
         return np.asarray((xu @ self.similarity_[items].T).todense(), dtype=np.float32)
 
     def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -48,6 +48,7 @@ class RP3beta(Recommender):
     """
 
     name = "rp3beta"
+    additive = True
     _constraints = {
         "alpha": Interval(float, 0, None, closed="neither"),
         "beta": Interval(float, 0, None),
@@ -86,6 +87,11 @@ class RP3beta(Recommender):
         cols = self.weights_[:, items]
         x = self._user_rows(self.interactions_, users)
         return np.asarray((self._matrix(x) @ cols).todense(), dtype=np.float32)
+
+    def score_history(self, history: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+        """Scores of ``items`` for arbitrary history rows: the rows of the walk weights the history selects."""
+        self._check_fitted("score_history")
+        return np.asarray((self._matrix(sp.csr_matrix(history)) @ self.weights_)[:, items].todense(), dtype=np.float32)
 
     def item_column(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Column ``item`` of the walk weights; None with weighted input."""

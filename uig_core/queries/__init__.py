@@ -6,12 +6,15 @@ Modules::
     recommendations  recommendation_table, compare_models, audience_table
     home             home_summary
     portrait         portrait
+    searches         recent searches and the interests they point to, "searched for X", search-only users' items
+    rfm              rfm: recency, frequency (net orders) and monetary (net spend), scored 1-5
     interest_list    interest_list
     features         user_features (the frame segment rules run on), extra_user_values (DuckDB)
     segments         segment rules, lookalikes, safe export
     clusters         k-means user clusters and the 2-D user map
     explain          explain_items: the reason behind a recommendation
     vectors          VectorIndex (cosine neighbours: exact or faiss IVF), serving_indexes (a build step)
+    similar          similar_rows: similar users with support, ties by overlap (Bundle.similar_users)
 
 Import from the module that holds a name; this package imports nothing itself.
 """
@@ -21,10 +24,13 @@ __all__ = [
     "recommendations",
     "home",
     "portrait",
+    "searches",
+    "rfm",
     "interest_list",
     "features",
     "segments",
     "clusters",
     "explain",
     "vectors",
+    "similar",
 ]

@@ -57,6 +57,7 @@ class Clustering:
         coords: ``(len(rows), 2)`` map coordinates of the users at ``rows`` (every user when ``rows`` is None).
         method: How ``coords`` were made (``pca`` or ``tsne``).
         rows: The users on the map (:func:`map_rows`), or None for all.
+        note: Why the clustering is not what was asked (too few users for k-means, fewer users than ``k``), or "".
     """
 
     labels: np.ndarray
@@ -65,6 +66,7 @@ class Clustering:
     coords: np.ndarray | None = None
     method: str = "pca"
     rows: np.ndarray | None = None
+    note: str = ""
 
 
 def cluster_users(
@@ -90,8 +92,16 @@ def cluster_users(
     from threadpoolctl import threadpool_limits
 
     n = _n_users(bundle)
-    if n < 3:
-        raise ConfigError(f"clustering needs at least 3 users; this build has {n}.")
+    if k is not None and (not isinstance(k, (int, np.integer)) or k < 2):
+        raise ConfigError(f"The 'k' parameter of cluster_users must be an int in [2, inf). Got {k!r} instead.")
+    distinct = _distinct_vectors(bundle, n)
+    if distinct < 3:  # k-means and the silhouette need three users who differ; everyone is one group
+        return _one_cluster(bundle, n, distinct, map_method, seed)
+    note = ""
+    if k is not None and k >= distinct:
+        note = f"k = {int(k)} asks for more clusters than this build's users allow; k = {distinct - 1} is used."
+        k = distinct - 1
+    k_range = [c for c in k_range if int(c) < distinct]  # more clusters than distinct users cannot be fitted
     # The fits run on samples of at most FIT_USERS: one thread each. OpenMP's worker threads cost ten times the
     # work itself there when the cores are shared (2.8 s vs 0.2 s for the 14 fits of the k search on two cores).
     with threadpool_limits(1):
@@ -110,6 +120,34 @@ def cluster_users(
         coords=user_map(bundle, map_method, seed=seed),
         method=map_method,
         rows=map_rows(n, seed=seed),
+        note=note,
+    )
+
+
+def _distinct_vectors(bundle: Bundle, n: int, limit: int = 2000) -> int:
+    """How many different user vectors the first ``limit`` users have (one item's log gives all the same one)."""
+    if n == 0:
+        return 0
+    x = _vectors(bundle, np.arange(min(n, limit)))
+    return int(len(np.unique(np.round(x, 5), axis=0)))
+
+
+def _one_cluster(bundle: Bundle, n: int, distinct: int, map_method: str, seed: int) -> Clustering:
+    """Every user in cluster 0, with a note saying why (fewer than three users, or users that look alike)."""
+    users = "user" if n == 1 else "users"
+    why = (
+        f"This build has {n:,} {users}"
+        if n < 3
+        else f"The {n:,} users of this build have {'one learned vector' if distinct == 1 else 'two distinct vectors'}"
+    )
+    note = f"{why}: too few to cluster (k-means needs at least three users who differ), so all are in one cluster."
+    return Clustering(
+        labels=np.zeros(n, dtype=np.int64),
+        k=1,
+        coords=user_map(bundle, map_method, seed=seed) if n else np.zeros((0, 2), np.float32),
+        method=map_method,
+        rows=map_rows(n, seed=seed),
+        note=note,
     )
 
 
@@ -149,11 +187,13 @@ def _fit(
             if c >= len(sample):
                 continue
             lab = KMeans(n_clusters=c, n_init=2, random_state=seed).fit_predict(sample)
+            if not 2 <= len(np.unique(lab)) < len(sample):  # fewer distinct users than c: no silhouette
+                continue
             scores[c] = round(
                 float(silhouette_score(sample, lab, sample_size=min(len(sample), 1000), random_state=seed)), 4
             )
-        k = max(scores, key=lambda c: (scores[c], -c))
-    elif not isinstance(k, (int, np.integer)) or not 2 <= k < n:
+        k = max(scores, key=lambda c: (scores[c], -c)) if scores else 2
+    elif not 2 <= k < n:
         raise ConfigError(f"The 'k' parameter of cluster_users must be an int in [2, {n - 1}]. Got {k!r} instead.")
     fit_rows = _sample(n, FIT_USERS, seed)
     km = KMeans(n_clusters=int(k), n_init=4, random_state=seed).fit(
@@ -187,10 +227,13 @@ def user_map(bundle: Bundle, method: str = "pca", *, seed: int = 0, max_points: 
     n = _n_users(bundle)
     rows = map_rows(n, max_points, seed=seed)
     x = _vectors(bundle, np.arange(n) if rows is None else rows)
+    if method == "tsne" and len(x) < 5:
+        method = "pca"  # t-SNE needs more points than its perplexity; a handful of users is drawn by PCA
     if method == "pca":
         from sklearn.decomposition import PCA
 
-        if x.shape[1] < 2:
+        if x.shape[1] < 2 or len(x) < 2:
+            x = x[:, :2]
             return np.hstack([x, np.zeros((len(x), 2 - x.shape[1]), np.float32)])
         return PCA(n_components=2, random_state=seed).fit_transform(x).astype(np.float32)
     if method == "tsne":

@@ -11,14 +11,14 @@ items, said so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from uig_core.queries.explain import Reason
 
-if TYPE_CHECKING:
-    from uig_core.build.bundle import Bundle
+#: A loaded build (:class:`uig_core.build.bundle.Bundle`, which calls this module: not imported here).
+Bundle = Any
 
 __all__ = ["needs_meaning", "meaning_ranking"]
 
@@ -49,10 +49,7 @@ def meaning_ranking(
     n_users = np.asarray(bundle.items["n_users"], dtype=np.float64)[cols] if "n_users" in bundle.items else None
     popularity = np.log1p(n_users) / max(np.log1p(n_users).max(), 1e-9) if n_users is not None else 0.0
     if not len(history):
-        scores = np.asarray(popularity, dtype=np.float64) + np.zeros(len(cols))
-        top = np.lexsort((cols, -scores))[:k]
-        reason = Reason("popular", "popular in this shop (no history to go on yet)")
-        return cols[top], scores[top], [reason] * len(top)
+        return _from_profile(bundle, row, cols, np.asarray(popularity, dtype=np.float64) + np.zeros(len(cols)), k)
     emb = np.asarray(bundle.embeddings[cols], dtype=np.float32)
     past = np.asarray(bundle.embeddings[history], dtype=np.float32)
     past /= np.maximum(np.linalg.norm(past, axis=1, keepdims=True), 1e-12)
@@ -61,6 +58,29 @@ def meaning_ranking(
     scores = sims @ (weights / weights.sum()) + POPULARITY_WEIGHT * popularity
     top = np.lexsort((cols, -scores))[:k]
     return cols[top], scores[top], _reasons(bundle, row, history, sims[top])
+
+
+def _from_profile(bundle: Bundle, row: int, cols: np.ndarray, popularity: np.ndarray, k: int) -> tuple:
+    """No item history: rank by the user's interest profile (searches alone give one), else by popularity."""
+    profile = np.asarray(bundle.profiles[row], dtype=np.float64)
+    if profile.sum() <= 0:
+        top = np.lexsort((cols, -popularity))[:k]
+        reason = Reason("popular", "popular in this shop (no history to go on yet)")
+        return cols[top], popularity[top], [reason] * len(top)
+    share = dict(zip(np.asarray(bundle.profile_columns, dtype=np.int64).tolist(), profile.tolist(), strict=True))
+    interest = np.asarray(bundle.items["interest_id"], dtype=np.int64)[cols]
+    scores = np.array([share.get(int(t), 0.0) for t in interest]) + POPULARITY_WEIGHT * popularity
+    top = np.lexsort((cols, -scores))[:k]
+    names = bundle.interest_names
+    reasons = [
+        Reason(
+            "interest",
+            f"popular in “{names.get(int(interest[t]), '?')}”, where your searches point",
+            interest=names.get(int(interest[t])),
+        )
+        for t in top
+    ]
+    return cols[top], scores[top], reasons
 
 
 def _reasons(bundle: Bundle, row: int, history: np.ndarray, sims: np.ndarray) -> list[Reason]:
@@ -77,5 +97,8 @@ def _reasons(bundle: Bundle, row: int, history: np.ndarray, sims: np.ndarray) ->
         via = int(history[best])
         title = str(titles.iat[via])
         verb = _VERBS.get(codes.get(via, "view"), "viewed")
-        out.append(Reason("meaning", f"close in meaning to “{title}”, which you {verb}", via_item=title))
+        item_id = str(bundle.items["item_id"].iat[via])
+        because = ({"item_id": item_id, "title": title, "event": codes.get(via, "view"), "share": 1.0},)
+        text = f"close in meaning to “{title}”, which you {verb}"
+        out.append(Reason("meaning", text, via_item=item_id, because=because))
     return out

@@ -17,21 +17,91 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Reason", "explain_items"]
+__all__ = ["Reason", "explain_items", "history_reasons"]
 
 log = logging.getLogger(__name__)
 
-_VERBS = {"purchase": "bought", "cart": "added to cart", "click": "clicked", "view": "viewed"}
+_VERBS = {
+    "purchase": "bought",
+    "cart": "added to cart",
+    "fav": "saved",
+    "click": "clicked",
+    "view": "viewed",
+    "search": "searched for",
+}
 
 
 @dataclass(frozen=True)
 class Reason:
-    """One recommendation's explanation."""
+    """One recommendation's explanation.
 
-    kind: str  # shared_interest | co_bought | interest | similar_users
+    ``because`` lists the history items behind the score when the model itself says so (its
+    :meth:`~uig_core.models.base.Recommender.contributions`): ``{item_id, title, event, share}`` dicts, largest
+    share of the score first; empty for reasons read off the graph.
+    """
+
+    kind: str  # history | shared_interest | co_bought | interest | similar_users | popular | meaning
     text: str
     via_item: str | None = None
     interest: str | None = None
+    because: tuple[dict, ...] = ()
+
+
+#: History items listed in ``because``: at most this many, each with at least this share of the score.
+BECAUSE_MAX, BECAUSE_MIN_SHARE = 3, 0.05
+
+
+def history_reasons(
+    parts: np.ndarray,
+    history: np.ndarray,
+    item_rows: np.ndarray,
+    *,
+    item_ids: np.ndarray,
+    titles: np.ndarray,
+    item_interest: np.ndarray,
+    interest_names: dict[int, str],
+    last_event: dict[str, str] | None = None,
+    exact: bool = True,
+) -> list[Reason]:
+    """Reasons from a model's own split of each score over the user's history (``parts``: items × history).
+
+    ``exact``: the parts add up to the score (additive models: "62 % of the score"); else they are leave-one-out
+    drops ("62 % of the drop", the share of the summed drops).
+
+    A history item's share is its part over the sum of the positive parts; the top share always leads ``because``,
+    then up to :data:`BECAUSE_MAX` with at least :data:`BECAUSE_MIN_SHARE`. The text names the top item, its
+    share and the recommended item's interest when the leading history items share it.
+    """
+    out = []
+    events = last_event or {}
+    for r, item in enumerate(np.asarray(item_rows, dtype=np.int64)):
+        row = np.asarray(parts[r], dtype=np.float64)
+        positive = row[row > 0].sum()
+        if not len(row) or positive <= 0:
+            out.append(Reason("similar_users", "users like you bought it"))
+            continue
+        order = np.argsort(-row, kind="stable")[:BECAUSE_MAX]
+        order = [j for n, j in enumerate(order) if n == 0 or row[j] / positive >= BECAUSE_MIN_SHARE]
+        because = tuple(
+            {
+                "item_id": str(item_ids[history[j]]),
+                "title": str(titles[history[j]]),
+                "event": events.get(str(item_ids[history[j]]), "purchase"),
+                "share": round(float(row[j] / positive), 4),
+            }
+            for j in order
+        )
+        lead = because[0]
+        of = "of the score" if exact else "of the drop without each"
+        text = f"because you {_VERBS.get(lead['event'], 'bought')} “{lead['title']}” ({lead['share']:.0%} {of})"
+        if len(because) > 1:
+            text += f" and “{because[1]['title']}” ({because[1]['share']:.0%})"
+        interest = int(item_interest[item])
+        name = interest_names.get(interest)
+        if name and all(int(item_interest[history[j]]) == interest for j in order[:2]):
+            text += f", all in interest “{name}”" if len(order) > 1 else f", in interest “{name}”"
+        out.append(Reason("history", text, via_item=lead["item_id"], interest=name, because=because))
+    return out
 
 
 def explain_items(

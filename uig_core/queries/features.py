@@ -1,8 +1,10 @@
 """The user feature frame segment rules run on: one row per user, built from what the build stores.
 
 Activity, spend, orders, drift and anomaly columns come from the build's users table, interest shares from its
-profiles. Extra columns of the log (e.g. ``Country``) are each user's most frequent value, aggregated in DuckDB
-by :func:`extra_user_values` — the events never leave the database.
+profiles. ``spend`` and ``orders`` are net of returns and cancellations (:mod:`uig_core.store.money`, the one
+definition the portrait, exports and Home use too); ``spend_gross``, ``orders_gross``, ``units_gross`` and
+``units_returned`` sit beside them. Extra columns of the log (e.g. ``Country``) are each user's most frequent
+value, aggregated in DuckDB by :func:`extra_user_values` — the events never leave the database.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 INTEREST_PREFIX = "interest: "
 #: Columns of the event schema; every other column of a log is an extra a rule may use.
 CANONICAL_COLUMNS = frozenset(
-    {"user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id"}
+    {"user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id", "query"}
 )
 
 
@@ -38,10 +40,10 @@ def user_features(
 ) -> pd.DataFrame:
     """One row per user (bundle row order) holding every field a segment rule can use.
 
-    Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, orders,
-    spend, anomaly and drift scores…); ``recency_days`` and ``tenure_days``; ``interest: NAME`` profile shares;
-    ``cluster`` when ``labels`` is given; and each extra column of the log (e.g. ``Country``) as the user's
-    most frequent value.
+    Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, net and
+    gross orders and spend, anomaly and drift scores and the anomaly features…); ``recency_days`` and
+    ``tenure_days``; ``interest: NAME`` profile shares; ``cluster`` when ``labels`` is given; and each extra
+    column of the log (e.g. ``Country``) as the user's most frequent value.
 
     Args:
         bundle: The build.
@@ -124,10 +126,16 @@ def extra_user_values(ws: Workspace, info: DatasetInfo) -> pd.DataFrame | None:
     with ws.connect() as con:
         columns = [str(r[0]) for r in con.execute(f"DESCRIBE {info.table}").fetchall()]
         extra = [c for c in columns if c not in CANONICAL_COLUMNS and not c.startswith("_")]
-        if not extra:
+        if not extra and "query" not in columns:
             return None
         start = time.perf_counter()
         out: pd.DataFrame | None = None
+        if "query" in columns:  # "searched for X": a rule `searched contains X` over the user's distinct queries
+            out = con.execute(
+                f"SELECT user_id, string_agg(DISTINCT query, ' · ' ORDER BY query) AS searched FROM {info.table} "
+                "WHERE event = 'search' AND query IS NOT NULL GROUP BY user_id"
+            ).df()
+            out["user_id"] = out["user_id"].astype(str)
         for col in extra:
             q = '"' + col.replace('"', '""') + '"'
             frame = con.execute(

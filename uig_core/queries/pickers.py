@@ -7,6 +7,7 @@ render. Titles and ids come from uploaded logs: they are returned as plain text,
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ import pyarrow.compute as pc
 from uig_core.build.bundle import Bundle
 from uig_core.errors import ConfigError
 
-__all__ = ["USER_ORDERS", "user_column", "find_users", "find_items", "item_labels", "categories"]
+__all__ = ["USER_ORDERS", "user_column", "find_users", "find_items", "find_nodes", "item_labels", "categories"]
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,30 @@ def _ranked_matches(
     limit: int,
     also: pa.Array | None = None,
 ) -> np.ndarray:
-    """The first ``limit`` rows matching ``query``: exact id, then id prefix, then substring.
+    """The first ``limit`` rows matching ``query``, most relevant first (see :func:`_match_groups`)."""
+    return _match_groups(bundle, key, ids, perm, query, limit, also)[0]
 
-    The substring may also be in ``also`` (e.g. titles); each group is in the order of ``perm``; ``key`` names
-    the ids and the order for the bundle's memos.
+
+def _match_groups(
+    bundle: Bundle,
+    key: tuple[str, ...],
+    ids: pa.Array,
+    perm: np.ndarray,
+    query: str,
+    limit: int,
+    also: pa.Array | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows matching ``query`` and their relevance group, at most ``limit``, best first.
+
+    Groups: 0 the exact id (or exact text of ``also``, e.g. a title), 1 an id starting with the query, 2 a word
+    of ``also`` starting with it, 3 the query anywhere in either. Within a group rows keep the order of ``perm``
+    (activity, popularity); ``key`` names the ids and the order for the bundle's memos.
     """
     kind = key[0]
     q = str(query or "").strip().lower()
     if not q:
-        return perm[:limit]
+        rows = perm[:limit]
+        return rows, np.zeros(len(rows), dtype=np.int64)
     lower = bundle.memo((kind, "lower_ids"), lambda: pc.utf8_lower(ids))
     hit = pc.match_substring(lower, q)
     if also is not None:
@@ -106,16 +122,27 @@ def _ranked_matches(
         hit = pc.or_(hit, pc.fill_null(pc.match_substring(lower_also, q), False))
     rows = np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool))
     if len(rows) == 0:
-        return rows
+        return rows, rows
     found = lower.take(pa.array(rows))
-    group = 2 - np.asarray(pc.starts_with(found, q).to_numpy(zero_copy_only=False), dtype=np.int64)
-    group -= np.asarray(pc.equal(found, q).to_numpy(zero_copy_only=False), dtype=np.int64)
+    group = np.full(len(rows), 3, dtype=np.int64)
+    if also is not None:
+        text = lower_also.take(pa.array(rows))
+        word = pc.fill_null(pc.match_substring_regex(text, r"(^|[^\w])" + re.escape(q)), False)
+        group[_flags(word)] = 2
+        group[_flags(pc.fill_null(pc.equal(text, q), False))] = 0
+    group[_flags(pc.starts_with(found, q)) & (group > 1)] = 1
+    group[_flags(pc.equal(found, q))] = 0
     rank = bundle.memo((*key, "rank"), lambda: _inverse(perm))
-    key = group * len(perm) + rank[rows]
-    if len(key) > limit:
-        part = np.argpartition(key, limit - 1)[:limit]
-        rows, key = rows[part], key[part]
-    return rows[np.argsort(key, kind="stable")]
+    order = group * len(perm) + rank[rows]
+    if len(order) > limit:
+        part = np.argpartition(order, limit - 1)[:limit]
+        rows, order = rows[part], order[part]
+    best = np.argsort(order, kind="stable")
+    return rows[best], order[best] // len(perm)
+
+
+def _flags(mask: pa.Array) -> np.ndarray:
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _inverse(perm: np.ndarray) -> np.ndarray:
@@ -144,6 +171,68 @@ def _item_order(items: pd.DataFrame) -> np.ndarray:
     pop_col = "n_users" if "n_users" in items else "n_events"
     pop = pd.to_numeric(items[pop_col], errors="coerce").fillna(0).to_numpy()
     return np.argsort(-pop, kind="stable")
+
+
+def find_nodes(bundle: Bundle, query: str, *, limit: int = 100) -> pd.DataFrame:
+    """Graph nodes (users, items, interests) matching ``query``, most relevant first, for the graph's search box.
+
+    Relevance as in :func:`_match_groups`: an exact id, title or interest name first, then ids starting with the
+    query, then titles and names with a word starting with it, then the query anywhere; within a group the more
+    active users, the more popular items and the larger interests first. An empty query lists the largest
+    interests.
+
+    Returns:
+        Frame ``id, type, key, label`` (``id`` is ``type:ID``, ready for the graph view); at most ``limit`` rows.
+    """
+    from uig_core.graph.view import clean_text
+
+    found: list[tuple[int, int, str, str, str]] = []  # (group, position in its type, type, key, label)
+    if str(query or "").strip():
+        users, items = bundle.users, bundle.items
+        ids = bundle.memo("user_ids_arrow", lambda: _arrow(users["user_id"]))
+        perm = bundle.memo(("user_order", "activity"), lambda: _user_order(bundle, "activity", ids))
+        rows, group = _match_groups(bundle, ("user", "activity"), ids, perm, query, limit)
+        for i, (r, g) in enumerate(zip(rows, group, strict=True)):
+            found.append((int(g), i, "user", str(ids[int(r)]), clean_text(ids[int(r)], 60)))
+        item_ids = bundle.memo("item_ids_arrow", lambda: _arrow(items["item_id"]))
+        titles = bundle.memo("item_titles_arrow", lambda: _arrow(items["title"]))
+        perm = bundle.memo("item_order", lambda: _item_order(items))
+        rows, group = _match_groups(bundle, ("item",), item_ids, perm, query, limit, also=titles)
+        for i, (r, g) in enumerate(zip(rows, group, strict=True)):
+            found.append((int(g), i, "item", str(item_ids[int(r)]), clean_text(items["title"].iat[int(r)], 60)))
+    found += _interest_matches(bundle, query, limit)
+    found.sort(key=lambda f: (f[0], f[1], ("interest", "item", "user").index(f[2])))
+    rows_out = [(f"{t}:{key}", t, key, label) for _, _, t, key, label in found[:limit]]
+    return pd.DataFrame(rows_out, columns=["id", "type", "key", "label"])
+
+
+def _interest_matches(bundle: Bundle, query: str, limit: int) -> list[tuple[int, int, str, str, str]]:
+    """Interests whose id or name matches ``query`` (every interest when it is empty), largest first."""
+    from uig_core.graph.view import clean_text
+
+    table = bundle.interests
+    if "level" in table:
+        table = table[table["level"] == "coarse"]
+    shown = {int(t) for t in np.asarray(bundle.profile_columns, dtype=np.int64)}
+    table = table[table["interest_id"].astype(int).isin(shown)]
+    if "size" in table:
+        table = table.sort_values("size", ascending=False, kind="stable")
+    q = str(query or "").strip().lower()
+    out = []
+    for pos, (t, name) in enumerate(zip(table["interest_id"].astype(int), table["name"].astype(str), strict=True)):
+        low = name.lower()
+        if not q:
+            group = 0
+        elif low == q or q == str(t):
+            group = 0
+        elif re.search(r"(^|[^\w])" + re.escape(q), low):
+            group = 2
+        elif q in low:
+            group = 3
+        else:
+            continue
+        out.append((group, pos, "interest", str(t), clean_text(name, 60)))
+    return out[:limit]
 
 
 def item_labels(bundle: Bundle, item_ids: list[str], width: int = 70) -> dict[str, str]:

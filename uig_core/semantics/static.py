@@ -54,6 +54,7 @@ __all__ = [
     "ensure_static_model",
     "is_static_folder",
     "models_root",
+    "pool",
 ]
 
 log = logging.getLogger(__name__)
@@ -278,21 +279,45 @@ class StaticModel:
         encode = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)  # fast: no offsets
         enc = encode(list(texts), add_special_tokens=False)
         seqs = [e.ids or [self.unk_id] for e in enc]  # a text of dropped characters only still gets a vector
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        ids = np.fromiter((i for s in seqs for i in s), dtype=np.int64, count=int(lengths.sum()))
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        tokens = self.vectors[ids]
-        out = np.add.reduceat(tokens, starts, axis=0) / lengths[:, None].astype(np.float32)
-        if self.pooling == "coherence":
-            segment = np.repeat(np.arange(len(seqs)), lengths)
-            centre = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-            cos = np.einsum("ij,ij->i", tokens, centre[segment]) * self.inv_norms[ids]
-            weights = np.exp((cos - np.maximum.reduceat(cos, starts)[segment]) / np.float32(self.tau))
-            out = np.add.reduceat(tokens * weights[:, None], starts, axis=0)
-            out /= np.add.reduceat(weights, starts)[:, None]
-        if normalize_embeddings:
-            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out.astype(np.float32, copy=False)
+        return pool(self.vectors, self.inv_norms, seqs, self.pooling, self.tau, normalize_embeddings)
+
+
+def pool(
+    vectors: np.ndarray,
+    inv_norms: np.ndarray,
+    seqs: list[list[int]],
+    pooling: str,
+    tau: float,
+    normalize: bool = True,
+) -> np.ndarray:
+    """Pool each sequence of token ids into one ``(dim,)`` row (see :class:`StaticModel`'s poolings).
+
+    Args:
+        vectors: ``(vocab, dim)`` token table.
+        inv_norms: ``(vocab,)`` inverse norms of its rows.
+        seqs: One non-empty list of token ids per text.
+        pooling: ``"mean"`` or ``"coherence"``.
+        tau: Temperature of the coherence weights.
+        normalize: Scale rows to unit norm.
+
+    Returns:
+        ``(len(seqs), dim)`` float32.
+    """
+    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    ids = np.fromiter((i for s in seqs for i in s), dtype=np.int64, count=int(lengths.sum()))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    tokens = vectors[ids]
+    out = np.add.reduceat(tokens, starts, axis=0) / lengths[:, None].astype(np.float32)
+    if pooling == "coherence":
+        segment = np.repeat(np.arange(len(seqs)), lengths)
+        centre = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        cos = np.einsum("ij,ij->i", tokens, centre[segment]) * inv_norms[ids]
+        weights = np.exp((cos - np.maximum.reduceat(cos, starts)[segment]) / np.float32(tau))
+        out = np.add.reduceat(tokens * weights[:, None], starts, axis=0)
+        out /= np.add.reduceat(weights, starts)[:, None]
+    if normalize:
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out.astype(np.float32, copy=False)
 
 
 def main(argv: list[str] | None = None) -> int:

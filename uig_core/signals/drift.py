@@ -8,11 +8,15 @@ change. The drift score is the largest smoothed divergence over the candidate sp
 least ``min_events`` events on ``min_days`` active days).
 
 Dating the change: the data only bracket it, between the day after the last active day of the old mix and the
-first active day of the new one, and a quiet user's bracket can span weeks. Changes tend to share causes
-(seasons, campaigns), so the change day is dated by empirical Bayes: a population distribution of change days is
-estimated from every user's bracket (Turnbull's EM for interval-censored data, brackets weighted by drift score),
-and each user's ``change_date`` is the median of that distribution inside their own bracket. A narrow bracket
-is barely moved; the bracket itself is returned too. Everything is vectorised over all users at once.
+first active day of the new one; :mod:`uig_core.signals.dating` picks the day inside the bracket by a population
+prior estimated from every user's bracket. The bracket itself is returned too. Everything is vectorised over
+all users at once.
+
+A change is claimed only where it is significant: ``change_date`` and its bracket are present exactly when
+``drift_score >=`` :data:`DRIFT_THRESHOLD` (0.3 bits). Below it the strongest split is mostly the noise of
+choosing the best of many splits: on the demo (planted themes or found interests) every planted drifter scores
+at least 0.397 while 1.1 % of the other users reach 0.3. Every bracket still shapes the population prior
+(restricted to the dated ones, 88 % of the demo's planted changes were dated within a week instead of 92 %).
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uig_core.errors import ConfigError, UnknownId
+from uig_core.errors import ConfigError
 from uig_core.schema import EVENT_WEIGHTS
-from uig_core.semantics.profiles import event_weight_array, interest_codes
+from uig_core.signals.dating import change_days
 from uig_core.store.relation import EventRelation, weight_case
 
-__all__ = ["drift_scores", "window_profiles", "interest_timeline", "js_divergence"]
+__all__ = ["drift_scores", "js_divergence", "DRIFT_THRESHOLD"]
 
 log = logging.getLogger(__name__)
+
+#: The drift score (JS divergence, bits) at and above which a change of interests is claimed and dated.
+DRIFT_THRESHOLD = 0.3
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -117,6 +124,7 @@ def drift_scores(
     min_days: int = 2,
     prior_days: float = 2.0,
     date_prior: bool = True,
+    threshold: float = DRIFT_THRESHOLD,
 ) -> pd.DataFrame:
     """Per-user drift score and change date (method in the module docstring).
 
@@ -131,15 +139,17 @@ def drift_scores(
             of evidence: one big basket is one observation of a user's taste, not fifty).
         date_prior: Date the change by the population prior (module docstring); False takes the middle of
             the user's own bracket.
+        threshold: Drift score at and above which the change is dated (default :data:`DRIFT_THRESHOLD`).
 
     Returns:
         DataFrame with one row per user who has at least one weighted event: ``user_id`` (str),
-        ``drift_score`` (float in [0, 1]; 0 where no split qualifies), ``change_date`` (datetime64, NaT where
-        no split qualifies), ``change_earliest`` / ``change_latest`` (the bracket of days the change can lie
-        in: the day after the last active day of the old mix, and the first active day of the new one),
+        ``drift_score`` (float in [0, 1]; 0 where no split qualifies), ``change_date`` (datetime64, present
+        exactly when ``drift_score >= threshold``, else NaT), ``change_earliest`` / ``change_latest`` (the
+        bracket of days the change can lie in: the day after the last active day of the old mix, and the first
+        active day of the new one; NaT with the date),
         ``n_days`` (active days), sorted by ``drift_score`` descending.
     """
-    _check_drift_args(min_events, min_days, prior_days)
+    _check_drift_args(min_events, min_days, prior_days, threshold)
     start = time.perf_counter()
     users, n_days, ru, rd, wts, cnt = _user_days(events, item_interest, event_weights, min_events, min_days)
     n_users = len(users)
@@ -153,9 +163,12 @@ def drift_scores(
         bu = ru[best]
         score[bu] = best_js
         lo, hi = rd[best] + 1, rd[best + 1]  # the change fell on a day in [lo, hi]
-        earliest[bu] = lo.astype("datetime64[D]")
-        latest[bu] = hi.astype("datetime64[D]")
-        change[bu] = _change_days(lo, hi, score[bu], date_prior).astype("datetime64[D]")
+        # every bracket shapes the prior (weighted by its score); only a significant change gets a date
+        days = change_days(lo, hi, best_js, date_prior)
+        sig = best_js >= threshold
+        earliest[bu[sig]] = lo[sig].astype("datetime64[D]")
+        latest[bu[sig]] = hi[sig].astype("datetime64[D]")
+        change[bu[sig]] = days[sig].astype("datetime64[D]")
     took = time.perf_counter() - start
     log.debug("drift_scores: %d users, %d user-days, %d splits scored in %.2f s", n_users, len(ru), n_splits, took)
     return _drift_frame(users, score, change, earliest, latest, n_days)
@@ -187,7 +200,7 @@ def _best_splits(
     return np.concatenate(rows), np.concatenate(divergences)
 
 
-def _check_drift_args(min_events: int, min_days: int, prior_days: float) -> None:
+def _check_drift_args(min_events: int, min_days: int, prior_days: float, threshold: float) -> None:
     """Refuse out-of-range parameters of :func:`drift_scores` before any work is done."""
     if min_events < 1:
         raise ConfigError(f"The 'min_events' of drift_scores must be an int >= 1. Got {min_events!r} instead.")
@@ -195,6 +208,8 @@ def _check_drift_args(min_events: int, min_days: int, prior_days: float) -> None
         raise ConfigError(f"The 'min_days' of drift_scores must be an int >= 1. Got {min_days!r} instead.")
     if prior_days < 0:
         raise ConfigError(f"The 'prior_days' of drift_scores must be >= 0. Got {prior_days!r} instead.")
+    if not 0.0 < threshold <= 1.0:
+        raise ConfigError(f"The 'threshold' of drift_scores must be in (0, 1]. Got {threshold!r} instead.")
 
 
 @dataclass(frozen=True)
@@ -281,13 +296,6 @@ def _best_split_per_user(ru: np.ndarray, idx: np.ndarray, js: np.ndarray) -> tup
     return idx[order[keep]], js[order[keep]]
 
 
-def _change_days(lo: np.ndarray, hi: np.ndarray, weight: np.ndarray, date_prior: bool) -> np.ndarray:
-    """The change day inside each bracket ``[lo, hi]``: the population prior's median, or the bracket's middle."""
-    if date_prior:
-        return _bracket_medians(lo, hi, weight)
-    return (lo + hi) // 2
-
-
 def _drift_frame(
     users: np.ndarray,
     score: np.ndarray,
@@ -308,124 +316,3 @@ def _drift_frame(
         }
     )
     return out.sort_values(["drift_score", "user_id"], ascending=[False, True], ignore_index=True)
-
-
-def _bracket_medians(lo: np.ndarray, hi: np.ndarray, weight: np.ndarray, *, n_iter: int = 200) -> np.ndarray:
-    """Posterior-median change day of each bracket ``[lo, hi]`` (int days) under a shared population prior.
-
-    The prior is the Turnbull (EM) estimate of the distribution of change days from all brackets, each
-    weighted by its drift score, mixed with 1 % of a uniform so no bracket has zero mass.
-    """
-    base = int(lo.min())
-    lo_i = (lo - base).astype(np.int64)
-    hi_i = (hi - base).astype(np.int64)
-    span = int(hi_i.max()) + 1
-    w = np.maximum(np.asarray(weight, dtype=np.float64), 0.0)
-    if span <= 1 or w.sum() <= 0:
-        return (lo + hi) // 2
-    w = w / w.sum()
-    g = np.full(span, 1.0 / span)
-    for _ in range(n_iter):
-        cum = np.r_[0.0, np.cumsum(g)]
-        mass = np.maximum(cum[hi_i + 1] - cum[lo_i], 1e-300)
-        diff = np.zeros(span + 1)
-        np.add.at(diff, lo_i, w / mass)
-        np.add.at(diff, hi_i + 1, -w / mass)
-        new = g * np.cumsum(diff)[:span]
-        new = 0.99 * new / new.sum() + 0.01 / span
-        if np.abs(new - g).max() < 1e-9:
-            g = new
-            break
-        g = new
-    cum = np.r_[0.0, np.cumsum(g)]
-    target = cum[lo_i] + 0.5 * (cum[hi_i + 1] - cum[lo_i])
-    day = np.searchsorted(cum, target, side="left") - 1  # first day whose cumulative mass reaches the target
-    return np.clip(day, lo_i, hi_i) + base
-
-
-def window_profiles(
-    events: pd.DataFrame,
-    item_interest: pd.Series | Mapping[Any, int],
-    *,
-    freq: str = "W",
-    event_weights: Mapping[str, float] | None = None,
-) -> pd.DataFrame:
-    """Each user's interest distribution per time window.
-
-    Args:
-        events: Canonical events.
-        item_interest: ``item_id -> interest_id``.
-        freq: Pandas period alias of the windows (``"W"`` weeks starting Monday, ``"D"``, ``"M"``...).
-        event_weights: ``{event: weight}`` (default ``schema.EVENT_WEIGHTS``).
-
-    Returns:
-        Long DataFrame ``user_id, window_start (datetime64), interest_id, weight, share`` (``share`` sums to 1
-        within each user and window), only windows where the user was active.
-    """
-    w = event_weight_array(events, event_weights)
-    codes = interest_codes(events, item_interest)
-    if "ts" not in events:
-        raise ConfigError("window_profiles needs a 'ts' column; this event log has no timestamps.")
-    ts = pd.to_datetime(events["ts"])
-    ok = (w > 0) & (codes >= 0) & ts.notna().to_numpy()
-    try:
-        window = ts[ok].dt.to_period(freq).dt.start_time
-    except ValueError as err:
-        raise ConfigError(f"'{freq}' is not a pandas period alias; use e.g. 'W', 'D' or 'M'.") from err
-    frame = pd.DataFrame(
-        {
-            "user_id": events["user_id"].astype("string")[ok].to_numpy(),
-            "window_start": window.to_numpy(),
-            "interest_id": codes[ok],
-            "weight": w[ok],
-        }
-    )
-    out = frame.groupby(["user_id", "window_start", "interest_id"], sort=True, as_index=False)["weight"].sum()
-    out["share"] = out["weight"] / out.groupby(["user_id", "window_start"])["weight"].transform("sum")
-    return out
-
-
-def interest_timeline(
-    events: pd.DataFrame,
-    item_interest: pd.Series | Mapping[Any, int],
-    user_id: str,
-    *,
-    freq: str = "W",
-    event_weights: Mapping[str, float] | None = None,
-    normalize: bool = True,
-) -> pd.DataFrame:
-    """One user's interest mix per window, ready for a stacked area chart.
-
-    Args:
-        events: Canonical events (may hold every user; only ``user_id``'s rows are used).
-        item_interest: ``item_id -> interest_id``.
-        user_id: The user.
-        freq: Window length as a pandas period alias (default weekly).
-        event_weights: ``{event: weight}`` (default ``schema.EVENT_WEIGHTS``).
-        normalize: Shares (each active window sums to 1) instead of summed weights.
-
-    Returns:
-        DataFrame indexed by ``window_start`` (every window from the user's first to last active one; inactive
-        windows are all zero), one column per interest id the user touched (sorted), float values.
-
-    Raises:
-        UnknownId: The user has no event in ``events``.
-    """
-    mine = events[events["user_id"].astype(str) == str(user_id)]
-    if mine.empty:
-        raise UnknownId(f"User '{user_id}' has no event in this dataset. Check the id (ids are case-sensitive).")
-    long = window_profiles(mine, item_interest, freq=freq, event_weights=event_weights)
-    if long.empty:
-        return pd.DataFrame(index=pd.DatetimeIndex([], name="window_start"))
-    wide = long.pivot_table(
-        index="window_start",
-        columns="interest_id",
-        values="share" if normalize else "weight",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
-    full = pd.period_range(wide.index.min(), wide.index.max(), freq=freq).start_time
-    wide = wide.reindex(full, fill_value=0.0)
-    wide.index.name = "window_start"
-    wide.columns = pd.Index([int(c) for c in wide.columns], name="interest_id")
-    return wide.astype(np.float64)

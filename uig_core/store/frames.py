@@ -11,13 +11,14 @@ import logging
 import numpy as np
 import pandas as pd
 
+from uig_core.store.money import MONEY_COLUMNS, money_sql
 from uig_core.store.relation import EventRelation
 
 __all__ = ["items_frame", "users_frame", "time_range"]
 
 log = logging.getLogger(__name__)
 
-_USER_EVENTS = ("view", "click", "cart", "purchase", "return")
+_USER_EVENTS = ("view", "click", "fav", "cart", "purchase", "search", "return")
 
 
 def _relation(events: pd.DataFrame | EventRelation) -> EventRelation:
@@ -46,7 +47,7 @@ def items_frame(events: pd.DataFrame | EventRelation) -> pd.DataFrame:
     price = "median(price) FILTER (WHERE price > 0)" if "price" in cols else "NULL::DOUBLE"
     with rel.query() as (con, table):
         frame = con.sql(
-            f"WITH ev AS (SELECT * FROM {table}), "
+            f"WITH ev AS (SELECT * FROM {table} WHERE item_id IS NOT NULL), "  # a search may name no item
             f"base AS (SELECT item_id, count(*) AS n_events, count(DISTINCT user_id) AS n_users, "
             f"min(ts) AS first_seen, max(ts) AS last_seen, {price} AS price FROM ev GROUP BY item_id), "
             f"t AS ({title}), c AS ({category}) "
@@ -60,26 +61,24 @@ def items_frame(events: pd.DataFrame | EventRelation) -> pd.DataFrame:
 def users_frame(events: pd.DataFrame | EventRelation) -> pd.DataFrame:
     """One row per user, sorted by id: activity counts by event, first/last seen, orders and spend (RFM inputs).
 
-    ``spend`` sums ``price * quantity`` (quantity 1 where absent) over purchases; ``orders`` counts distinct
-    order ids of purchases, or purchases where the log has no order ids.
+    The money columns are :mod:`uig_core.store.money`'s one definition: ``spend`` and ``orders`` net of returns
+    and cancellations, ``spend_gross`` and ``orders_gross`` before them, ``units_gross`` / ``units_returned``
+    the units bought and taken back (0 for users without a purchase or return).
     """
     rel = _relation(events)
-    cols = set(rel.columns)
     counts = ", ".join(f"count(*) FILTER (WHERE event = '{e}') AS n_{e}" for e in _USER_EVENTS)
-    qty = "coalesce(quantity, 1.0)" if "quantity" in cols else "1.0"
-    spend = f"coalesce(sum(coalesce(price, 0.0) * {qty}) FILTER (WHERE event = 'purchase'), 0.0)"
-    spend = spend if "price" in cols else "0.0"
-    orders = (
-        "count(DISTINCT order_id) FILTER (WHERE event = 'purchase')"
-        if "order_id" in cols
-        else "count(*) FILTER (WHERE event = 'purchase')"
-    )
+    money = ", ".join(f"coalesce(m.{c}, 0) AS {c}" for c in MONEY_COLUMNS)
     with rel.query() as (con, table):
         frame = con.sql(
-            f"SELECT user_id, count(*) AS n_events, min(ts) AS first_seen, max(ts) AS last_seen, {counts}, "
-            f"{spend} AS spend, {orders} AS orders FROM {table} GROUP BY user_id ORDER BY user_id"
+            f"WITH a AS (SELECT user_id, count(*) AS n_events, min(ts) AS first_seen, max(ts) AS last_seen, "
+            f"{counts} FROM {table} GROUP BY user_id), m AS ({money_sql(table, set(rel.columns))}) "
+            f"SELECT a.*, {money} FROM a LEFT JOIN m USING (user_id) ORDER BY user_id"
         ).df()
-    return _typed(frame, ("user_id",), ("n_events", *(f"n_{e}" for e in _USER_EVENTS), "orders"))
+    counts_cols = ("n_events", *(f"n_{e}" for e in _USER_EVENTS), "orders", "orders_gross")
+    frame = _typed(frame, ("user_id",), counts_cols)
+    for col in ("spend_gross", "units_gross", "units_returned"):
+        frame[col] = frame[col].astype("float64")
+    return frame
 
 
 def time_range(events: pd.DataFrame | EventRelation) -> tuple[pd.Timestamp, pd.Timestamp, int]:

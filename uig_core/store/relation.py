@@ -121,7 +121,7 @@ def sql_text(value: str) -> str:
 
 
 def positive_filter(column: str = "event") -> str:
-    """SQL condition: the row is a positive event (view, click, cart, purchase; never returns/adjustments)."""
+    """SQL condition: the row is a positive event (view, click, fav, cart, purchase; not search, return, adjustment)."""
     return f"{column} IN ({', '.join(sql_text(e) for e in POSITIVE_EVENTS)})"
 
 
