@@ -120,7 +120,7 @@ with tab_around:
         "Node types", list(graphview.NODE_TYPES), default=list(graphview.NODE_TYPES), key="graph_node_types"
     )
     edge_types = t2.multiselect(
-        "Edge types", list(graphview.EDGE_TYPES), default=list(graphview.EDGE_TYPES), key="graph_edge_types"
+        "Edge types", list(graphview.EDGE_TYPES), default=list(graphview.DEFAULT_EDGE_TYPES), key="graph_edge_types"
     )
 
     try:

@@ -184,7 +184,10 @@ with right:
         hide_index=True,
         width="stretch",
         key="portrait_similar",
-        column_config={"similarity": st.column_config.NumberColumn(format="%.3f")},
+        column_config={
+            "similarity": st.column_config.NumberColumn(format="%.3f"),
+            "shared_interests": st.column_config.ListColumn("shared interests", width="large"),
+        },
     )
     if not similar.empty:
         st.selectbox(

@@ -122,3 +122,18 @@ def test_every_recommendation_of_a_demo_build_carries_its_model_s_because(demo_w
                 assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-6
                 assert r["because"][0]["title"] in r["reason"]
                 assert r["because"][0]["event"] in ("view", "click", "fav", "cart", "purchase")
+
+
+def test_lm_gcn_explains_itself_and_keeps_what_it_needs_across_save_and_load(tmp_path):
+    from uig_core.models import load_model
+
+    x = planted(60, 30)
+    feats = np.random.default_rng(1).standard_normal((30, 16)).astype(np.float32)
+    model = make_model("lm_gcn", epochs=2, random_state=0).fit(x, item_features=feats)
+    items = np.arange(0, 30, 3)
+    history, parts = model.contributions(5, items)
+    assert len(history) and np.isfinite(parts).all() and (parts != 0).any()
+    again = load_model(model.save(tmp_path / "lm"))
+    history2, parts2 = again.contributions(5, items)
+    np.testing.assert_array_equal(history2, history)
+    np.testing.assert_allclose(parts2, parts, rtol=1e-4, atol=1e-6)

@@ -5,6 +5,7 @@ process (so a closed tab does not stop it), shows progress, can be cancelled, an
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -112,7 +113,9 @@ def test_cancel_stops_the_process(root):
     after = jobs.cancel_job(ws, "shop")
     final = after if not after.active else wait_for(ws, {"cancelled", "failed", "done"}, timeout=60)
     assert final.status == "cancelled"
-    time.sleep(0.5)
+    deadline = time.monotonic() + jobs.CANCEL_GRACE + 15  # it stops by itself, or is killed after the grace
+    while jobs._alive(running.pid) and time.monotonic() < deadline:  # noqa: SLF001
+        time.sleep(0.2)
     assert not jobs._alive(running.pid)  # noqa: SLF001 - the process is really gone
     assert load_quality(ws, "shop") is None  # nothing half-finished was kept
 
@@ -137,3 +140,27 @@ def test_a_dead_process_reads_as_failed_and_a_live_one_blocks_a_second_run(root)
     finally:
         busy.kill()
         busy.wait()
+
+
+def test_a_worker_that_does_not_hear_sigterm_is_killed_after_the_grace(root, monkeypatch):
+    ws = Workspace(root)
+    folder = jobs.job_dir(ws, "shop")
+    deaf = subprocess.Popen(  # stands for a worker stuck in one long native call
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"]
+    )
+    try:
+        time.sleep(0.5)  # its handler is in place
+        jobs._write(  # noqa: SLF001
+            folder, jobs.JobState("shop", folder.name[:-4], "running", 0.3, "x", "page", time.time(), None, deaf.pid)
+        )
+        monkeypatch.setattr(jobs, "CANCEL_GRACE", 0.5)
+        jobs.cancel_job(ws, "shop")
+        assert deaf.wait(timeout=20) != 0  # killed
+        deadline = time.monotonic() + 10
+        while jobs.read_job(ws, "shop").status != "cancelled" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert jobs.read_job(ws, "shop").status == "cancelled"
+    finally:
+        if deaf.poll() is None:
+            deaf.kill()
+            deaf.wait()

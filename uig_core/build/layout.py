@@ -18,6 +18,8 @@ Layout of ``<build root>/<build id>/``::
     item_users/             the same pairs item-major: the users of each item (indptr.npy, indices.npy)
     strongest/              the strongest event per (user, item) pair, coded as ``schema.EVENT_CODES`` (CSR int8)
     indexes/<name>/         nearest-neighbour indexes for serving (optional), as their ``save`` writes them
+    user_links/             each user's similar users, the graph's user–user edges (indptr, indices, similarity,
+                            overlap .npy; optional: builds before them have none)
     models/<name>/          each trained model, as its ``save`` writes it
 
 and beside the build folders: ``evaluations/<build id>.json``.
@@ -62,6 +64,7 @@ __all__ = [
     "read_array",
     "read_interactions",
     "read_item_users",
+    "read_user_links",
     "frame_columns",
     "read_strongest",
     "model_dir",
@@ -91,6 +94,8 @@ _ARRAY_DIR = "arrays"
 _INTERACTIONS_DIR = "interactions"
 _ITEM_USERS_DIR = "item_users"
 _STRONGEST_DIR = "strongest"
+_USER_LINKS_DIR = "user_links"
+_USER_LINK_PARTS = ("indptr", "indices", "similarity", "overlap")
 _SPARSE_PARTS = ("indptr", "indices", "data", "shape")
 _INDEXES = "indexes"
 _MODELS = "models"
@@ -121,6 +126,7 @@ class BuildContents:
         models: Fitted models by name (anything with ``save(path)``).
         indexes: Serving indexes by name (anything with ``save(path)``, e.g.
             :class:`uig_core.queries.vectors.VectorIndex`); optional.
+        user_links: The user–user edges (:meth:`uig_core.graph.user_links.UserLinks.arrays`); optional.
     """
 
     meta: dict[str, Any]
@@ -133,6 +139,7 @@ class BuildContents:
     strongest: sp.csr_matrix
     models: dict[str, Any]
     indexes: dict[str, Any] = field(default_factory=dict)
+    user_links: dict[str, np.ndarray] | None = None
 
 
 def write_data(folder: Path, contents: BuildContents) -> None:
@@ -166,6 +173,10 @@ def write_data(folder: Path, contents: BuildContents) -> None:
     by_item.sort_indices()
     _save_npy(folder / _ITEM_USERS_DIR / "indptr.npy", by_item.indptr)
     _save_npy(folder / _ITEM_USERS_DIR / "indices.npy", by_item.indices)
+    for part, array in (contents.user_links or {}).items():
+        if part not in _USER_LINK_PARTS:
+            raise ConfigError(f"unknown user-link array {part!r}; the layout knows {', '.join(_USER_LINK_PARTS)}.")
+        _save_npy(folder / _USER_LINKS_DIR / f"{part}.npy", np.asarray(array))
     log.debug("wrote build data into %s", folder)
 
 
@@ -338,6 +349,14 @@ def read_item_users(folder: Path, *, mmap: bool = True) -> tuple[np.ndarray, np.
     if not folder.is_dir():
         return None
     return _load_npy(folder / "indptr.npy", mmap), _load_npy(folder / "indices.npy", mmap)
+
+
+def read_user_links(folder: Path, *, mmap: bool = True) -> dict[str, np.ndarray] | None:
+    """The user–user edges by part (``indptr, indices, similarity, overlap``), or None for a build without them."""
+    folder = Path(folder) / _USER_LINKS_DIR
+    if not folder.is_dir():
+        return None
+    return {part: _load_npy(folder / f"{part}.npy", mmap) for part in _USER_LINK_PARTS}
 
 
 def read_strongest(folder: Path, *, mmap: bool = True) -> sp.csr_matrix | None:

@@ -12,13 +12,16 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from uig_core.build import layout
+
+if TYPE_CHECKING:
+    from uig_core.graph.user_links import UserLinks
 
 __all__ = ["BuildParts", "lazy"]
 
@@ -160,6 +163,14 @@ class BuildParts:
     def strongest(self) -> sp.csr_matrix | None:
         """Each pair's strongest event code (None for builds that did not keep them)."""
         return layout.read_strongest(self.path)
+
+    @lazy
+    def user_links(self) -> UserLinks | None:
+        """Each user's similar users as the build stored them (the user–user edges), or None for older builds."""
+        from uig_core.graph.user_links import UserLinks
+
+        stored = layout.read_user_links(self.path)
+        return None if stored is None else UserLinks(**stored)
 
     @lazy
     def item_users(self) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from uig_core.signals.exclusion import excluded_users, without_rows
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 if TYPE_CHECKING:
+    from uig_core.graph.user_links import UserLinks
     from uig_core.models.base import Recommender
 
 __all__ = ["build", "run_build"]
@@ -150,6 +151,7 @@ class _Outputs:
     quality: dict[str, Any]
     indexes: dict[str, Any]
     excluded: np.ndarray  # rows of the users left out of training
+    links: UserLinks  # the user–user edges
 
     def contents(self) -> layout.BuildContents:
         """The build's files as the layout writes them."""
@@ -171,6 +173,7 @@ class _Outputs:
             strongest=self.inputs.strongest,
             models=self.trained,
             indexes=self.indexes,
+            user_links=self.links.arrays(),
         )
 
 
@@ -187,8 +190,9 @@ def _run_steps(
 ) -> _Outputs:
     """The data steps and the training, with workers from ``scheduler`` (see the module docstring)."""
     from uig_core.evaluation.on_build import next_batch_recall, validation_recall
+    from uig_core.graph.user_links import user_links
     from uig_core.models import model_class
-    from uig_core.queries.vectors import serving_indexes
+    from uig_core.queries.vectors import serving_indexes, user_vectors_of
 
     side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
     next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
@@ -221,7 +225,13 @@ def _run_steps(
         quality.update(next_batch.result() or {})
     with timer("indexes"):  # nearest-neighbour indexes for serving, only where a catalogue needs them
         indexes = serving_indexes(trained[names[0]], found.profiles.to_numpy(dtype=np.float32), meaning.embeddings)
-    return _Outputs(frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes, excluded)
+    progress(0.93, "linking similar users")
+    with timer("user_links"):  # the graph's user–user edges, from the default model's user vectors
+        vectors = user_vectors_of(trained[names[0]], found.profiles.to_numpy(dtype=np.float32))
+        links = user_links(np.asarray(vectors, dtype=np.float32), inputs.train_matrix, seed=config.seed)
+    return _Outputs(
+        frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes, excluded, links
+    )
 
 
 def _summary(

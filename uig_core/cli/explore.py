@@ -179,7 +179,7 @@ def register(add: AddCommand) -> None:
 
 
 def _register_graph(add: AddCommand) -> None:
-    from uig_core.graph.view import EDGE_TYPES, NODE_TYPES
+    from uig_core.graph.view import DEFAULT_EDGE_TYPES, EDGE_TYPES, NODE_TYPES
 
     p = add(
         "graph",
@@ -218,9 +218,9 @@ def _register_graph(add: AddCommand) -> None:
     )
     p.add_argument(
         "--edge-types",
-        default=",".join(EDGE_TYPES),
+        default=",".join(DEFAULT_EDGE_TYPES),
         metavar="TYPES",
-        help=f"comma-separated edge types (default {','.join(EDGE_TYPES)})",
+        help=f"comma-separated edge types of {','.join(EDGE_TYPES)} (default {','.join(DEFAULT_EDGE_TYPES)})",
     )
     p.add_argument("--height", type=int, default=800, metavar="PX", help="canvas height in pixels (default 800)")
     p.add_argument("--html", required=True, metavar="FILE", help="output file (.html)")

@@ -194,7 +194,25 @@ def cancel_job(ws: Workspace, dataset: str | None = None) -> JobState | None:
     if state.pid and _alive(state.pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(int(state.pid), signal.SIGTERM)
+        # SIGTERM is heard between Python steps; a worker deep in a long native call (a torch epoch) is killed
+        # after a grace period instead, and its state says cancelled.
+        threading.Thread(target=_kill_if_stuck, args=(folder, state, CANCEL_GRACE), daemon=True).start()
     return read_job(ws, dataset)
+
+
+#: Seconds a cancelled worker has to stop by itself before it is killed.
+CANCEL_GRACE = 15.0
+
+
+def _kill_if_stuck(folder: Path, state: JobState, grace: float) -> None:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _alive(state.pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(int(state.pid), signal.SIGKILL)
+    _write(folder, replace(state, status="cancelled", message="cancelled (stopped)", finished=time.time()))
 
 
 class _Reporter:

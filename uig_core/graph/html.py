@@ -40,6 +40,7 @@ EDGE_COLORS: dict[str, str] = {
     "item-interest": "#f4b183",
     "user-interest": "#a1d99b",
     "interest-interest": "#54A24B",
+    "user-user": "#9ecae1",
 }
 _SHAPES = {"user": "dot", "item": "square", "interest": "diamond"}
 

@@ -1,6 +1,6 @@
 r"""Neighbourhoods of the user–item–interest graph, as node and edge frames.
 
-Four edge types join three node types:
+Five edge types join three node types:
 
 ==================  ===========================  ==========================================================
 edge type           raw weight                   ``weight`` (the [0, 1] strength used by filters and caps)
@@ -9,6 +9,7 @@ user-item           decayed behaviour weight     percentile rank among all user�
 item-interest       membership (1)               1
 user-interest       the user's profile share     the share (edges below :data:`PROFILE_EDGE_MIN` are absent)
 interest-interest   co-occurrence (Ochiai)       the Ochiai weight
+user-user           cosine of the user vectors   the cosine (the build's stored links; on request only)
 ==================  ===========================  ==========================================================
 
 Titles and names come from uploaded logs: :func:`clean_text` drops control characters and caps their length
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NODE_TYPES",
     "EDGE_TYPES",
+    "DEFAULT_EDGE_TYPES",
     "NODE_COLORS",
     "PROFILE_EDGE_MIN",
     "neighborhood",
@@ -51,13 +53,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 NODE_TYPES: tuple[str, ...] = ("user", "item", "interest")
-EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "interest-interest")
+EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "interest-interest", "user-user")
+#: Edge types a view walks unless asked otherwise (user–user edges are on request: they crowd a neighbourhood).
+DEFAULT_EDGE_TYPES: tuple[str, ...] = EDGE_TYPES[:4]
 NODE_COLORS: dict[str, str] = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
 _ENDS = {
     "user-item": ("user", "item"),
     "item-interest": ("item", "interest"),
     "user-interest": ("user", "interest"),
     "interest-interest": ("interest", "interest"),
+    "user-user": ("user", "user"),
 }
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u2029]")
 NODE_COLUMNS = ["id", "type", "key", "label", "title", "size", "color", "hop"]
@@ -215,6 +220,10 @@ def _neighbours(
             prof = np.asarray(idx.bundle.profiles[i])
             for c in np.flatnonzero(prof >= PROFILE_EDGE_MIN):
                 yield "interest", int(idx.interest_ids[c]), float(prof[c])
+        links = idx.bundle.user_links if "user-user" in edge_types and "user" in node_types else None
+        if links is not None:
+            rows, sims, _ = links.of(i)
+            yield from (("user", int(r), float(w)) for r, w in zip(rows, sims, strict=True))
     elif kind == "item":
         if "user-item" in edge_types and "user" in node_types:
             rows, raw = idx.item_users(i)
@@ -267,7 +276,7 @@ def neighborhood(
     *,
     depth: int = 1,
     node_types: Iterable[str] = NODE_TYPES,
-    edge_types: Iterable[str] = EDGE_TYPES,
+    edge_types: Iterable[str] = DEFAULT_EDGE_TYPES,
     min_weight: float = 0.0,
     max_nodes: int = 150,
     max_edges: int | None = None,
@@ -354,6 +363,8 @@ def _induced_edges(
         for r, c in zip(*np.nonzero(sub >= PROFILE_EDGE_MIN), strict=True):
             w = float(sub[r, c])
             rows.append((f"user:{idx.user_id(users[r])}", f"interest:{ints[c]}", "user-interest", w, w))
+    if "user-user" in edge_types and len(users) > 1 and idx.bundle.user_links is not None:
+        rows.extend(_user_user_edges(idx, users))
     if "interest-interest" in edge_types and len(ints) > 1:
         tset = set(ints.tolist())
         for s_ in ints:
@@ -377,6 +388,20 @@ def _induced_edges(
     return frame[EDGE_COLUMNS]
 
 
+def _user_user_edges(idx: GraphIndex, users: np.ndarray) -> list[tuple[str, str, str, float, float]]:
+    """The stored user–user edges among ``users``, once per pair (the stronger direction)."""
+    links, kept, best = idx.bundle.user_links, set(users.tolist()), {}
+    for u in users:
+        rows, sims, _ = links.of(int(u))
+        for v, w in zip(rows.tolist(), sims.tolist(), strict=True):
+            if v in kept and v != u:
+                key = (min(int(u), v), max(int(u), v))
+                best[key] = max(best.get(key, 0.0), float(w))
+    return [
+        (f"user:{idx.user_id(a)}", f"user:{idx.user_id(b)}", "user-user", w, w) for (a, b), w in sorted(best.items())
+    ]
+
+
 def _pair(a: str, b: str) -> tuple[int, int]:
     x, y = int(a.split(":", 1)[1]), int(b.split(":", 1)[1])
     return min(x, y), max(x, y)
@@ -389,6 +414,8 @@ def _edge_title(kind: str, weight: float, raw: float) -> str:
         return f"{raw:.0%} of the user's interest profile"
     if kind == "interest-interest":
         return f"co-occurrence {raw:.2f} (Ochiai)"
+    if kind == "user-user":
+        return f"similar users (cosine {raw:.2f} of their user vectors)"
     return "item belongs to this interest"
 
 

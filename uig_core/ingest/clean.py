@@ -22,7 +22,7 @@ from uig_core.ingest.reader import DEFAULT_MAX_BYTES, json_text, read_table
 from uig_core.ingest.report import MAX_TITLE_CHARS, IngestReport, IngestResult
 from uig_core.ingest.values import count_text, id_text, map_events, parse_timestamps, row_examples
 from uig_core.progress import Progress
-from uig_core.schema import EVENTS, ITEMLESS_EVENTS, auto_map_columns
+from uig_core.schema import CANONICAL_FIELDS, EVENTS, ITEMLESS_EVENTS, auto_map_columns
 
 __all__ = ["read_log", "clean_frame", "pseudonymize"]
 
@@ -305,22 +305,7 @@ def _drop_duplicates(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
 
 def _finish(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
     """Canonical columns first, rows in time order, and the report's final counts."""
-    ordered = [
-        c
-        for c in (
-            "user_id",
-            "item_id",
-            "event",
-            "ts",
-            "item_title",
-            "category",
-            "price",
-            "quantity",
-            "order_id",
-            "query",
-        )
-        if c in df
-    ]
+    ordered = [c for c in CANONICAL_FIELDS if c in df]
     df = df[ordered + [c for c in df.columns if c not in ordered and c != "_row"]]
     df = df.sort_values("ts", kind="stable").reset_index(drop=True)
     df["event"] = df["event"].astype("string")

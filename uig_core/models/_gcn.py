@@ -484,21 +484,23 @@ class GraphRecommender(Recommender):
         Part ``j`` is how much each item's score falls when the edge to history item ``j`` is removed and the
         trained encoder runs again on the changed graph (every degree and message updated). One propagation per
         history item, so only the :data:`LOO_HISTORY` heaviest are tried, and only on graphs up to
-        :data:`LOO_MAX_PAIRS` pairs; models that read item text (their encoder needs the embeddings) return None.
+        :data:`LOO_MAX_PAIRS` pairs; None for a model saved without its encoder weights (or, for a model that
+        reads item text, without the item vectors).
         """
         import torch
 
         from uig_core.models.attribution import single_item_rows
 
         self._check_fitted("contributions")
-        if self.uses_item_features or self.interactions_.nnz > LOO_MAX_PAIRS or not getattr(self, "params_", None):
+        features = self._explain_features()
+        if self.interactions_.nnz > LOO_MAX_PAIRS or not getattr(self, "params_", None) or features is False:
             return None
         user, items = int(user), np.asarray(items, dtype=np.int64)
         history, _ = single_item_rows(self.interactions_[user], self.n_items_, limit=LOO_HISTORY)
-        enc = self._encoder(self.n_users_, self.n_items_, None, None)
+        enc = self._encoder(self.n_users_, self.n_items_, features, None)
         enc.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.params_.items()})
         enc.eval()
-        base = self.user_factors_[user] @ self.item_factors_[items].T
+        base = self.score(user)[0, items]
         parts = np.zeros((len(items), len(history)), dtype=np.float32)
         x = sp.csr_matrix(self.interactions_, copy=True)
         lo, hi = int(x.indptr[user]), int(x.indptr[user + 1])
@@ -509,9 +511,24 @@ class GraphRecommender(Recommender):
             without.eliminate_zeros()
             x.data[pos] = kept
             with torch.no_grad():
-                users_emb, items_emb = self._final(enc, self._adjacency(without, None))
-            parts[:, c] = base - users_emb[user] @ items_emb[items].T
+                users_emb, items_emb = self._final_without(enc, without, features)
+            after = users_emb[user] @ items_emb[items].T + self._history_term(without, user, items)
+            parts[:, c] = base - after
         return history, parts
+
+    def _explain_features(self) -> np.ndarray | None | bool:
+        """Item vectors the encoder needs to run again (None: none needed; False: needed but not kept)."""
+        return False if self.uses_item_features else None
+
+    def _final_without(
+        self, enc: torch.nn.Module, x: sp.csr_matrix, features: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Final factors of the trained encoder on the graph ``x`` (a user's edge removed)."""
+        return self._final(enc, self._adjacency(x, features))
+
+    def _history_term(self, x: sp.csr_matrix, user: int, items: np.ndarray) -> np.ndarray | float:
+        """A score term computed from the user's history beside the factors (lm_gcn's title memory), else 0."""
+        return 0.0
 
     def _state(self) -> dict[str, np.ndarray]:
         out = {"user_factors": self.user_factors_, "item_factors": self.item_factors_}

@@ -207,6 +207,28 @@ class LMGCN(GraphRecommender):
     def _set_text_memory(self, item_features: np.ndarray | None) -> None:
         use = self.text_memory > 0 and item_features is not None
         self.text_vectors_ = whitened_text(item_features, self.text_memory_dims) if use else None
+        # kept for the reasons: the encoder reads the item vectors when it runs again without an edge
+        self.item_features_ = None if item_features is None else np.asarray(item_features, dtype=np.float32)
+
+    def _explain_features(self) -> np.ndarray | bool:
+        features = getattr(self, "item_features_", None)
+        return False if features is None else features
+
+    def _final_without(
+        self, enc: torch.nn.Module, x: sp.csr_matrix, features: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        kept = getattr(self, "_item_degree", None)
+        self._item_degree = np.diff((x > 0).tocsc().indptr)  # the cold items of the changed graph
+        try:
+            return super()._final_without(enc, x, features)
+        finally:
+            self._item_degree = kept
+
+    def _history_term(self, x: sp.csr_matrix, user: int, items: np.ndarray) -> np.ndarray | float:
+        text = getattr(self, "text_vectors_", None)
+        if text is None or self.text_memory <= 0:
+            return 0.0
+        return self.text_memory * title_memory_of_items(text, x, np.asarray([user]), items)[0]
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         scores = super()._score(users)
@@ -226,11 +248,18 @@ class LMGCN(GraphRecommender):
         out = super()._state()
         if getattr(self, "text_vectors_", None) is not None:
             out["text_vectors"] = self.text_vectors_
+        if getattr(self, "item_features_", None) is not None:
+            out["item_features"] = self.item_features_
+        if getattr(self, "_item_degree", None) is not None:
+            out["item_degree"] = np.asarray(self._item_degree, dtype=np.int64)
         return out
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         super()._set_state(state)
         self.text_vectors_ = state.get("text_vectors")  # absent in models saved before the title memory
+        self.item_features_ = state.get("item_features")  # absent before the reasons: no leave-one-out then
+        if state.get("item_degree") is not None:
+            self._item_degree = state["item_degree"]
 
     def _final(self, enc: torch.nn.Module, adj: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Final factors; cold items (see ``cold_threshold``) without their ID embedding."""

@@ -260,8 +260,9 @@ def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str,
 
 
 def _similar(bundle: Bundle, user_id: str, similar: int) -> list[dict[str, Any]]:
-    """The ``similar`` most similar users with their activity."""
+    """The ``similar`` most similar users with their activity and the interests they share with the user."""
     sims = bundle.similar_users(user_id, k=int(similar)) if similar > 0 else pd.DataFrame()
+    mine = np.asarray(bundle.profiles[bundle.user_row(user_id)]) if len(sims) else None
     return [
         {
             "user_id": str(r.user_id),
@@ -269,6 +270,17 @@ def _similar(bundle: Bundle, user_id: str, similar: int) -> list[dict[str, Any]]
             "overlap": int(getattr(r, "overlap", 0)),
             "n_events": int(r.n_events),
             "n_purchase": int(r.n_purchase),
+            "shared_interests": _shared_interests(bundle, mine, str(r.user_id)),
         }
         for r in sims.itertuples(index=False)
     ]
+
+
+def _shared_interests(bundle: Bundle, mine: np.ndarray | None, other: str, top: int = 3) -> list[str]:
+    """Names of the interests both users hold (each at least 5 % of the profile), largest common share first."""
+    if mine is None:
+        return []
+    both = np.minimum(mine, np.asarray(bundle.profiles[bundle.user_row(other)]))
+    cols = [c for c in np.argsort(-both, kind="stable")[:top] if both[c] >= 0.05]
+    names = bundle.interest_names
+    return [names.get(int(bundle.profile_columns[c]), str(int(bundle.profile_columns[c]))) for c in cols]

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,7 @@ import pandas as pd
 from uig_core import atomic
 from uig_core.errors import ConfigError, ExportRefused
 from uig_core.queries.features import INTEREST_PREFIX, extra_user_values, user_features
-from uig_core.queries.vectors import VectorIndex
-
-if TYPE_CHECKING:
-    from uig_core.build.bundle import Bundle
+from uig_core.queries.lookalikes import lookalikes
 
 __all__ = [
     "user_features",
@@ -244,34 +241,6 @@ def _means(features: pd.DataFrame, mask: np.ndarray | None, columns: list[str], 
         for i in range(0, len(columns), chunk)
     ]
     return pd.concat(parts).astype(float) if parts else pd.Series(dtype=float)
-
-
-def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFrame:
-    """The ``n`` non-members nearest (cosine) to the members' centroid in user-vector space.
-
-    Searched in the bundle's user index (:attr:`Bundle.user_neighbors`: faiss IVF on large builds, else exact),
-    so the cost follows the segment's size, not users × anything.
-
-    Returns:
-        Frame ``user_id, similarity, n_events, n_purchase, spend`` (those present), most similar first.
-    """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ConfigError(f"The 'n' parameter of lookalikes must be an int in [1, inf). Got {n!r} instead.")
-    index = getattr(bundle, "user_index", None)
-    index = pd.Index(bundle.users["user_id"].astype(str)) if index is None else index
-    wanted = members if isinstance(members, (pd.Index, pd.Series)) else [str(m) for m in members]
-    rows = index.get_indexer(pd.Index(wanted).astype(str).unique())
-    rows = rows[rows >= 0]
-    if len(rows) == 0:
-        raise ConfigError("the segment is empty, so it has no centroid; widen the rules before expanding it.")
-    # A bundle has its index; a plain object with user vectors (tests, notebooks) is searched exactly.
-    vectors = getattr(bundle, "user_neighbors", None) or VectorIndex.exact(bundle.user_vectors, normalize=False)
-    centroid = vectors.vectors(rows).mean(axis=0)
-    top, sims = vectors.search(centroid, int(n), exclude=rows)
-    cols = [c for c in ("n_events", "n_purchase", "spend") if c in bundle.users]
-    out = bundle.users.iloc[top][["user_id", *cols]].copy()
-    out.insert(1, "similarity", sims.astype(np.float64))
-    return out.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------- saving

@@ -298,21 +298,14 @@ class E5Model:
 
 def main(argv: list[str] | None = None) -> int:
     """Produce the multilingual static model: ``python -m uig_core.semantics.multilingual [--force]``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Distil the multilingual static model from the bundled e5-small.")
-    parser.add_argument("--force", action="store_true", help="distil again even when the model exists")
-    args = parser.parse_args(argv)
-    path = folder()
-    if args.force and path.exists():
-        shutil.rmtree(path)
-    if is_word_folder(path):
-        print(f"multilingual static model present: {path}")
-        return 0
-    start = time.perf_counter()
-    ensure_model(announce=False)
-    print(f"multilingual static model written to {path} in {time.perf_counter() - start:.1f} s")
-    return 0
+    return static.distil_command(
+        argv,
+        what="multilingual static model",
+        folder=folder(),
+        ready=is_word_folder,
+        make=lambda: ensure_model(announce=False),
+        description="Distil the multilingual static model from the bundled e5-small.",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - the set-up step

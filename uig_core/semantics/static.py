@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -320,23 +321,42 @@ def pool(
     return out.astype(np.float32, copy=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Produce the bundled static model: ``python -m uig_core.semantics.static [--force]``."""
+def distil_command(
+    argv: list[str] | None,
+    *,
+    what: str,
+    folder: Path,
+    ready: Callable[[Path], bool],
+    make: Callable[[], object],
+    description: str,
+) -> int:
+    """The set-up step that distils a bundled model once (``--force``: again); shared by every static model."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Distil the static embedding model from the bundled MiniLM.")
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--force", action="store_true", help="distil again even when the model exists")
     args = parser.parse_args(argv)
-    folder = bundled_folder()
     if args.force and folder.exists():
         shutil.rmtree(folder)
-    if is_static_folder(folder):
-        print(f"static embedding model present: {folder}")
+    if ready(folder):
+        print(f"{what} present: {folder}")
         return 0
     start = time.perf_counter()
-    ensure_static_model(announce=False)
-    print(f"static embedding model written to {folder} in {time.perf_counter() - start:.1f} s")
+    make()
+    print(f"{what} written to {folder} in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Produce the bundled static model: ``python -m uig_core.semantics.static [--force]``."""
+    return distil_command(
+        argv,
+        what="static embedding model",
+        folder=bundled_folder(),
+        ready=is_static_folder,
+        make=lambda: ensure_static_model(announce=False),
+        description="Distil the static embedding model from the bundled MiniLM.",
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - the set-up step
