@@ -39,20 +39,25 @@ def demo_events() -> pd.DataFrame:
 
 
 def split_of(name: str):
+    """The dataset's temporal split, with item embeddings for the models that read item text (None: no data)."""
+    from quality import OR_CSV, item_features, online_retail_events
+
     from uig_core.evaluation.protocol import temporal_split
 
     if name == "demo":
-        return temporal_split(demo_events())
-    from quality import OR_CSV, online_retail_events
-
-    if not OR_CSV.exists():
+        events, cutoff = demo_events(), None
+    elif OR_CSV.exists():
+        events, cutoff = online_retail_events(), "2011-11-09"
+    else:
         return None
-    return temporal_split(online_retail_events(), "2011-11-09")
+    split = temporal_split(events, cutoff)
+    split.item_features = item_features(events, split.item_ids)[0]
+    return split
 
 
 def deletion_rates(model, train: sp.csr_matrix, users: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
     """Share of recommended items whose score falls when the top reason / a random history item is removed."""
-    top_fell, rand_fell, top_drop, n = 0, 0, [], 0
+    top_fell, rand_fell, top_drop, n, bare = 0, 0, [], 0, 0
     for u in users:
         recs, _ = model.recommend(int(u), k=10)
         recs = np.asarray(recs).ravel()
@@ -64,6 +69,7 @@ def deletion_rates(model, train: sp.csr_matrix, users: np.ndarray, rng: np.rando
         refold = base is not None  # else: a graph network, whose parts are its re-propagated drops already
         base = base[0] if refold else model.score(int(u))[0, recs]
         for r, item in enumerate(recs):
+            bare += bool(parts[r].max() <= 0)  # nothing in the history adds to it: no because
             j = int(np.argmax(parts[r]))
             other = int(rng.choice([h for h in range(len(history)) if h != j]))
             for col, fell in ((j, "top"), (other, "random")):
@@ -84,6 +90,7 @@ def deletion_rates(model, train: sp.csr_matrix, users: np.ndarray, rng: np.rando
         "top": top_fell / max(n, 1),
         "random": rand_fell / max(n, 1),
         "top_drop": float(np.median(top_drop)) if top_drop else float("nan"),
+        "bare": bare,
     }
 
 
@@ -102,12 +109,14 @@ def run(name: str, models: list[str], n_users: int, seed: int) -> list[tuple]:
     for m in models:
         params = {"random_state": seed} if m in ("ials", "lightgcn", "gfcf", "bspm") else {}
         t0 = time.process_time()
-        model = make_model(m, **params).fit(split.train)
+        model = make_model(m, **params)
+        model.fit(split.train, item_features=split.item_features if model.uses_item_features else None)
         if model.contributions(int(users[0]), np.arange(3)) is None:
             rows.append((name, m, "no because", 0, float("nan"), float("nan"), float("nan"), time.process_time() - t0))
             continue
         r = deletion_rates(model, split.train, users, rng)
-        rows.append((name, m, "because", r["cases"], r["top"], r["random"], r["top_drop"], time.process_time() - t0))
+        kind = f"because ({r['bare']} bare)" if r["bare"] else "because"
+        rows.append((name, m, kind, r["cases"], r["top"], r["random"], r["top_drop"], time.process_time() - t0))
     return rows
 
 
@@ -120,10 +129,10 @@ def main() -> None:
     args = parser.parse_args()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     rows = [row for d in args.datasets for row in run(d, models, args.users, args.seed)]
-    print(f"\n{'dataset':<8} {'model':<14} {'reasons':<11} {'cases':>6} {'top fell':>9} {'random fell':>12} "
+    print(f"\n{'dataset':<8} {'model':<14} {'reasons':<18} {'cases':>6} {'top fell':>9} {'random fell':>12} "
           f"{'median drop':>12} {'CPU s':>7}")  # fmt: skip
     for d, m, kind, n, top, rand, drop, cpu in rows:
-        print(f"{d:<8} {m:<14} {kind:<11} {n:>6} {top:>9.1%} {rand:>12.1%} {drop:>12.1%} {cpu:>7.1f}")
+        print(f"{d:<8} {m:<14} {kind:<18} {n:>6} {top:>9.1%} {rand:>12.1%} {drop:>12.1%} {cpu:>7.1f}")
     print(f"\ncommand: python bench/explain.py --datasets {' '.join(args.datasets)} --users {args.users} "
           f"--models {args.models} --seed {args.seed}")  # fmt: skip
 
