@@ -147,11 +147,13 @@ def test_center_resolution_and_errors(bundle):
 
 
 def test_search(bundle):
-    found = graphview.search_nodes(bundle, "sourdough")
+    from uig_core.queries.pickers import find_nodes  # the graph page's search box
+
+    found = find_nodes(bundle, "sourdough")
     assert list(found["id"]) == ["item:i3"]
-    assert "interest:1" in set(graphview.search_nodes(bundle, "bak")["id"])
-    assert list(graphview.search_nodes(bundle, "u1")["id"])[0] == "user:u1"
-    assert list(graphview.search_nodes(bundle, "")["id"]) == ["interest:0", "interest:1"]
+    assert "interest:1" in set(find_nodes(bundle, "bak")["id"])
+    assert list(find_nodes(bundle, "u1")["id"])[0] == "user:u1"
+    assert list(find_nodes(bundle, "")["id"]) == ["interest:0", "interest:1"]
     nodes, _ = graphview.neighborhood(bundle, "user:u0", depth=1)
     labels = graphview.choice_labels(nodes)
     assert labels["user:u0"] == "user u0" and labels["item:i0"] == "item i0 · Trail shoes"

@@ -74,34 +74,6 @@ class GraphIndex:
         return np.asarray(self.bundle.items["interest_id"], dtype=np.int64)
 
     @cached_property
-    def columns(self) -> dict[str, object]:
-        """Arrow columns for text search: ``user`` and ``item`` ids and item ``title`` (no pandas objects)."""
-        from uig_core.build import layout
-
-        path = self.bundle.path
-        return {
-            "user": layout.read_column(path, "users", "user_id"),
-            "item": layout.read_column(path, "items", "item_id"),
-            "title": layout.read_column(path, "items", "title"),
-        }
-
-    def find(self, kind: str, query: str, limit: int) -> list[tuple[int, int]]:
-        """``(rank, row)`` of users or items whose id (or, for items, title) contains ``query``, any case.
-
-        Rank 0 is an exact id match, 1 any other hit; at most ``limit`` hits of each rank, in row order.
-        """
-        import pyarrow.compute as pc
-
-        cols = self.columns
-        hit = pc.match_substring(cols[kind], query, ignore_case=True)
-        if kind == "item":
-            hit = pc.or_(hit, pc.match_substring(cols["title"], query, ignore_case=True))
-        exact = pc.indices_nonzero(pc.equal(pc.utf8_lower(cols[kind]), query.lower())).to_numpy()[:limit]
-        rows = pc.indices_nonzero(pc.fill_null(hit, False)).to_numpy()[: limit + len(exact)]
-        rest = [int(r) for r in rows if r not in set(exact.tolist())][:limit]
-        return [(0, int(r)) for r in exact] + [(1, r) for r in rest]
-
-    @cached_property
     def _brief_users(self) -> pd.DataFrame:
         from uig_core.build import layout
 

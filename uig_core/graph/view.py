@@ -43,7 +43,6 @@ __all__ = [
     "PROFILE_EDGE_MIN",
     "neighborhood",
     "interest_overview",
-    "search_nodes",
     "default_center",
     "choice_labels",
     "resolve_center",
@@ -145,37 +144,6 @@ def _node_id(idx: GraphIndex, kind: str, i: int) -> str:
     return f"interest:{i}"
 
 
-def search_nodes(bundle: Bundle, query: str, *, limit: int = 50) -> pd.DataFrame:
-    """Nodes whose id, title or name contains ``query`` (case-insensitive), exact id matches first.
-
-    With an empty query, the largest interests.
-
-    Returns:
-        Frame ``id, type, key, label`` (``id`` is ``type:ID``, ready for :func:`neighborhood`; ``label`` is the
-        cleaned title or name); at most ``limit`` rows.
-    """
-    idx = graph_index(bundle)
-    names = _names(idx)
-    q = str(query).strip().casefold()
-    rows: list[tuple[int, str, str, str, str]] = []
-    if not q:
-        big = [int(t) for t in idx.interests["size"].sort_values(ascending=False).index[:limit]]
-        return pd.DataFrame(
-            [(f"interest:{t}", "interest", str(t), names[t]) for t in big], columns=["id", "type", "key", "label"]
-        )
-    for t, n in names.items():
-        if q in n.casefold() or q == str(t):
-            rows.append((0 if n.casefold() == q or q == str(t) else 1, f"interest:{t}", "interest", str(t), n))
-    for rank, i in idx.find("item", q, limit * 2):
-        key = str(idx.item_ids[i])
-        rows.append((rank, f"item:{key}", "item", key, clean_text(idx.titles[i], 60)))
-    for rank, i in idx.find("user", q, limit * 2):
-        key = idx.user_id(i)
-        rows.append((rank, f"user:{key}", "user", key, clean_text(key, 60)))
-    rows.sort(key=lambda r: r[0])
-    return pd.DataFrame([r[1:] for r in rows[:limit]], columns=["id", "type", "key", "label"])
-
-
 def default_center(bundle: Bundle) -> str:
     """A readable starting point: the user with the most purchases (bots never buy), else the busiest item."""
     users = graph_index(bundle).users
@@ -186,7 +154,8 @@ def default_center(bundle: Bundle) -> str:
     if idx.shape[1]:
         indptr, _ = bundle.item_users
         return f"item:{idx.item_ids[int(np.argmax(np.diff(np.asarray(indptr))))]}"
-    return str(search_nodes(bundle, "", limit=1)["id"].iat[0])
+    sizes = idx.interests["size"]
+    return f"interest:{int(sizes.idxmax())}"
 
 
 def choice_labels(frame: pd.DataFrame) -> dict[str, str]:

@@ -61,7 +61,7 @@ def find_users(
         raise ConfigError(f"user order {order!r} is unknown; use one of {', '.join(USER_ORDERS)}.")
     ids = bundle.memo("user_ids_arrow", lambda: _arrow(bundle.users["user_id"]))
     perm = bundle.memo(("user_order", order), lambda: _user_order(bundle, order, ids))
-    rows = _ranked_matches(bundle, ("user", order), ids, perm, query, limit)
+    rows = _match_groups(bundle, ("user", order), ids, perm, query, limit)[0]
     out = [str(u) for u in ids.take(pa.array(rows)).to_pylist()] if len(rows) else []
     if include and include not in out and include in bundle.user_index:
         out.insert(0, include)
@@ -80,19 +80,6 @@ def _user_order(bundle: Bundle, order: str, ids: pa.Array) -> np.ndarray:
         values = pd.to_numeric(bundle.users[col], errors="coerce").fillna(-np.inf).to_numpy()
         return np.argsort(-values, kind="stable")
     return np.asarray(pc.sort_indices(ids), dtype=np.int64)  # code-point order, stable
-
-
-def _ranked_matches(
-    bundle: Bundle,
-    key: tuple[str, ...],
-    ids: pa.Array,
-    perm: np.ndarray,
-    query: str,
-    limit: int,
-    also: pa.Array | None = None,
-) -> np.ndarray:
-    """The first ``limit`` rows matching ``query``, most relevant first (see :func:`_match_groups`)."""
-    return _match_groups(bundle, key, ids, perm, query, limit, also)[0]
 
 
 def _match_groups(
@@ -160,7 +147,7 @@ def find_items(bundle: Bundle, query: str = "", *, limit: int = 500, include: st
     ids = bundle.memo("item_ids_arrow", lambda: _arrow(items["item_id"]))
     titles = bundle.memo("item_titles_arrow", lambda: _arrow(items["title"]))
     perm = bundle.memo("item_order", lambda: _item_order(items))
-    rows = _ranked_matches(bundle, ("item",), ids, perm, query, limit, also=titles)
+    rows = _match_groups(bundle, ("item",), ids, perm, query, limit, also=titles)[0]
     out = [str(i) for i in ids.take(pa.array(rows)).to_pylist()] if len(rows) else []
     if include and include not in out and include in bundle.item_index:
         out.insert(0, include)
