@@ -16,6 +16,7 @@ from typing import SupportsInt
 import pandas as pd
 import streamlit as st
 
+from uig_app import url_state
 from uig_core import logs
 from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
@@ -83,10 +84,13 @@ def dataset_picker() -> DatasetInfo | None:
         st.sidebar.info("No dataset yet: upload a log.")
         return None
     names = [d.name for d in infos]
+    url_state.restore(DATASET_KEY, "dataset", allowed=names)  # a reload or a shared link opens its dataset
     if st.session_state.get(DATASET_KEY) not in names:
         st.session_state[DATASET_KEY] = names[0]
     st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
-    return current_dataset()
+    info = current_dataset()
+    url_state.publish(dataset=info.name if info else None)  # every run: Streamlit clears the query on page switch
+    return info
 
 
 @st.cache_resource(show_spinner="Loading the build…", max_entries=4)
