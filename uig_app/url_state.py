@@ -78,4 +78,3 @@ def publish(**params: object | None) -> None:
         text = str(value)
         if st.query_params.get(name) != text:
             st.query_params[name] = text
-
