@@ -60,3 +60,26 @@ def test_column_scores_in_blocks_equals_one_pass(monkeypatch):
     monkeypatch.setattr("uig_core.models._columns._BLOCK", 7)  # many small blocks
     np.testing.assert_allclose(column_scores(rows, vals, csc.indptr, csc.indices, x.shape[0]), whole, rtol=1e-6)
     np.testing.assert_allclose(whole, (x > 0).astype(np.float64) @ vals, rtol=1e-6)
+
+
+def test_a_column_that_touches_most_pairs_takes_the_user_major_product():
+    from uig_core.models._columns import binary_user_major
+
+    x = planted_pairs(seed=3)
+    csc = x.tocsc()
+    csc.sort_indices()
+    rows = np.arange(x.shape[1])  # every item: the gather would read every pair
+    vals = np.linspace(0.1, 2.0, x.shape[1]).astype(np.float32)
+    asked = []
+
+    def by_user() -> sp.csr_matrix:
+        asked.append(True)
+        return binary_user_major(x)
+
+    got = column_scores(rows, vals, csc.indptr, csc.indices, x.shape[0], by_user=by_user)
+    assert asked  # the product path ran
+    np.testing.assert_allclose(got, (x > 0).astype(np.float64) @ vals, rtol=1e-5)
+    asked.clear()
+    few = column_scores(rows[:2], vals[:2], csc.indptr, csc.indices, x.shape[0], by_user=by_user)
+    assert not asked  # two items touch few pairs: the gather
+    np.testing.assert_allclose(few, (x[:, :2] > 0).astype(np.float64) @ vals[:2], rtol=1e-5)

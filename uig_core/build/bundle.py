@@ -22,7 +22,7 @@ import pandas as pd
 from uig_core.build import layout
 from uig_core.build.parts import BuildParts, lazy
 from uig_core.errors import ConfigError, UnknownId
-from uig_core.models._columns import column_scores
+from uig_core.models._columns import binary_user_major, column_scores
 from uig_core.queries.cold_start import meaning_ranking, needs_meaning
 from uig_core.queries.explain import Reason, explain_items, history_reasons
 from uig_core.queries.vectors import VectorIndex, normalized, top_rows, user_vectors_of
@@ -30,6 +30,8 @@ from uig_core.schema import EVENT_CODES
 from uig_core.store.workspace import Workspace
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from uig_core.models.base import Recommender
 
 __all__ = ["Bundle", "lazy"]
@@ -43,6 +45,7 @@ class Bundle(BuildParts):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._models: dict[str, Recommender] = {}
+        self._binary: sp.csr_matrix | None = None  # the pairs user-major and binary, for popular items' columns
 
     @classmethod
     def load(cls, ws: Workspace, dataset: str | None = None, build_id: str | None = None) -> Bundle:
@@ -266,7 +269,14 @@ class Bundle(BuildParts):
         indptr, indices = self.item_users
         if column is None or rec.interactions_.nnz != len(indices):  # trained on other pairs: ask the model
             return rec.score_items(col)[:, 0].copy()  # one column for every user, not users x items
-        return column_scores(*column, indptr, indices, rec.n_users_)
+        return column_scores(*column, indptr, indices, rec.n_users_, by_user=lambda: self._binary_pairs(rec))
+
+    def _binary_pairs(self, rec: Recommender) -> sp.csr_matrix:
+        """The model's training pairs user-major and binary, built once per bundle (float32 ones, shared indices)."""
+        cached = self._binary
+        if cached is None or cached.shape != rec.interactions_.shape or cached.nnz != rec.interactions_.nnz:
+            self._binary = cached = binary_user_major(rec.interactions_)
+        return cached
 
     def similar_users(self, user_id: str, k: int = 10, *, min_items: int | None = None) -> pd.DataFrame:
         """Most similar users by cosine of user vectors (:attr:`user_neighbors`), with the support to mean it.
