@@ -169,9 +169,14 @@ def test_default_center_and_label_thinning(bundle):
     assert all(n["title"] for n in data)  # every node keeps its tooltip
 
 
+def page_data(page: str) -> dict:
+    """The drawing's data block of an exported page (JSON inside <script type="application/json">)."""
+    block = page.split('<script type="application/json" id="uig-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(block)
+
+
 def node_data(page: str) -> list[dict]:
-    data, _ = json.JSONDecoder().raw_decode(page.split("nodes = new vis.DataSet(", 1)[1])
-    return data
+    return page_data(page)["nodes"]
 
 
 def test_hostile_title_is_inert_text(bundle):

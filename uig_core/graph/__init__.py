@@ -2,11 +2,17 @@
 
 Modules::
 
-    edges  interaction_matrix, strongest_event_matrix, graph_counts, to_hetero_data
-    view   neighborhood, interest_overview: node/edge frames
-    html   render_html, save_html: the offline pyvis page
+    edges       interaction_matrix, strongest_event_matrix, graph_counts, to_hetero_data
+    adjacency   GraphIndex: the lazy adjacency the views walk
+    nodes       node/edge types, colours, clean_text, resolve_center, node frames
+    walk        neighborhood: the breadth-first ("hops") view
+    focus       interest_first: user → interests → items; item → interest, also-taken items, shoppers
+    overview    interest_overview: the interests, grouped into clusters
+    positions   place: fixed positions (radial tree, clustered spring), labels pushed apart
+    view        graph_view, overview_view: the views the page and the CLI draw (re-exports the vocabulary)
+    html        vis_data, render_html, save_html: the drawing's data and the offline file (assets/graph.js)
 
 Import from the module that holds a name; this package imports nothing itself.
 """
 
-__all__ = ["edges", "view", "html"]
+__all__ = ["edges", "adjacency", "nodes", "walk", "focus", "overview", "positions", "view", "html"]

@@ -1,15 +1,19 @@
-r"""Offline pyvis rendering of graph neighbourhoods (the frames of :mod:`uig_core.graph.view`).
+r"""Drawing graph views with vis-network: the data the page draws, and the standalone offline HTML file.
+
+One drawing script, ``assets/graph.js``, serves both the dashboard's component (``uig_app/graph_component.py``,
+which hands it :func:`vis_data` through Streamlit) and the exported file of :func:`render_html`, so the file
+behaves as the page does: fixed positions (:mod:`uig_core.graph.positions`), physics off, the view fitted to the
+canvas, click a node to focus its neighbourhood, a search box that highlights matches.
 
 Untrusted text. Titles and names come from uploaded logs. They are cleaned (control characters dropped, length
-capped) and travel only as JSON data inside the page's script: Jinja's ``tojson`` writes ``<``, ``>``, ``&`` and
-``'`` as ``\u003c``-style escapes, so no data can close the script block. vis-network 9.1 draws labels on a
-canvas and sets string tooltips with ``innerText``, so the text is shown literally and never parsed as HTML —
-which is also why it is *not* ``html.escape``-d first (vis would then show ``&lt;`` to the reader). pyvis's
-``innerHTML`` tooltip mode (switched on by any title containing ``href``) is never used. Every piece of markup
-this module writes itself (legend, heading) goes through :func:`html.escape`.
+capped) and travel only as JSON data: in the file inside a ``<script type="application/json">`` block where
+``<``, ``>``, ``&``, ``'`` and the line separators are written as ``\u003c``-style escapes, so no data can close
+the block. The script sets every text with ``textContent`` and vis-network 9.1 draws labels on a canvas and sets
+string tooltips with ``innerText``, so the text is shown literally and never parsed as HTML — which is also why it
+is *not* ``html.escape``-d first (the reader would see ``&lt;``). The markup this module writes itself (heading)
+goes through :func:`html.escape`.
 
-The page is standalone: vis-network is inlined (``cdn_resources="in_line"``) and any remote ``<script>``/``<link>``
-left in pyvis's template is stripped, so graphs draw with no network.
+The file is standalone: vis-network (bundled with the pyvis package) is inlined, nothing loads from the network.
 """
 
 from __future__ import annotations
@@ -29,56 +33,61 @@ import pandas as pd
 
 from uig_core import atomic
 from uig_core.errors import ConfigError
-from uig_core.graph.view import NODE_COLORS, NODE_TYPES, clean_text
+from uig_core.graph.nodes import NODE_COLORS, NODE_TYPES, clean_text, shown_label
 
-__all__ = ["EDGE_COLORS", "render_html", "save_html", "legend_html", "clean_text_lines"]
+__all__ = [
+    "EDGE_COLORS",
+    "ASSETS",
+    "vis_lib_dir",
+    "vis_data",
+    "render_html",
+    "save_html",
+    "legend_html",
+    "clean_text_lines",
+]
 
 log = logging.getLogger(__name__)
 
+ASSETS = Path(__file__).with_name("assets")
 EDGE_COLORS: dict[str, str] = {
     "user-item": "#9ecae9",
     "item-interest": "#f4b183",
     "user-interest": "#a1d99b",
     "interest-interest": "#54A24B",
     "user-user": "#9ecae1",
+    "item-item": "#d4a373",
 }
 _SHAPES = {"user": "dot", "item": "square", "interest": "diamond"}
+_REMOTE = re.compile(r"<script[^>]*\ssrc=|<link[^>]*\shref=\"?https?:", re.IGNORECASE)
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "'": "\\u0027",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def vis_lib_dir() -> Path:
+    """The folder of vis-network 9.1.2 as bundled with pyvis (``vis-network.min.js``, ``vis-network.css``)."""
+    import pyvis
+
+    folder = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
+    if not (folder / "vis-network.min.js").is_file():
+        raise RuntimeError(f"vis-network is missing from the pyvis package at {folder}; reinstall pyvis>=0.3.2.")
+    return folder
 
 
 @lru_cache(maxsize=1)
-def _template() -> Any:
-    from pyvis.network import Network
-
-    # One compiled template per process: compiling inlines ~500 kB of vis-network each time otherwise.
-    return Network(cdn_resources="in_line").templateEnv.get_template("template.html")
-
-
-_EXTERNAL = re.compile(
-    r"<link[^>]*https?://[^>]*>|<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE
-)
-_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>", re.IGNORECASE)
-_REMOTE = re.compile(r"<script[^>]*\ssrc=|<link[^>]*\shref=\"?https?:", re.IGNORECASE)
-_DEAD_COMMENT = re.compile(r"<!--\s*<link[^>]*node_modules.*?-->", re.IGNORECASE | re.DOTALL)
-
-
-def _options(n_nodes: int, physics: bool) -> dict[str, Any]:
-    return {
-        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
-        "nodes": {"font": {"size": 13, "face": "sans-serif"}, "borderWidth": 1},
-        "edges": {"smooth": False, "color": {"inherit": False}},
-        "physics": {
-            "enabled": physics,
-            "solver": "barnesHut",
-            "barnesHut": {
-                "gravitationalConstant": -6000,
-                "springLength": 170,
-                "springConstant": 0.03,
-                "damping": 0.25,
-                "avoidOverlap": 0.2,
-            },
-            "stabilization": {"enabled": True, "iterations": 200 if n_nodes <= 200 else 100},
-        },
-    }
+def _inline_parts() -> tuple[str, str, str, str]:
+    lib = vis_lib_dir()
+    return (
+        (lib / "vis-network.css").read_text(encoding="utf-8"),
+        (lib / "vis-network.min.js").read_text(encoding="utf-8"),
+        (ASSETS / "graph.js").read_text(encoding="utf-8"),
+        (ASSETS / "graph.css").read_text(encoding="utf-8"),
+    )
 
 
 def legend_html(types: Iterable[str] = NODE_TYPES, *, note: str = "") -> str:
@@ -97,110 +106,94 @@ def legend_html(types: Iterable[str] = NODE_TYPES, *, note: str = "") -> str:
     )
 
 
-def render_html(
-    nodes: pd.DataFrame,
-    edges: pd.DataFrame,
-    *,
-    height: int | str = 650,
-    physics: bool = True,
-    heading: str = "",
-    max_labels: int = 60,
-) -> str:
-    """A standalone, offline HTML page (vis-network inlined) drawing the nodes and edges.
+def vis_data(
+    nodes: pd.DataFrame, edges: pd.DataFrame, *, center: str | None = None, max_labels: int = 60, height: int = 640
+) -> dict[str, Any]:
+    """What ``assets/graph.js`` draws: vis-network nodes (with fixed ``x, y``) and edges, a legend, a note.
 
     Args:
-        nodes: Node frame of :func:`~uig_core.graph.view.neighborhood` / :func:`~uig_core.graph.view.interest_overview`.
-        edges: Edge frame of the same call.
-        height: Canvas height (pixels or a CSS length).
-        physics: Animate the force layout (off: the initial layout stays).
-        heading: A line of text above the legend (escaped).
+        nodes: A node frame of :mod:`uig_core.graph.view`; positions are computed when it has no ``x``/``y``.
+        edges: Its edge frame.
+        center: The center's node id (drawn larger, its details shown first); None for the overview.
         max_labels: Beyond this many nodes only the center, the interests and the largest nodes keep a visible
             label (all keep their tooltip), so dense graphs stay readable.
+        height: Canvas height in pixels.
 
     Returns:
-        The HTML document. It loads nothing from the network and holds no markup taken from the data.
+        A JSON-ready dict; every text in it is cleaned plain text.
     """
-    from pyvis.network import Network
+    from uig_core.graph.positions import place
 
-    css_height = f"{int(height)}px" if isinstance(height, (int, np.integer)) else str(height)
-    if not re.fullmatch(r"\d{1,5}(px|vh|%)", css_height):
-        raise ConfigError(
-            f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
-            f"Got {height!r} instead."
-        )
-    net = Network(height=css_height, width="100%", cdn_resources="in_line")
-    net.nodes = _vis_nodes(nodes, max_labels)
-    net.node_ids = [n["id"] for n in net.nodes]
-    net.edges = _vis_edges(edges)
-    options = json.dumps(_options(len(net.nodes), physics))
-    page = _template().render(
-        height=css_height,
-        width="100%",
-        nodes=net.nodes,
-        edges=net.edges,
-        heading="",
-        options=options,
-        physics_enabled=physics,
-        use_DOT=False,
-        dot_lang="",
-        widget=False,
-        bgcolor="#ffffff",
-        conf=False,
-        tooltip_link=False,
-        neighborhood_highlight=False,
-        select_menu=False,
-        filter_menu=False,
-        notebook=False,
-        cdn_resources="in_line",
-    )
-    page = _EMPTY_HEADING.sub("", _DEAD_COMMENT.sub("", _EXTERNAL.sub("", page)))
-    if _REMOTE.search(page):  # a changed pyvis template must not make the page load remote code
-        raise RuntimeError("the pyvis template references a remote resource; update uig_core.graph.html._EXTERNAL.")
-    types = [t for t in NODE_TYPES if t in set(nodes["type"])]
-    top = (
-        f'<div style="font:15px sans-serif;padding:6px 8px">{html.escape(clean_text(heading, 200))}</div>'
-        if heading
-        else ""
-    )
-    note = f"  {len(nodes)} nodes · {len(edges)} edges · hover for details, scroll to zoom"
-    page = page.replace("<body>", "<body>" + top + legend_html(types, note=note), 1)
-    return page
+    shown = labelled(nodes, max_labels)
+    if len(nodes) and not {"x", "y"} <= set(nodes.columns):
+        nodes = place(nodes, edges, labelled=shown)
+    return {
+        "nodes": _vis_nodes(nodes, shown, center),
+        "edges": _vis_edges(edges),
+        "legend": _legend(nodes, edges),
+        "center": center,
+        "height": int(height),
+        "note": f"{len(nodes):,} nodes · {len(edges):,} edges",
+    }
 
 
-def _vis_nodes(nodes: pd.DataFrame, max_labels: int) -> list[dict[str, Any]]:
-    """vis-network node dicts; beyond ``max_labels`` nodes only the important ones keep a visible label."""
-    shown = _labelled(nodes, max_labels)
-    return [
-        {
-            "id": str(r.id),
-            "label": clean_text(r.label, 80) if r.id in shown else " ",
-            "title": clean_text_lines(r.title),
-            "shape": _SHAPES.get(r.type, "dot"),
-            "color": NODE_COLORS.get(r.type, "#999999"),
-            "size": float(r.size),
-            "group": str(r.type),
-            **({"borderWidth": 3, "font": {"size": 16, "bold": True}} if int(r.hop) == 0 else {}),
+def _vis_nodes(nodes: pd.DataFrame, shown: set[str], center: str | None) -> list[dict[str, Any]]:
+    out, overview = [], bool((nodes["hop"] == 0).all())
+    for r in nodes.to_dict("records"):
+        node = {
+            "id": str(r["id"]),
+            "label": shown_label(str(r["type"]), r["label"], overview=overview) if r["id"] in shown else "",
+            "title": clean_text_lines(r["title"]),
+            "shape": _SHAPES.get(str(r["type"]), "dot"),
+            "color": str(r.get("color") or NODE_COLORS.get(str(r["type"]), "#999999")),
+            "size": round(float(r["size"]), 1),
+            "group": str(r["type"]),
+            "x": float(r.get("x", 0.0)),
+            "y": float(r.get("y", 0.0)),
         }
-        for r in nodes.itertuples(index=False)
-    ]
+        if node["id"] == center:
+            node.update(borderWidth=4, font={"size": 17, "bold": True})
+        elif r["type"] == "interest":
+            node["font"] = {"size": 15}
+        out.append(node)
+    return out
 
 
 def _vis_edges(edges: pd.DataFrame) -> list[dict[str, Any]]:
-    """vis-network edge dicts, widths relative to the strongest edge of the same type (weak structure stays visible)."""
+    """Edge dicts, widths relative to the strongest edge of the same type (weak structure stays visible)."""
     top = edges.groupby("type")["weight"].max().to_dict() if len(edges) else {}
     return [
         {
             "from": str(e.source),
             "to": str(e.target),
             "title": clean_text_lines(e.title),
-            "width": 0.5 + 4.0 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9),
-            "color": EDGE_COLORS.get(e.type, "#cccccc"),
+            "width": round(0.6 + 5.4 * float(e.weight) / max(float(top.get(e.type, 1.0)), 1e-9), 2),
+            "color": str(getattr(e, "color", "") or EDGE_COLORS.get(e.type, "#cccccc")),
+            "kind": str(e.type),
         }
         for e in edges.itertuples(index=False)
     ]
 
 
-def _labelled(nodes: pd.DataFrame, max_labels: int) -> set[str]:
+def _legend(nodes: pd.DataFrame, edges: pd.DataFrame) -> list[dict[str, str]]:
+    if "group" in nodes and "cluster" in nodes:  # the overview: one chip per cluster, largest first
+        firsts = nodes.sort_values("cluster", kind="stable").drop_duplicates("cluster")
+        chips = [
+            {"label": clean_text(g, 40), "color": str(c), "shape": "diamond"}
+            for g, c in zip(firsts["group"], firsts["color"], strict=True)
+        ]
+    else:
+        chips = [
+            {"label": t, "color": NODE_COLORS[t], "shape": _SHAPES[t]} for t in NODE_TYPES if t in set(nodes["type"])
+        ]
+    if len(edges):
+        chips.append(
+            {"label": "line width = edge strength (hover a line for its weight)", "color": "", "shape": "line"}
+        )
+    return chips
+
+
+def labelled(nodes: pd.DataFrame, max_labels: int) -> set[str]:
     if len(nodes) <= max_labels:
         return set(nodes["id"])
     rank = nodes.assign(_c=nodes["hop"] == 0, _i=nodes["type"] == "interest")
@@ -212,6 +205,61 @@ def clean_text_lines(value: Any, limit: int = 600) -> str:
     """Like :func:`clean_text`, keeping line breaks (tooltips are multi-line)."""
     lines = [clean_text(line, 200) for line in str(value if value is not None else "").split("\n")]
     return "\n".join(line for line in lines if line)[:limit]
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON that is safe inside a ``<script>`` block (no ``<``, ``>``, ``&``, ``'`` left)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return re.sub("[<>&'\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group(0)], text)
+
+
+def render_html(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    *,
+    height: int | str = 650,
+    heading: str = "",
+    max_labels: int = 60,
+    center: str | None = None,
+) -> str:
+    """A standalone, offline HTML page drawing the nodes and edges as the dashboard does.
+
+    Args:
+        nodes: Node frame of :mod:`uig_core.graph.view` (positions are computed when it has none).
+        edges: Edge frame of the same call.
+        height: Canvas height (pixels or a CSS length such as ``'80vh'``).
+        heading: A line of text above the graph (escaped).
+        max_labels: See :func:`vis_data`.
+        center: The center's node id (default: the first node when it is hop 0 of a neighbourhood).
+
+    Returns:
+        The HTML document. It loads nothing from the network and holds no markup taken from the data.
+    """
+    css_height = f"{int(height)}px" if isinstance(height, (int, np.integer)) else str(height)
+    if not re.fullmatch(r"\d{1,5}(px|vh|%)", css_height):
+        raise ConfigError(
+            f"The 'height' of render_html must be pixels (e.g. 650) or a CSS length like '80vh'. "
+            f"Got {height!r} instead."
+        )
+    if center is None and len(nodes) and int(nodes["hop"].iat[0]) == 0 and (nodes["hop"] > 0).any():
+        center = str(nodes["id"].iat[0])
+    data = vis_data(
+        nodes, edges, center=center, max_labels=max_labels, height=int(height) if css_height.endswith("px") else 650
+    )
+    data["cssHeight"] = css_height
+    vis_css, vis_js, graph_js, graph_css = _inline_parts()
+    top = f"<h1>{html.escape(clean_text(heading, 200))}</h1>" if heading else ""
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(clean_text(heading, 120) or 'UIG graph')}</title>"
+        f"<style>{vis_css}</style><style>{graph_css}</style>"
+        f"<script>{vis_js}</script></head>\n<body>{top}"
+        f'<script type="application/json" id="uig-data">{script_json(data)}</script>\n'
+        f"<script>{graph_js}</script></body></html>\n"
+    )
+    if _REMOTE.search(page):  # a changed vis-network bundle must not make the page load remote code
+        raise RuntimeError("the graph page references a remote resource; check vis-network and assets/graph.js.")
+    return page
 
 
 def save_html(path: str | Path, nodes: pd.DataFrame, edges: pd.DataFrame, **kwargs: Any) -> Path:
