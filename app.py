@@ -3,12 +3,13 @@
 import streamlit as st
 
 from uig_app.state import dataset_picker, password_gate
-from uig_app.theme import PAGE_CONFIG
+from uig_app.theme import PAGE_CONFIG, apply_css
 
 
 def run() -> None:
     """Configure the page, gate on the password, then hand over to the chosen page."""
     st.set_page_config(**PAGE_CONFIG)
+    apply_css()  # columns wrap in narrow windows
     if not password_gate():
         return
     pages = {

@@ -1,67 +1,102 @@
-"""Home: what is in the chosen dataset, at a glance."""
+"""Home: what is going on in this shop — activity over time, the interest landscape, the model, the data."""
 
 import streamlit as st
 
 from uig_app import state
-from uig_app.theme import COUNT
+from uig_app.home_charts import home_figures
+from uig_app.theme import COUNT, wrap_row_height
 from uig_core.errors import UIGError
-from uig_core.queries.home import home_summary
+from uig_core.queries.home import home_view
 
 st.title("UIG · User Interest Graph")
-st.caption("Behaviour logs → item meaning from a language model → interest graph → GNN recommendations.")
-
 info = state.current_dataset()
 if info is None:
+    st.caption("Behaviour logs → item meaning from a language model → interest graph → recommendations.")
     st.info("The workspace is empty. Add a log on **Upload logs** to begin.")
     st.stop()
 
 try:
-    summary = home_summary(state.workspace(), info.name, overview=state.overview(info))
+    summary = home_view(state.workspace(), info, overview=state.overview(info))
 except UIGError as err:
     state.show_error(err)
     st.stop()
+st.caption(summary["subtitle"])
 
 st.subheader(f"Dataset · {info.name}")
+model = summary["model"]
 cols = st.columns(5)
 cols[0].metric("Users", f"{summary['users']:,}")
 cols[1].metric("Items", f"{summary['items']:,}")
 cols[2].metric("Events", f"{summary['events']:,}")
 cols[3].metric("Interests found", f"{summary['interests']:,}" if summary["interests"] is not None else "—")
-quality = summary.get("quality")
 cols[4].metric(
-    f"Recall@20 ({quality['model']})" if quality else "Recall@20",
-    f"{quality['recall']:.3f}" if quality else "—",
-    help="Temporal hold-out of the last 30 days; see Model quality.",
+    f"Recall@20 · {model['name']}" if model else "Recall@20",
+    f"{model['recall']:.3f}" if model and model["recall"] is not None else "not measured",
+    help=(
+        "The default model's Recall@20 on the validation split its build held out (the newest interactions)."
+        if not model or model["source"] != "evaluation"
+        else "The default model's Recall@20 on the temporal hold-out of the stored Model quality run."
+    ),
 )
+st.caption(f"{summary['first']} → {summary['last']}")
+
+trends = summary["trends"]
+figures = home_figures(summary["key"], summary)
+if "events" in figures:
+    st.plotly_chart(figures["events"], key="home_events_chart")
+
+landscape = trends["interests"]
+if "landscape" in figures:
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(figures["landscape"], key="home_landscape_chart")
+    with right:
+        if "rising" in figures:
+            st.plotly_chart(figures["rising"], key="home_rising_chart")
+        else:
+            st.markdown("**New and rising interests**")
+            st.caption(f"No interest's share moved much in the last {landscape['recent_days']} days.")
+        st.dataframe(
+            landscape["moving"][["name", "status", "recent_share", "change"]],
+            hide_index=True,
+            width="stretch",
+            key="home_moving",
+            column_config={
+                "name": st.column_config.TextColumn("interest", width="medium"),
+                "recent_share": st.column_config.NumberColumn("share now", format="percent"),
+                "change": st.column_config.NumberColumn("change", format="percent"),
+            },
+        )
 
 left, right = st.columns([1, 1])
 with left:
-    st.markdown("**Events by type**")
-    st.dataframe(
-        summary["events_by_type"],
-        hide_index=True,
-        width="stretch",
-        key="home_events",
-        column_config={"count": COUNT},
-    )
-with right:
-    st.markdown("**Time range**")
-    st.write(f"{summary['first']} → {summary['last']}")
     if summary["build"]:
         b = summary["build"]
         st.markdown(
             f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · built {b['created']}"
         )
-        if b.get("embed_model_id"):
-            st.caption(f"Item text read by `{b['embed_model_id']}`")
+        if model and model["candidates"]:
+            st.caption(f"Chosen among {model['candidates']} candidate models; see **Model quality**.")
     else:
         st.warning("Not built yet: press **Build** for it under *Datasets in this workspace* on **Upload logs**.")
-    if summary["top_interests"] is not None:
-        st.markdown("**Largest interests**")
+    st.dataframe(
+        summary["events_by_type"], hide_index=True, width="stretch", key="home_events", column_config={"count": COUNT}
+    )
+with right:
+    upload = summary["upload"]
+    st.markdown("**Data quality of the upload**")
+    if upload is None:
+        st.caption("No ingest report is stored for this dataset.")
+    else:
+        kept = upload["rows_accepted"] / max(upload["rows_read"], 1)
+        st.text(f"{upload['rows_accepted']:,} of {upload['rows_read']:,} rows kept ({kept:.1%}) from {upload['file']}")
         st.dataframe(
-            summary["top_interests"],
+            upload["issues"],
             hide_index=True,
             width="stretch",
-            key="home_interests",
-            column_config={"name": st.column_config.TextColumn(width="large"), "size": COUNT},
+            key="home_upload_issues",
+            row_height=wrap_row_height(2),
+            column_config={"issue": st.column_config.TextColumn(width="large"), "rows": COUNT},
         )
+        for warning in upload["warnings"]:
+            st.text(f"⚠ {warning}")

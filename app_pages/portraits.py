@@ -1,14 +1,12 @@
-"""User portraits: activity and RFM, interests, weekly interest timeline with the drift date, anomaly, similar users."""
-
-from html import escape
+"""User portraits: a summary line, activity and RFM, interests, the interest timeline with drift, similar users."""
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from uig_app import state
-from uig_app.theme import EVENT_COLORS, count_columns, interest_color
-from uig_core.errors import UIGError
+from uig_app import state, url_state
+from uig_app.portrait_charts import portrait_figures
+from uig_app.theme import count_columns
+from uig_core.errors import UIGError, UnknownId
 from uig_core.queries.pickers import USER_ORDERS
 from uig_core.queries.portrait import portrait
 
@@ -33,6 +31,16 @@ def _new_list() -> None:
     st.session_state.pop("portrait_user", None)
 
 
+def _known(user: str) -> bool:
+    # A ?user= from a shared link or a reload is restored only when the build has that user.
+    try:
+        bundle.user_row(user)
+    except UnknownId:
+        return False
+    return True
+
+
+url_state.restore("portrait_user", "user", allowed=_known)
 left, mid, right = st.columns([2, 2, 3])
 query = left.text_input(
     "Search user id", key="portrait_search", placeholder="start of an id, or part of one", on_change=_new_list
@@ -51,6 +59,7 @@ if not options:
 if st.session_state.get("portrait_user") not in options:
     st.session_state["portrait_user"] = options[0]
 user_id = right.selectbox(f"User ({len(options):,} shown)", options, key="portrait_user")
+url_state.publish(user=user_id)
 
 try:
     data = portrait(state.workspace(), info.name, user_id, recent=15, similar=10, bundle=bundle, info=info)
@@ -62,6 +71,7 @@ act = data["activity"]
 rfm = act["rfm"]
 st.subheader("Activity")
 st.text(f"User {data['user_id']}")
+st.info(state.md(data["story"]), icon=":material/auto_stories:")
 c = st.columns(6)
 c[0].metric("Events", f"{act['n_events']:,.0f}")
 c[1].metric("Purchases", f"{act['purchases']:,.0f}")
@@ -75,20 +85,10 @@ c[5].metric(
 )
 st.text(f"First seen {act['first_seen'] or '—'} · last seen {act['last_seen'] or '—'}")
 
-# graph_objects rather than plotly.express: express costs ~30 ms a figure on every rerun.
-MARGIN = dict(l=10, r=10, t=40, b=10)
+figures = portrait_figures((data["build_id"], data["user_id"]), data)
 a, b = st.columns([1, 2])
 with a:
-    events = list(act["events_by_type"].items())
-    fig = go.Figure(
-        go.Bar(
-            x=[e for e, _ in events],
-            y=[n for _, n in events],
-            marker_color=[EVENT_COLORS.get(e, "#999") for e, _ in events],
-        )
-    )
-    fig.update_layout(title="Events by type", height=300, margin=MARGIN, yaxis_title="events")
-    st.plotly_chart(fig, key="portrait_events_chart")
+    st.plotly_chart(figures["events"], key="portrait_events_chart")
     score = data["anomaly_score"]
     st.metric(
         "Anomaly score",
@@ -106,67 +106,16 @@ with a:
         st.text(f"Interests changed around {data['change_date']}")
 
 with b:
-    top = data["interests"][:12][::-1]
-    if not top:
+    if not data["interests"]:
         st.info("No interest profile: this user has no positive events on items with an interest.")
     else:
-        # Plotly reads a few HTML tags in labels; escaped names show exactly as written.
-        fig = go.Figure(
-            go.Bar(
-                x=[i["share"] for i in top],
-                y=[escape(i["name"]) for i in top],
-                orientation="h",
-                marker_color=[interest_color(i["interest_id"]) for i in top],
-            )
-        )
-        fig.update_layout(title="Interest distribution", height=330, margin=MARGIN)
-        fig.update_xaxes(tickformat=".0%")
-        st.plotly_chart(fig, key="portrait_interest_chart")
+        st.plotly_chart(figures["interests"], key="portrait_interest_chart")
 
-series: dict[int, dict] = {}
-for t in data["timeline"]:
-    s = series.setdefault(t["interest_id"], {"name": escape(t["name"]), "x": [], "y": []})
-    s["x"].append(t["week"])
-    s["y"].append(t["share"])
-if series:
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=s["x"],
-                y=s["y"],
-                name=s["name"],
-                stackgroup="one",
-                mode="lines",
-                line=dict(width=0.5, color=interest_color(i)),
-            )
-            for i, s in series.items()
-        ]
-    )
-    if data["change_date"]:
-        fig.add_shape(
-            type="line",
-            x0=data["change_date"],
-            x1=data["change_date"],
-            y0=0,
-            y1=1,
-            yref="paper",
-            line=dict(color="#333", dash="dash"),
-        )
-        fig.add_annotation(x=data["change_date"], y=1.04, yref="paper", text="drift", showarrow=False)
-    fig.update_layout(
-        title="Interests by week",
-        height=340,
-        margin=dict(l=10, r=10, t=50, b=10),
-        yaxis_title="share of the week's activity",
-        legend_title_text="interest",
-    )
-    fig.update_yaxes(tickformat=".0%", range=[0, 1])
-    st.plotly_chart(fig, key="portrait_timeline_chart")
+timeline = data["timeline"]
+if timeline["rows"] or timeline["activity"]:
+    st.plotly_chart(figures["timeline"], key="portrait_timeline_chart")
 else:
-    st.caption(
-        "No weekly interest timeline: this user has no positive event on an item with an interest, so there is "
-        "nothing to draw over time."
-    )
+    st.caption("No interest timeline: this user has no dated event.")
 
 left, right = st.columns([3, 2])
 with left:

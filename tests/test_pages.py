@@ -81,7 +81,8 @@ def test_portrait_of_a_planted_drifter(demo_ws):
         p = portrait(demo_ws, "demo", d["user_id"], recent=1, similar=0)
         errors.append(abs((pd.Timestamp(p["change_date"] or "1970-01-01") - pd.Timestamp(d["change_date"])).days))
     assert sum(e <= 21 for e in errors) >= 0.8 * len(errors)  # portraits date most planted changes right
-    weeks = {t["week"] for t in data["timeline"]}
+    weeks = {t["period"] for t in data["timeline"]["rows"]}
+    assert data["timeline"]["freq"] == "week"  # a few months of history read week by week
     assert len(weeks) >= 4 and all(pd.Timestamp(w).day_of_week == 0 for w in weeks)  # weeks start on Monday
     data["interests"].clear()  # callers get a copy of the memoised result
     assert portrait(demo_ws, "demo", drifter["user_id"], recent=5)["interests"]
@@ -483,6 +484,7 @@ def test_graph_search_ranks_by_relevance_and_says_when_caps_cut(demo_workspace, 
     ranked = [(group(i), -popularity[i]) for i in items["key"]]
     assert {g for g, _ in ranked} == {2, 3} and ranked == sorted(ranked)  # word starts first, popular first
     at = run_page(demo_workspace, monkeypatch, "graph")
+    at.segmented_control(key="graph_mode").set_value("hops").run()  # Max nodes caps the every-edge view
     at.slider(key="graph_max_nodes").set_value(10).run()
     assert not at.exception
     assert any("Max nodes" in i.value for i in at.info)

@@ -4,8 +4,10 @@ Modules::
 
     pickers          find_users, find_items, item_labels, categories
     recommendations  recommendation_table, compare_models, audience_table
-    home             home_summary
+    home             home_summary, home_view (the Home page: summary, default model, upload quality, trends)
+    trends           events over time by type, the interest landscape (share, trend, new and rising)
     portrait         portrait
+    story            a portrait's interest timeline (weekly or monthly by span) and its summary line
     searches         recent searches and the interests they point to, "searched for X", search-only users' items
     rfm              rfm: recency, frequency (net orders) and monetary (net spend), scored 1-5
     interest_list    interest_list
@@ -23,7 +25,9 @@ __all__ = [
     "pickers",
     "recommendations",
     "home",
+    "trends",
     "portrait",
+    "story",
     "searches",
     "rfm",
     "interest_list",

@@ -1,4 +1,4 @@
-"""A user's portrait: activity, interests, weekly interest timeline, anomaly, recent events, similar users.
+"""A user's portrait: activity, interests, interest timeline and story, anomaly, recent events, similar users.
 
 The activity card holds RFM figures, money net of returns and cancellations (:mod:`uig_core.store.money`) with
 the gross beside it; the timeline carries the drift date and the anomaly score its reason. A reason is shown
@@ -26,11 +26,12 @@ from uig_core.build.bundle import Bundle
 from uig_core.queries.pickers import user_column
 from uig_core.queries.rfm import rfm
 from uig_core.queries.searches import searches_with_interests
+from uig_core.queries.story import story_line, user_timeline
 from uig_core.signals.drift import DRIFT_THRESHOLD
 from uig_core.signals.risk import ANOMALY_THRESHOLD
 from uig_core.store.workspace import DatasetInfo, Workspace
 
-__all__ = ["portrait", "user_events", "weekly_timeline", "rfm"]
+__all__ = ["portrait", "user_events", "rfm"]
 
 log = logging.getLogger(__name__)
 
@@ -53,37 +54,6 @@ def user_events(ws: Workspace, dataset: str | None, user_id: str, *, info: Datas
         if col in frame:
             frame[col] = frame[col].astype("string")
     return frame
-
-
-def weekly_timeline(
-    events: pd.DataFrame,
-    item_interest: pd.Series,
-    names: dict[int, str],
-    user_id: str,
-    *,
-    event_weights: dict[str, float] | None = None,
-) -> pd.DataFrame:
-    """A user's interest mix per week (weeks start on Monday), in long form for a stacked area chart.
-
-    Uses :func:`uig_core.signals.timeline.interest_timeline`, so the chart shows the mix drift is computed from.
-
-    Returns:
-        ``week (Timestamp), interest_id, name, share``: every week from the first to the last active one and
-        every interest the user touched; ``share`` sums to 1 over an active week and is 0 in a silent week.
-    """
-    from uig_core.signals.timeline import interest_timeline
-
-    cols = ["week", "interest_id", "name", "share"]
-    if events.empty:
-        return pd.DataFrame(columns=cols)
-    wide = interest_timeline(events, item_interest, user_id, freq="W", event_weights=event_weights)
-    if wide.empty or not len(wide.columns):
-        return pd.DataFrame(columns=cols)
-    long = wide.stack().rename("share").reset_index()
-    long.columns = ["week", "interest_id", "share"]
-    long["interest_id"] = long["interest_id"].astype("int64")
-    long["name"] = long["interest_id"].map(names).fillna(long["interest_id"].astype(str))
-    return long[cols].sort_values(["week", "interest_id"]).reset_index(drop=True)
 
 
 def _num(value: Any) -> float | None:
@@ -133,7 +103,9 @@ def portrait(
     Returns:
         ``user_id, dataset, activity {n_events, events_by_type, first_seen, last_seen, purchases, orders,
         orders_gross, spend, spend_gross, units_returned, rfm}, interests [{interest_id, name, share}],
-        timeline [{week, interest_id, name, share}], drift_score, drift_threshold, change_date, anomaly_score,
+        timeline {freq, periods, rows [{period, interest_id, name, share}], activity [{period, events, weighted,
+        returns, searches}]} (:func:`uig_core.queries.story.user_timeline`), story (one line,
+        :func:`uig_core.queries.story.story_line`), drift_score, drift_threshold, change_date, anomaly_score,
         anomaly_threshold, anomaly_reason, recent_events [{ts, event, item_id, title, category, price}],
         similar_users [{user_id, similarity, overlap, n_events, n_purchase}]``. ``spend`` and ``orders`` are
         net of returns and cancellations; ``*_gross`` are None for a build made before they were stored.
@@ -176,7 +148,7 @@ def _portrait(
     change = u.get(date_col) if date_col and drift is not None and drift >= DRIFT_THRESHOLD else None
     anomaly = _num(u.get(anomaly_col)) if anomaly_col else None
     flagged = anomaly is not None and anomaly >= ANOMALY_THRESHOLD
-    return {
+    out = {
         "user_id": user_id,
         "dataset": info.name,
         "build_id": bundle.build_id,
@@ -185,7 +157,7 @@ def _portrait(
             {"interest_id": int(r.interest_id), "name": str(r.name), "share": round(float(r.share), 4)}
             for r in profile.itertuples(index=False)
         ],
-        "timeline": _timeline(bundle, events, user_id),
+        "timeline": user_timeline(bundle, events, user_id),
         # drift.py scores 0 where no split qualifies; a user without weighted events has no row there: 0 too.
         "drift_score": drift,
         "drift_threshold": DRIFT_THRESHOLD,
@@ -197,6 +169,8 @@ def _portrait(
         "searches": searches_with_interests(bundle, events, recent),
         "similar_users": _similar(bundle, user_id, similar),
     }
+    out["story"] = story_line(bundle, out)
+    return out
 
 
 def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> dict[str, Any]:
@@ -218,22 +192,6 @@ def _activity(bundle: Bundle, row: int, u: pd.Series, events: pd.DataFrame) -> d
         "units_returned": float(u["units_returned"]) if "units_returned" in u else None,
         "rfm": rfm(bundle.users, row, end, bundle=bundle),
     }
-
-
-def _timeline(bundle: Bundle, events: pd.DataFrame, user_id: str) -> list[dict[str, Any]]:
-    """The user's interest shares week by week."""
-    item_interest = pd.Series(bundle.items["interest_id"].to_numpy(), index=bundle.item_index)
-    weights = bundle.meta.get("config", {}).get("event_weights")
-    timeline = weekly_timeline(events, item_interest, bundle.interest_names, user_id, event_weights=weights)
-    return [
-        {
-            "week": pd.Timestamp(w).strftime("%Y-%m-%d"),
-            "interest_id": int(i),
-            "name": str(n),
-            "share": round(float(s), 4),
-        }
-        for w, i, n, s in timeline.itertuples(index=False)
-    ]
 
 
 def _recent(bundle: Bundle, events: pd.DataFrame, recent: int) -> list[dict[str, Any]]:

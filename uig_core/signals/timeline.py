@@ -72,8 +72,9 @@ def interest_timeline(
     freq: str = "W",
     event_weights: Mapping[str, float] | None = None,
     normalize: bool = True,
+    span: tuple[Any, Any] | None = None,
 ) -> pd.DataFrame:
-    """One user's interest mix per window, ready for a stacked area chart.
+    """One user's interest mix per window, ready for a stacked chart.
 
     Args:
         events: Canonical events (may hold every user; only ``user_id``'s rows are used).
@@ -82,10 +83,13 @@ def interest_timeline(
         freq: Window length as a pandas period alias (default weekly).
         event_weights: ``{event: weight}`` (default ``schema.EVENT_WEIGHTS``).
         normalize: Shares (each active window sums to 1) instead of summed weights.
+        span: ``(first, last)`` times the windows must cover (the user's first and last event of any kind, so a
+            history whose weighted events all fall in one week still spans its returns and searches); default:
+            the first to the last weighted event.
 
     Returns:
-        DataFrame indexed by ``window_start`` (every window from the user's first to last active one; inactive
-        windows are all zero), one column per interest id the user touched (sorted), float values.
+        DataFrame indexed by ``window_start`` (every window from the first to the last one of the span;
+        inactive windows are all zero), one column per interest id the user touched (sorted), float values.
 
     Raises:
         UnknownId: The user has no event in ``events``.
@@ -103,7 +107,11 @@ def interest_timeline(
         aggfunc="sum",
         fill_value=0.0,
     )
-    full = pd.period_range(wide.index.min(), wide.index.max(), freq=freq).start_time
+    lo, hi = wide.index.min(), wide.index.max()
+    if span is not None:
+        lo = min(lo, pd.Timestamp(span[0]).to_period(freq).start_time)
+        hi = max(hi, pd.Timestamp(span[1]).to_period(freq).start_time)
+    full = pd.period_range(lo, hi, freq=freq).start_time
     wide = wide.reindex(full, fill_value=0.0)
     wide.index.name = "window_start"
     wide.columns = pd.Index([int(c) for c in wide.columns], name="interest_id")
