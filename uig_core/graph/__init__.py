@@ -3,6 +3,7 @@
 Modules::
 
     edges       interaction_matrix, strongest_event_matrix, graph_counts, to_hetero_data
+    kinds       NODE_TYPES, EDGE_TYPES, DEFAULT_EDGE_TYPES: plain names (no numpy, for the CLI's parser)
     adjacency   GraphIndex: the lazy adjacency the views walk
     nodes       node/edge types, colours, clean_text, resolve_center, node frames
     walk        neighborhood: the breadth-first ("hops") view
@@ -15,4 +16,4 @@ Modules::
 Import from the module that holds a name; this package imports nothing itself.
 """
 
-__all__ = ["edges", "adjacency", "nodes", "walk", "focus", "overview", "positions", "view", "html"]
+__all__ = ["edges", "kinds", "adjacency", "nodes", "walk", "focus", "overview", "positions", "view", "html"]

@@ -31,6 +31,7 @@ import pandas as pd
 
 from uig_core.errors import UnknownId
 from uig_core.graph.adjacency import PROFILE_EDGE_MIN, GraphIndex, graph_index
+from uig_core.graph.kinds import DEFAULT_EDGE_TYPES, EDGE_TYPES, NODE_TYPES
 
 if TYPE_CHECKING:
     from uig_core.build.bundle import Bundle
@@ -54,10 +55,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NODE_TYPES: tuple[str, ...] = ("user", "item", "interest")
-EDGE_TYPES: tuple[str, ...] = ("user-item", "item-interest", "user-interest", "interest-interest", "user-user")
-#: Edge types a view walks unless asked otherwise (user–user edges are on request: they crowd a neighbourhood).
-DEFAULT_EDGE_TYPES: tuple[str, ...] = EDGE_TYPES[:4]
 NODE_COLORS: dict[str, str] = {"user": "#4C78A8", "item": "#F58518", "interest": "#54A24B"}
 NODE_COLUMNS = ["id", "type", "key", "label", "title", "size", "color", "hop"]
 EDGE_COLUMNS = ["source", "target", "type", "weight", "raw", "title"]
