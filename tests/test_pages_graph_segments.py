@@ -29,13 +29,9 @@ def page(name: str) -> AppTest:
     return at
 
 
-def iframe_html(at: AppTest) -> list[str]:
-    """The HTML strings handed to st.iframe (AppTest has no iframe element type)."""
-    out = []
-    for node in at.main.get("iframe"):
-        proto = node.proto
-        out.append(proto.srcdoc if proto.HasField("srcdoc") else proto.src)
-    return out
+def canvases(at: AppTest) -> list[dict]:
+    """The args handed to the graph component (AppTest shows custom components as unknown elements)."""
+    return [json.loads(c.proto.json_args) for c in at.main.get("component_instance")]
 
 
 def frame_with(at: AppTest, column: str):
@@ -46,10 +42,21 @@ def frame_with(at: AppTest, column: str):
 def test_graph_page(workspace):
     at = page("graph").run()
     assert not at.exception and not at.error
-    first = iframe_html(at)
-    assert len(first) == 2 and all("vis.Network" in h and "<script src=" not in h for h in first)
+    first = canvases(at)
+    assert len(first) == 1 and first[0]["lib"].endswith("/vis-network.min.js")  # only the open tab draws
+    data = first[0]["data"]
     center = at.session_state["graph_center"]
-    assert center.startswith("user:")  # the user with the most purchases
+    assert center.startswith("user:") and data["center"] == center  # the user with the most purchases
+    assert at.query_params["node"] == [center] or at.query_params["node"] == center  # shared links open it
+    kinds = {n["id"]: n["group"] for n in data["nodes"]}
+    assert "interest" in kinds.values() and all(isinstance(n["x"], float) for n in data["nodes"])
+    # interest-first: the user hangs from interests, never from a star of items
+    assert {e["kind"] for e in data["edges"]} <= {"user-interest", "item-interest", "interest-interest"}
+
+    at.slider(key="graph_per_interest").set_value(12).run()
+    assert not at.exception
+    more = canvases(at)[0]["data"]
+    assert sum(n["group"] == "item" for n in more["nodes"]) > sum(n["group"] == "item" for n in data["nodes"])
 
     at.text_input(key="graph_search").input("U0").run()
     labels = at.selectbox(key="graph_pick").options  # AppTest lists the shown labels ("type id · label")
@@ -57,7 +64,9 @@ def test_graph_page(workspace):
     at.selectbox(key="graph_pick").set_value(match).run()
     assert not at.exception and at.session_state["graph_center"] == match
     assert at.session_state["graph_pick"] is None  # the pick resets so the same match can be chosen again
+    assert canvases(at)[0]["data"]["highlight"]  # the search's matches are highlighted in the drawing
 
+    at.segmented_control(key="graph_mode").set_value("hops").run()
     at.slider(key="graph_depth").set_value(2).run()
     at.slider(key="graph_max_nodes").set_value(40).run()
     at.multiselect(key="graph_edge_types").set_value(["user-item", "item-interest"]).run()
@@ -72,9 +81,26 @@ def test_graph_page(workspace):
     assert frame_with(at, "hop")["id"].iat[0] == neighbour
     assert at.download_button(key="graph_download") is not None
 
+    at.session_state["graph_tab"] = "Interest overview"
+    at.run()
+    overview = canvases(at)
+    assert not at.exception and len(overview) == 1 and overview[0]["data"]["center"] is None
     at.selectbox(key="overview_pick").set_value("interest:0").run()
     assert not at.exception and at.session_state["graph_center"] == "interest:0"
+    assert at.session_state["graph_tab"] == "Neighbourhood"  # picking an interest opens its neighbourhood
     assert frame_with(at, "hop")["id"].iat[0] == "interest:0"
+
+
+def test_graph_page_opens_the_node_in_the_url(workspace):
+    at = page("graph")
+    at.query_params["node"] = "interest:2"
+    at.run()
+    assert not at.exception and at.session_state["graph_center"] == "interest:2"
+    assert canvases(at)[0]["data"]["center"] == "interest:2"
+    bad = page("graph")
+    bad.query_params["node"] = "user:<nobody>"
+    bad.run()  # a link to a node this dataset lacks falls back to the default center, with no error
+    assert not bad.exception and not bad.error and bad.session_state["graph_center"].startswith("user:")
 
 
 def test_graph_page_escapes_hostile_titles(browser_workspace, monkeypatch):
@@ -89,10 +115,8 @@ def test_graph_page_escapes_hostile_titles(browser_workspace, monkeypatch):
     hit = "item:" + next(o for o in labels if o.startswith("item ")).split(" ", 1)[1].split(" · ")[0]
     at.selectbox(key="graph_pick").set_value(hit).run()
     assert not at.exception
-    html = iframe_html(at)[0]
-    assert HOSTILE_TITLE not in html and "popup.innerHTML" not in html
-    data, _ = json.JSONDecoder().raw_decode(html.split("nodes = new vis.DataSet(", 1)[1])
-    assert any(n["label"] == HOSTILE_TITLE for n in data)  # drawn as text by vis (canvas label, innerText tooltip)
+    data = canvases(at)[0]["data"]
+    assert any(n["label"] == HOSTILE_TITLE for n in data["nodes"])  # drawn as text by vis (canvas, innerText)
 
 
 def test_segments_page(workspace):
@@ -106,6 +130,8 @@ def test_segments_page(workspace):
     at.number_input(key="seg_k").set_value(5).run()
     assert not at.exception and len(frame_with(at, "top interests")) == 5
 
+    at.session_state["seg_tab"] = "Segment builder"  # only the open tab runs
+    at.run()
     at.button(key="seg_add").click().run()
     at.button(key="seg_add").click().run()
     fields = at.selectbox(key="seg_field_1").options
@@ -133,11 +159,16 @@ def test_segments_page(workspace):
     assert not download.disabled
     assert frame_with(at, "similarity").shape[0] == 50
 
+    at.session_state["seg_tab"] = "Compare segments"  # the builder's rules are kept while it is closed
+    at.run()
     at.selectbox(key="seg_cmp_b").set_value("fans").run()
     assert not at.exception
     both = next(m for m in at.metric if m.label == "Both")
     assert int(both.value.replace(",", "")) == size_and  # the current rules are the saved ones
 
+    at.session_state["seg_tab"] = "Segment builder"
+    at.run()
+    assert _size(at) == size_and  # the rules came back with the tab
     at.button(key="seg_del_2").click().run()
     at.selectbox(key="seg_load").set_value("fans").run()
     assert not at.exception and _size(at) == size_and

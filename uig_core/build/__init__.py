@@ -5,6 +5,7 @@ Modules::
     pipeline   build, run_build: the sequence of steps
     steps      the data steps, each a function
     training   Trainer, train_models: fitting the build's models
+    clustering build_segments: the user clusters a build stores (what the Segments page reads)
     scheduler  Scheduler: the build's worker threads
     layout     the build folder's file names and formats (every reader and the writer use it)
     bundle     Bundle: a finished build loaded for queries (lazily; big arrays memory-mapped)
@@ -14,4 +15,4 @@ Modules::
 Import from the module that holds a name; this package imports nothing itself.
 """
 
-__all__ = ["pipeline", "steps", "training", "scheduler", "layout", "bundle", "parts", "history"]
+__all__ = ["pipeline", "steps", "training", "clustering", "scheduler", "layout", "bundle", "parts", "history"]

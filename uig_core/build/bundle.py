@@ -57,6 +57,11 @@ class Bundle(BuildParts):
         """``(n_users, dim)`` L2-normalised user vectors: the default model's user factors, else interest profiles."""
         return normalized(user_vectors_of(self.model(), self.profiles))
 
+    @lazy
+    def segments(self) -> dict[str, Any] | None:
+        """The user clusters the build stored (:mod:`uig_core.build.clustering`), or None for an older build."""
+        return layout.read_segments(self.path)
+
     def user_vectors_at(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows), dim)`` rows of :attr:`user_vectors` (a clustering sample, a block of users).
 

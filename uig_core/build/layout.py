@@ -20,6 +20,8 @@ Layout of ``<build root>/<build id>/``::
     indexes/<name>/         nearest-neighbour indexes for serving (optional), as their ``save`` writes them
     user_links/             each user's similar users, the graph's user–user edges (indptr, indices, similarity,
                             overlap .npy; optional: builds before them have none)
+    segments/               the user clusters (labels, centres .npy; clusters, scan, over_time, items, map
+                            .parquet; optional: builds before them have none)
     models/<name>/          each trained model, as its ``save`` writes it
 
 and beside the build folders: ``evaluations/<build id>.json``.
@@ -65,6 +67,7 @@ __all__ = [
     "read_interactions",
     "read_item_users",
     "read_user_links",
+    "read_segments",
     "frame_columns",
     "read_strongest",
     "model_dir",
@@ -96,6 +99,10 @@ _ITEM_USERS_DIR = "item_users"
 _STRONGEST_DIR = "strongest"
 _USER_LINKS_DIR = "user_links"
 _USER_LINK_PARTS = ("indptr", "indices", "similarity", "overlap")
+_SEGMENTS_DIR = "segments"
+#: The stored user clusters (:mod:`uig_core.build.clustering`): arrays and tables by part.
+SEGMENT_ARRAYS = ("labels", "centres")
+SEGMENT_TABLES = ("clusters", "scan", "over_time", "items", "map")
 _SPARSE_PARTS = ("indptr", "indices", "data", "shape")
 _INDEXES = "indexes"
 _MODELS = "models"
@@ -127,6 +134,7 @@ class BuildContents:
         indexes: Serving indexes by name (anything with ``save(path)``, e.g.
             :class:`uig_core.queries.vectors.VectorIndex`); optional.
         user_links: The user–user edges (:meth:`uig_core.graph.user_links.UserLinks.arrays`); optional.
+        segments: The user clusters by part (:func:`uig_core.build.clustering.segment_step`); optional.
     """
 
     meta: dict[str, Any]
@@ -140,6 +148,7 @@ class BuildContents:
     models: dict[str, Any]
     indexes: dict[str, Any] = field(default_factory=dict)
     user_links: dict[str, np.ndarray] | None = None
+    segments: dict[str, Any] | None = None
 
 
 def write_data(folder: Path, contents: BuildContents) -> None:
@@ -177,7 +186,22 @@ def write_data(folder: Path, contents: BuildContents) -> None:
         if part not in _USER_LINK_PARTS:
             raise ConfigError(f"unknown user-link array {part!r}; the layout knows {', '.join(_USER_LINK_PARTS)}.")
         _save_npy(folder / _USER_LINKS_DIR / f"{part}.npy", np.asarray(array))
+    _write_segments(folder, contents.segments or {})
     log.debug("wrote build data into %s", folder)
+
+
+def _write_segments(folder: Path, parts: dict[str, Any]) -> None:
+    """The user clusters' arrays as ``.npy`` and tables as Parquet under ``segments/``."""
+    unknown = set(parts) - set(SEGMENT_ARRAYS) - set(SEGMENT_TABLES)
+    if unknown:
+        raise ConfigError(
+            f"unknown segment part(s) {sorted(unknown)}; the layout knows {SEGMENT_ARRAYS + SEGMENT_TABLES}."
+        )
+    for part, value in parts.items():
+        if part in SEGMENT_ARRAYS:
+            _save_npy(folder / _SEGMENTS_DIR / f"{part}.npy", np.asarray(value))
+        else:
+            _write_table(folder / _SEGMENTS_DIR / f"{part}.parquet", value)
 
 
 def _write_table(path: Path, frame: pd.DataFrame) -> None:
@@ -357,6 +381,22 @@ def read_user_links(folder: Path, *, mmap: bool = True) -> dict[str, np.ndarray]
     if not folder.is_dir():
         return None
     return {part: _load_npy(folder / f"{part}.npy", mmap) for part in _USER_LINK_PARTS}
+
+
+def read_segments(folder: Path, *, mmap: bool = True) -> dict[str, Any] | None:
+    """The stored user clusters by part (:data:`SEGMENT_ARRAYS`, :data:`SEGMENT_TABLES`), or None.
+
+    None for a build written before builds stored them.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(folder) / _SEGMENTS_DIR
+    if not folder.is_dir():
+        return None
+    out: dict[str, Any] = {part: _load_npy(folder / f"{part}.npy", mmap) for part in SEGMENT_ARRAYS}
+    for part in SEGMENT_TABLES:
+        out[part] = pq.read_table(folder / f"{part}.parquet").to_pandas()
+    return out
 
 
 def read_strongest(folder: Path, *, mmap: bool = True) -> sp.csr_matrix | None:

@@ -13,7 +13,10 @@ Modules::
     interest_list    interest_list
     features         user_features (the frame segment rules run on), extra_user_values (DuckDB)
     segments         segment rules, lookalikes, safe export
-    clusters         k-means user clusters and the 2-D user map
+    segment_store    saved segment specs and cluster names (kept with a member sample, matched on a rebuild)
+    segment_names    what a cluster is: distinctive interests (lift), behaviour against everyone, automatic name
+    clusters         k-means user clusters, k chosen by silhouette among the stable k
+    user_map         the 2-D user map (PCA or t-SNE of a sample)
     explain          explain_items: the reason behind a recommendation
     vectors          VectorIndex (cosine neighbours: exact or faiss IVF), serving_indexes (a build step)
     similar          similar_rows: similar users with support, ties by overlap (Bundle.similar_users)
@@ -33,7 +36,10 @@ __all__ = [
     "interest_list",
     "features",
     "segments",
+    "segment_store",
+    "segment_names",
     "clusters",
+    "user_map",
     "explain",
     "vectors",
     "similar",

@@ -3,6 +3,8 @@
 Clusters and the user map live in :mod:`uig_core.queries.clusters`; the feature frame in
 :mod:`uig_core.queries.features` (re-exported here).
 
+Saved segments and cluster names are kept by :mod:`uig_core.queries.segment_store` (re-exported here).
+
 A segment is a JSON-serialisable rule spec over the user feature frame (:func:`user_features`)::
 
     {"combine": "and", "rules": [{"field": "interest: baking", "op": ">=", "value": 0.3},
@@ -16,19 +18,16 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import threading
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from uig_core import atomic
 from uig_core.errors import ConfigError, ExportRefused
 from uig_core.queries.features import INTEREST_PREFIX, extra_user_values, user_features
 from uig_core.queries.lookalikes import lookalikes
+from uig_core.queries.segment_store import SegmentStore
 
 __all__ = [
     "user_features",
@@ -241,52 +240,6 @@ def _means(features: pd.DataFrame, mask: np.ndarray | None, columns: list[str], 
         for i in range(0, len(columns), chunk)
     ]
     return pd.concat(parts).astype(float) if parts else pd.Series(dtype=float)
-
-
-# ---------------------------------------------------------------------------------------------- saving
-class SegmentStore:
-    """Named segment specs of one dataset, kept in ``<workspace>/segments/<dataset>.json`` (atomic writes)."""
-
-    _lock = threading.Lock()
-
-    def __init__(self, root: str | Path, dataset: str) -> None:
-        self.path = Path(root) / "segments" / f"{dataset}.json"
-
-    def all(self) -> dict[str, dict[str, Any]]:
-        """Every saved segment: ``name -> {"spec", "size", "saved"}``."""
-        if not self.path.exists():
-            return {}
-        return dict(atomic.read_json(self.path).get("segments", {}))
-
-    def get(self, name: str) -> dict[str, Any]:
-        """One saved segment's spec."""
-        saved = self.all()
-        if name not in saved:
-            raise ConfigError(f"no saved segment named {name!r}; saved: {', '.join(saved) or 'none'}.")
-        return saved[name]["spec"]
-
-    def save(self, name: str, spec: Mapping[str, Any], *, size: int | None = None) -> dict[str, Any]:
-        """Save (or replace) a segment under ``name``; returns the stored record."""
-        name = " ".join(str(name).split())
-        if not 1 <= len(name) <= 80 or re.search(r"[\x00-\x1f\x7f]", name):
-            raise ConfigError(f"segment name {name!r} is not allowed: use 1-80 printable characters.")
-        record = {
-            "spec": {"combine": spec.get("combine", "and"), "rules": list(spec.get("rules") or [])},
-            "size": size,
-            "saved": pd.Timestamp.now().isoformat(timespec="seconds"),
-        }
-        with self._lock:
-            saved = self.all()
-            saved[name] = record
-            atomic.write_json(self.path, {"segments": saved})
-        return record
-
-    def delete(self, name: str) -> None:
-        """Remove a saved segment (no error when absent)."""
-        with self._lock:
-            saved = self.all()
-            if saved.pop(name, None) is not None:
-                atomic.write_json(self.path, {"segments": saved})
 
 
 # ---------------------------------------------------------------------------------------------- export
