@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 EXCEPTION = '[data-testid="stException"]'
 PAGES = {  # url path → (screenshot name, text that proves the main content is there, an element that must show)
-    "": ("home", "Events by type", '[data-testid="stDataFrame"]'),
+    "": ("home", "Current build", '[data-testid="stPlotlyChart"]'),
     "upload": ("upload", "Datasets in this workspace", '[data-testid="stFileUploader"]'),
     "graph": ("graph", "Interest graph", "iframe"),
     "portraits": ("portraits", "Most similar users", '[data-testid="stPlotlyChart"]'),
