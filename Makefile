@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= uig_workspace
 PORT ?= 8501
 
-.PHONY: .venv run test test-fast lint format bench demo chromium clean screenshots
+.PHONY: .venv run test test-fast lint format bench demo chromium java clean screenshots
 
 .venv: $(STAMP)
 
@@ -33,7 +33,12 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q fonts-noto-cjk; }  # Chinese titles, not boxes
 
-test: .venv chromium
+java:  # Spark's JVM (the --engine spark tests run a local Spark); ~200 MB of packages where none is installed
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends openjdk-17-jre-headless; }
+
+test: .venv chromium java
 	$(BIN)/python -m pytest -q -ra
 
 screenshots: .venv chromium

@@ -1,6 +1,7 @@
-"""Model quality: the models and baselines of the current build side by side (temporal hold-out).
+"""Model quality: how the build chose its defaults (stored validation tables), and the full temporal hold-out.
 
-An evaluation runs as a background job (``uig_core.evaluation.jobs``): a separate ``uig evaluate`` process owned by
+The candidate tables are read from the build summary (``meta["selection"]``): nothing is fitted to draw them.
+A full evaluation runs as a background job (``uig_core.evaluation.jobs``): a separate ``uig evaluate`` process owned by
 the server, whose progress and result live in the workspace. Closing the tab does not stop it, and a run started
 with ``uig evaluate`` in a terminal shows here like one started on this page.
 """
@@ -21,6 +22,8 @@ from uig_core.evaluation.results import (
     quality_long,
     quality_notes,
     quality_table,
+    selection_caption,
+    selection_tables,
 )
 
 st.title("Model quality")
@@ -73,6 +76,23 @@ except UIGError as err:
     st.stop()
 if flash := st.session_state.pop("quality_flash", None):
     st.error(state.md(flash))
+
+SELECTION_CONFIG = {
+    **{m: st.column_config.NumberColumn(format="%.4f") for m in ("recall@20", "ndcg@20", "coverage", "gini")},
+    "long_tail_share": st.column_config.NumberColumn("long-tail share", format="%.4f"),
+    "estimated_s": st.column_config.NumberColumn("estimated s", format="%.1f"),
+    "fit_seconds": st.column_config.NumberColumn("fit s", format="%.1f"),
+    "reason": st.column_config.TextColumn(width="large", help="Why a candidate was skipped; double-click to read."),
+}
+st.subheader("How this build chose its defaults")
+tables = selection_tables(bundle.meta)
+if not tables:
+    st.info("This build chose no default on validation (it was made before the choice existed); rebuild to see it.")
+for task_record, frame in tables:
+    st.caption(state.md(selection_caption(task_record)))
+    key = f"quality_selection_{task_record.get('task', 'discover')}"
+    st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=SELECTION_CONFIG)
+st.subheader("Full evaluation on a temporal hold-out")
 
 if job is not None and job.active:
     st.info(f"Evaluating build `{bundle.build_id}` of **{info.name}**: every model on a temporal hold-out.")

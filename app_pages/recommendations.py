@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from uig_app import state
+from uig_app import state, url_state
 from uig_app.theme import MONEY, count_columns
-from uig_core.errors import UIGError
+from uig_core.errors import UIGError, UnknownId
 from uig_core.queries.pickers import categories, item_labels
-from uig_core.queries.recommendations import HIDE_OPTIONS, recommendations_csv
+from uig_core.queries.recommendations import HIDE_OPTIONS, model_tasks, recommendations_csv
 
 st.title("Recommendations")
 
@@ -23,7 +23,21 @@ PERCENTILE = st.column_config.ProgressColumn(
     max_value=100,
     help="Where the model ranks the item among every item it scores for this user (100: its very top).",
 )
-WIDE = st.column_config.TextColumn(width="large")
+WIDE = st.column_config.TextColumn(width="large", help="Double-click a cell to read a long reason in full.")
+TASKS = model_tasks(bundle.meta)  # model → "default for discover" / "default for next purchase"
+
+
+def _known_user(user: str) -> bool:
+    # A ?user= from a shared link or a reload is restored only when the build has that user.
+    try:
+        bundle.user_row(user)
+    except UnknownId:
+        return False
+    return True
+
+
+def _known_item(item: str) -> bool:
+    return bool((bundle.item_index == item).any())
 
 
 def _new_list(key: str) -> None:
@@ -31,6 +45,8 @@ def _new_list(key: str) -> None:
     st.session_state.pop(key, None)
 
 
+url_state.restore("rec_user", "user", allowed=_known_user)
+url_state.restore("rec_item", "item", allowed=_known_item)
 c = st.columns([2, 3, 2, 1])
 query = c[0].text_input(
     "Search user id", key="rec_search", placeholder="start of an id", on_change=_new_list, args=("rec_user",)
@@ -42,12 +58,14 @@ if not users:
 if st.session_state.get("rec_user") not in users:
     st.session_state["rec_user"] = users[0]
 user_id = c[1].selectbox(f"User ({len(users):,} shown)", users, key="rec_user")
+url_state.publish(user=user_id)
 model = c[2].selectbox(
     "Model",
     models,
     key="rec_model",
-    help=f"The {len(models)} models this build trained, its default first. Model quality also compares models "
-    "trained on the hold-out only; to serve one of those, make it the default model of a new build.",
+    help=f"The {len(models)} models this build trained, its default first; the line below says which task each "
+    "default was chosen for on validation (Model quality shows the candidates). Pair the next-purchase model "
+    "with 'Leave out: only what the user bought'.",
 )
 k = c[3].number_input("k", min_value=1, max_value=100, value=10, step=1, key="rec_k")
 
@@ -60,8 +78,21 @@ category = f[0].selectbox(
     format_func=lambda v: "all categories" if v is None else v,
     disabled=not cats,
 )
-hide = f[1].selectbox("Leave out", list(HIDE_OPTIONS), format_func=HIDE_OPTIONS.get, key="rec_hide")
+hide = f[1].selectbox(
+    "Leave out",
+    list(HIDE_OPTIONS),
+    format_func=HIDE_OPTIONS.get,
+    key="rec_hide",
+    help="Discover: only items new to the user. Next purchase: only what they bought is left out, so viewed and "
+    "carted items compete (the build's next-purchase model is chosen for this).",
+)
 
+if TASKS:
+    st.caption(
+        "Chosen on this build's validation split: "
+        + "; ".join(f"{state.md(name)} — {label}" for name, label in TASKS.items())
+        + (f". This list comes from {state.md(model)}, which is not a chosen default." if model not in TASKS else ".")
+    )
 top, side, audience = st.tabs(["Top-K with reasons", "Compare two models", "Who should see an item?"])
 
 with top:
@@ -90,6 +121,8 @@ with top:
                 key="rec_table",
                 column_config={"score": SCORE, "reason": WIDE, "title": st.column_config.TextColumn(width="medium")},
             )
+            with st.expander("Reasons in full"):  # a table cell cuts long reasons; plain text, never markup
+                st.text("\n".join(f"{r.rank}. {r.title}: {r.reason}" for r in table.itertuples()))
 
 with side:
     if len(models) < 2:
@@ -130,6 +163,7 @@ with audience:
             st.session_state["rec_item"] = items[0]
         labels = item_labels(bundle, items)
         item_id = a[1].selectbox(f"Item ({len(items):,} shown)", items, key="rec_item", format_func=labels.get)
+        url_state.publish(item=item_id)
         aud_model = a[2].selectbox("Model", models, key="rec_aud_model")
         aud_k = a[3].number_input("Users", min_value=1, max_value=500, value=20, step=5, key="rec_aud_k")
         try:

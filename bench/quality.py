@@ -177,18 +177,36 @@ def main(argv: list[str] | None = None) -> int:
     from uig_core.models import DEFAULT_MODEL, MODEL_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["or30d", "gowalla"], choices=["or30d", "gowalla"])
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=None,
+        choices=["or30d", "gowalla", "demo", "zh"],
+        help="(default or30d gowalla)",
+    )
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), help="registry names (default: all)")
     parser.add_argument("--gowalla-models", nargs="+", default=None, help="models for Gowalla (default: --models)")
     parser.add_argument("--params", default="{}", help='JSON {"model": {param: value}} overrides')
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     parser.add_argument("--pyg-reference", action="store_true", help="time PyG's lightgcn.py recipe on OR-30d")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--selection",
+        action="store_true",
+        help="instead: the per-dataset default choice, every candidate on validation and test, both tasks "
+        "(datasets demo, or30d, zh, gowalla; bench/quality_selection.py)",
+    )
+    parser.add_argument("--budget", type=float, default=20.0, help="with --selection: selection_budget_s")
+    args, rest = parser.parse_known_args(argv)
+    if args.selection:
+        return _selection_main(rest, args)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     import torch
 
     torch.set_num_threads(args.threads)
     params = json.loads(args.params)
+    args.datasets = args.datasets or ["or30d", "gowalla"]
     command = "python bench/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
         "command": command,
@@ -249,6 +267,20 @@ def main(argv: list[str] | None = None) -> int:
             print()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+def _selection_main(rest: list[str], args: argparse.Namespace) -> int:
+    """``--selection``: bench/quality_selection.py's per-dataset tables."""
+    import torch
+    from quality_selection import run_selection
+
+    torch.set_num_threads(args.threads)
+    command = "python bench/quality.py " + " ".join(sys.argv[1:])
+    print(f"# Per-dataset default choice\n\nCommand: `{command}`  \nBudget: {args.budget:.0f} s\n")
+    results = run_selection(args.datasets or ["demo", "or30d", "zh", "gowalla"], args.budget)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"command": command, **results}, indent=2, default=str))
     return 0
 
 

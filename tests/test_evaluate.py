@@ -218,8 +218,11 @@ def test_evaluate_dataset_on_demo(demo_ws) -> None:
     result = evaluate_dataset(
         demo_ws, "demo", names=["popularity", DEFAULT_MODEL], progress=lambda f, m: seen.append(f)
     )
-    assert result["default"] == DEFAULT_MODEL
+    from uig_core.build.layout import read_meta
+
+    assert result["default"] == read_meta(demo_ws.build_dir("demo"))["default_model"]  # the build's choice
     assert result["protocol"]["dataset"] == "demo" and result["protocol"]["test_pairs"] > 0
+    assert result["protocol"]["task"] == "discover"
     ours, pop = result["models"][DEFAULT_MODEL], result["models"]["popularity"]
     assert ours["recall@20"] > pop["recall@20"]
     assert seen and max(seen) == pytest.approx(1.0)

@@ -19,6 +19,7 @@ from uig_core.build import history as builds
 from uig_core.build.bundle import Bundle
 from uig_core.build.pipeline import build
 from uig_core.cli.main import main
+from uig_core.config import BuildConfig
 from uig_core.store.workspace import Workspace
 
 
@@ -31,7 +32,7 @@ def updated(demo_workspace, tmp_path_factory):
     cut = events["ts"].quantile(0.85)
     base, batch = events[events["ts"] < cut], events[events["ts"] >= cut]
     ws.add_dataset("shop", base.reset_index(drop=True), source="test")
-    before = build(ws, "shop")
+    before = build(ws, "shop", BuildConfig(model="ease_recency"))  # EASE: its λ must carry over to the update
     path = root.parent / "batch.csv"
     batch.to_csv(path, index=False)
     code = main(["ingest", str(path), "--append-to", "shop", "--workspace", str(root), "--json"])

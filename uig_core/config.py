@@ -37,6 +37,11 @@ class BuildConfig:
             (they stay in the workspace, the graph and every page).
         anomaly_threshold: The score at which a user is left out (None: the flag threshold of
             :mod:`uig_core.signals.risk`).
+        selection_budget_s: Estimated CPU seconds the slower candidate models (plain EASE, graph filters, iALS,
+            the graph networks) may take together when the build chooses its default on validation
+            (:mod:`uig_core.build.selection`); the sparse models and ``ease_recency`` are always fitted. The
+            default keeps Online Retail's build to the sparse models and ``ease_recency``; raise it (e.g. 300)
+            to let the graph networks compete.
     """
 
     embed_model: str | None = None
@@ -48,6 +53,7 @@ class BuildConfig:
     seed: int = 0
     exclude_anomalous: bool = False
     anomaly_threshold: float | None = None
+    selection_budget_s: float = 5.0
 
     def __post_init__(self) -> None:
         t = self.anomaly_threshold
@@ -55,6 +61,12 @@ class BuildConfig:
             raise ConfigError(
                 f"The 'anomaly_threshold' build setting must be a number in (0, 1]. Got {t!r} instead "
                 "(anomaly scores run from 0, ordinary, to 1, a flood)."
+            )
+        b = self.selection_budget_s
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not b >= 0:
+            raise ConfigError(
+                f"The 'selection_budget_s' build setting must be a number of seconds >= 0. Got {b!r} instead "
+                "(0 fits only the fast models; 600 lets the graph networks in on most shops)."
             )
 
     def key(self) -> str:

@@ -46,6 +46,8 @@ def build(
     progress: Progress | None = None,
     force: bool = False,
     incremental: bool = False,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) the dataset's interest graph and models, and make it the current build.
 
@@ -58,6 +60,9 @@ def build(
         incremental: Start from the current build: items keep their interests (new items join the nearest
             interest), only new texts are embedded, and models that support it are warm-started and fine-tuned
             briefly instead of trained from scratch. Falls back to a full build when there is no current build.
+        engine: ``"duckdb"`` (default) or ``"spark"``: where the frames, pair matrices and embeddings are
+            computed (:mod:`uig_core.spark`); the answers are the same, so the build id is too.
+        spark_master: The Spark master of ``engine="spark"`` (default ``local[*]``; ``sc://host`` for Connect).
 
     Returns:
         The build summary (also stored in the build folder), with per-step wall times.
@@ -94,7 +99,10 @@ def build(
         build_id = f"{build_id}i"  # an incremental build is a different artifact from a full one
         final = ws.build_root(info) / build_id
     with ws.build_lock(info) as stale:
-        meta = run_build(ws, info, config, build_id, final, progress, previous=previous, stale=stale)
+        meta = run_build(
+            ws, info, config, build_id, final, progress, previous=previous, stale=stale, engine=engine,
+            spark_master=spark_master,
+        )  # fmt: skip
     ws.record_build(info.name, build_id, _history_entry(meta, reused=False))
     progress(1.0, "build complete")
     return meta
@@ -110,17 +118,16 @@ def run_build(
     *,
     previous: Bundle | None = None,
     stale: int = 0,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
 ) -> dict[str, Any]:
     """Run every step of one build and write its folder at ``final``; returns the build summary."""
-    from uig_core.models import default_model_for
-
     timer = StepTimer(log)
     progress(0.0, "loading events")
     with timer("load"):
-        frames = steps.load_frames(ws, info)
-    default_name = config.model or default_model_for(len(frames.items))
-    names = [default_name] + [m for m in config.extra_models if m != default_name]
-    trainer = Trainer(config, previous, frames.item_index, frames.user_index)
+        frames = steps.load_frames(ws, info, config, engine=engine, spark_master=spark_master)
+    trainer = Trainer(config, previous, frames.item_index, frames.user_index, events=frames.events)
+    names = trainer.plan()  # [] until _run_steps chooses the defaults on validation
     with Scheduler(update=previous is not None) as scheduler:
         out = _run_steps(ws, config, frames, names, trainer, scheduler, timer, progress, previous)
     progress(0.96, "writing the build")
@@ -131,6 +138,7 @@ def run_build(
         meta = _summary(info, config, build_id, names, trainer, out, timer, previous_meta)
         meta.update(stale_builds_removed=stale, incremental_from=previous.build_id if previous is not None else None)
         meta["embed_model_id"] = _embed_model_id(config)
+        meta.update(steps.engine_meta(frames, out.inputs.train_matrix))
         meta = layout.write_meta(tmp, meta)
     log.info("build %s written: %s", build_id, ", ".join(f"{k} {v:.2f}s" for k, v in timer.timings.items()))
     return meta
@@ -152,6 +160,7 @@ class _Outputs:
     indexes: dict[str, Any]
     excluded: np.ndarray  # rows of the users left out of training
     links: UserLinks  # the user–user edges
+    segments: dict[str, Any] | None = None  # the user clusters (build/clustering.py)
 
     def contents(self) -> layout.BuildContents:
         """The build's files as the layout writes them."""
@@ -174,6 +183,7 @@ class _Outputs:
             models=self.trained,
             indexes=self.indexes,
             user_links=self.links.arrays(),
+            segments=self.segments,
         )
 
 
@@ -189,12 +199,15 @@ def _run_steps(
     previous: Bundle | None,
 ) -> _Outputs:
     """The data steps and the training, with workers from ``scheduler`` (see the module docstring)."""
+    from uig_core.build.clustering import build_segments
     from uig_core.evaluation.on_build import next_batch_recall, validation_recall
     from uig_core.graph.user_links import user_links
     from uig_core.models import model_class
     from uig_core.queries.vectors import serving_indexes, user_vectors_of
 
-    side = scheduler.submit(steps.side_inputs, frames.events, frames.user_index, frames.item_index, config)
+    side = scheduler.submit(
+        steps.side_inputs, frames.events, frames.user_index, frames.item_index, config, frames.pairs
+    )
     next_batch = scheduler.submit(next_batch_recall, previous, frames.events) if previous is not None else None
     early = {  # an update starts the models that read no item text as soon as the matrices are ready
         n: scheduler.submit(lambda n=n: trainer.train(n, side.result().train_matrix, None))
@@ -202,7 +215,10 @@ def _run_steps(
         if previous is not None and not model_class(n).uses_item_features and not config.exclude_anomalous
     }
     with timer("embeddings"):
-        meaning = steps.embed_items(ws, frames.items, config, scaled(progress, 0.02, 0.35, "embedding items: "))
+        embed_report = scaled(progress, 0.02, 0.35, "embedding items: ")
+        meaning = steps.embed_items(ws, frames.items, config, embed_report, frames.embeddings)
+    # the per-dataset defaults, chosen on a validation split (build/selection.py) on the worker, beside interests
+    chosen = None if names else scheduler.submit(trainer.select, meaning.embeddings)
     progress(0.36, "finding interest points")
     with timer("interests"):
         inputs = side.result()
@@ -215,12 +231,17 @@ def _run_steps(
     progress(0.5, "building the graph")
     with timer("graph"):
         items, graph_counts = steps.graph_step(frames.items, found, inputs.train_matrix)
+    if chosen is not None:
+        progress(0.52, "choosing the default models on validation")
+        with timer("selection"):  # the wait for the worker's choice
+            names.extend(chosen.result())
     alongside = f" (and {', '.join(names[1:])} alongside)" if names[1:] else ""
     progress(0.55, f"training {names[0]}{alongside}")
     with timer("models"):
         report = scaled(progress, 0.55, 0.9, f"training {names[0]}: ")
         trained = train_models(trainer, scheduler, names, early, model_matrix, meaning.embeddings, report)
-    quality: dict[str, Any] = {"validation_recall@20": validation_recall(trained[names[0]])}
+    own = validation_recall(trained[names[0]])  # the default's figure on this build's validation choice, else its fit's
+    quality: dict[str, Any] = {"validation_recall@20": (_chosen_recall(trainer.selection) if chosen else None) or own}
     if next_batch is not None:
         quality.update(next_batch.result() or {})
     with timer("indexes"):  # nearest-neighbour indexes for serving, only where a catalogue needs them
@@ -229,8 +250,11 @@ def _run_steps(
     with timer("user_links"):  # the graph's user–user edges, from the default model's user vectors
         vectors = user_vectors_of(trained[names[0]], found.profiles.to_numpy(dtype=np.float32))
         links = user_links(np.asarray(vectors, dtype=np.float32), inputs.train_matrix, seed=config.seed)
+    progress(0.95, "clustering users")
+    with timer("segments"):  # stored so that the Clusters & segments page only reads them
+        segments = build_segments(trained[names[0]], found, users, items, frames.events, seed=config.seed)
     return _Outputs(
-        frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes, excluded, links
+        frames, inputs, meaning, found, items, users, graph_counts, trained, quality, indexes, excluded, links, segments
     )
 
 
@@ -253,6 +277,8 @@ def _summary(
         "created": pd.Timestamp.now().isoformat(timespec="seconds"),
         "config": asdict(config),
         "default_model": names[0],
+        "default_models": _task_defaults(names, trainer.selection),
+        "selection": trainer.selection,
         "models": names,
         "fit_seconds": trainer.fit_seconds,
         "counts": {
@@ -271,6 +297,20 @@ def _summary(
         "quality": out.quality,
         "excluded_users": int(len(out.excluded)),
     }
+
+
+def _chosen_recall(selection: dict[str, Any] | None) -> float | None:
+    """The validation Recall@20 of the default this build chose (:mod:`uig_core.build.selection`), or None."""
+    table = selection or {}
+    row = next((r for r in table.get("candidates", []) if r["model"] == table.get("default")), {})
+    return row.get("recall@20")
+
+
+def _task_defaults(names: list[str], selection: dict[str, Any] | None) -> dict[str, str | None]:
+    """Each task's default model: discover is the build's default; next purchase where the log has the task."""
+    task = (selection or {}).get("next_purchase") or {}
+    chosen = task.get("default")
+    return {"discover": names[0], "next_purchase": chosen if chosen in names else None}
 
 
 def _with_text_model(ws: Workspace, info: DatasetInfo, config: BuildConfig) -> BuildConfig:

@@ -15,8 +15,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from uig_core.config import BuildConfig
+from uig_core.errors import ConfigError
 from uig_core.graph.edges import graph_counts
-from uig_core.graph.pairs import PairMatrices, pair_matrices
+from uig_core.graph.pairs import PairMatrices, interactions_sha256, pair_matrices
 from uig_core.progress import Progress
 from uig_core.store.frames import items_frame, time_range, users_frame
 from uig_core.store.relation import EventRelation
@@ -31,6 +32,7 @@ __all__ = [
     "ItemMeaning",
     "Interests",
     "load_frames",
+    "engine_meta",
     "side_inputs",
     "embed_items",
     "find_item_interests",
@@ -54,6 +56,10 @@ class Frames:
     first_ts: pd.Timestamp
     last_ts: pd.Timestamp
     n_events: int
+    engine: str = "duckdb"  # what aggregated them: "duckdb" or "spark"
+    pairs: PairMatrices | None = None  # computed with the frames (the Spark engine), else by side_inputs
+    embeddings: np.ndarray | None = None  # likewise, else by embed_items
+    engine_timings: dict[str, float] | None = None
 
 
 @dataclass
@@ -102,30 +108,106 @@ class Interests:
         return int((table["level"] == "coarse").sum()) if "level" in table else len(table)
 
 
-def load_frames(ws: Workspace, info: DatasetInfo) -> Frames:
-    """One row per item and one per user, aggregated in DuckDB (the events stay there)."""
+def load_frames(
+    ws: Workspace,
+    info: DatasetInfo,
+    config: BuildConfig | None = None,
+    *,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> Frames:
+    """One row per item and one per user, aggregated in DuckDB (the events stay there) or on Spark.
+
+    ``engine="spark"`` runs the frames, the pair matrices and the item embeddings as Spark jobs
+    (:mod:`uig_core.spark.build`) on ``spark_master`` (default ``local[*]``) with ``config``'s weights and text
+    model; the later steps then use those instead of computing them (the answers are the same).
+    """
     events = EventRelation.of_dataset(ws, info)
+    if engine == "spark":
+        return _spark_frames(ws, info, events, config or BuildConfig(), spark_master)
+    if engine != "duckdb":
+        raise ConfigError(f"--engine must be duckdb or spark. Got {engine!r} instead.")
     items, users = items_frame(events), users_frame(events)
     first, last, n = time_range(events)
     log.debug("aggregated %d events: %d users, %d items", n, len(users), len(items))
     return Frames(events, items, users, pd.Index(items["item_id"]), pd.Index(users["user_id"]), first, last, n)
 
 
-def side_inputs(events: EventRelation, user_index: pd.Index, item_index: pd.Index, config: BuildConfig) -> SideInputs:
-    """The pair matrices and anomaly scores (all independent of embeddings)."""
+def _spark_frames(
+    ws: Workspace, info: DatasetInfo, events: EventRelation, config: BuildConfig, master: str | None
+) -> Frames:
+    """:func:`load_frames` on Spark: the stored events exported as Parquet once, then the Spark jobs."""
+    from uig_core.spark.build import export_events, spark_aggregates
+    from uig_core.spark.session import jvm_cpu_seconds, spark_session
+
+    spark = spark_session(master)
+    got = spark_aggregates(
+        spark,
+        ws,
+        export_events(ws, info),
+        data_hash=info.data_hash,
+        event_weights=config.event_weights,
+        half_life_days=config.half_life_days,
+        embed_model=config.embed_model,
+    )
+    items, users = got.items, got.users
+    index = (pd.Index(items["item_id"]), pd.Index(users["user_id"]))
+    if (jvm := jvm_cpu_seconds(spark)) is not None:
+        got.timings["jvm_cpu_s"] = jvm  # the local JVM's CPU so far, which `time` does not count
+    return Frames(
+        events,
+        items,
+        users,
+        index[0],
+        index[1],
+        got.first_ts,
+        got.last_ts,
+        got.n_events,
+        engine="spark",
+        pairs=got.pairs,
+        embeddings=got.embeddings,
+        engine_timings=got.timings,
+    )
+
+
+def engine_meta(frames: Frames, train_matrix: sp.csr_matrix) -> dict[str, object]:
+    """The build summary's ``engine``, ``interactions_sha256`` (equal across engines for equal data) and timings."""
+    meta: dict[str, object] = {
+        "engine": frames.engine,
+        "interactions_sha256": interactions_sha256(train_matrix, frames.user_index, frames.item_index),
+    }
+    if frames.engine_timings:
+        meta["engine_timings"] = frames.engine_timings
+    return meta
+
+
+def side_inputs(
+    events: EventRelation,
+    user_index: pd.Index,
+    item_index: pd.Index,
+    config: BuildConfig,
+    pairs: PairMatrices | None = None,
+) -> SideInputs:
+    """The pair matrices (unless already computed, as ``pairs``) and anomaly scores (independent of embeddings)."""
     from uig_core.signals import risk
 
-    pairs = pair_matrices(
-        events, user_index, item_index, event_weights=config.event_weights, half_life_days=config.half_life_days
-    )
+    if pairs is None:
+        pairs = pair_matrices(
+            events, user_index, item_index, event_weights=config.event_weights, half_life_days=config.half_life_days
+        )
     return SideInputs(pairs, risk.anomaly_scores(events))
 
 
-def embed_items(ws: Workspace, items: pd.DataFrame, config: BuildConfig, progress: Progress) -> ItemMeaning:
-    """Embed every item's text (cached by content in the workspace)."""
+def embed_items(
+    ws: Workspace, items: pd.DataFrame, config: BuildConfig, progress: Progress, embedded: np.ndarray | None = None
+) -> ItemMeaning:
+    """Embed every item's text (cached by content in the workspace), unless ``embedded`` already holds them."""
     from uig_core.semantics import embeddings
 
     texts, has_text = embeddings.item_texts(items)
+    if embedded is not None:  # the Spark engine embedded them on its executors
+        progress(1.0, f"{len(texts):,} item texts embedded on Spark")
+        return ItemMeaning(texts, has_text, embedded, int(has_text.sum()))
     embedder = embeddings.Embedder(model=config.embed_model, cache_dir=ws.artifacts / "embeddings")
     emb = embedder.embed(texts, progress=progress)
     return ItemMeaning(texts, has_text, emb, int(embedder.n_new_))

@@ -24,6 +24,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     config = BuildConfig.from_dict(ws.settings().get("build", {}))
     if args.model:
         config.model = args.model
+    if args.selection_budget is not None:
+        config.selection_budget_s = args.selection_budget
     if args.embed_model:
         config.embed_model = args.embed_model
     if args.interests:
@@ -32,12 +34,51 @@ def cmd_build(args: argparse.Namespace) -> int:
         config = BuildConfig.from_dict(
             {**asdict(config), "exclude_anomalous": True, "anomaly_threshold": args.anomaly_threshold}
         )
+    if args.log:
+        _ingest_on_spark(args, ws)
+    engine = dict(engine=args.engine, spark_master=args.spark_master)
     with progress_bar(args, "build") as bar:
-        meta = build(ws, args.dataset, config, progress=bar, force=args.force, incremental=args.incremental)
+        meta = build(ws, args.dataset, config, progress=bar, force=args.force, incremental=args.incremental, **engine)
     lines = build_lines(meta)
     lines[0] = f"build {meta['build_id']} of {meta['dataset']!r}" + (" (reused)" if meta.get("reused") else "")
+    lines += _selection_lines(meta.get("selection"))
+    if meta.get("interactions_sha256"):
+        lines.append(f"engine {meta.get('engine', 'duckdb')}, interactions sha256 {meta['interactions_sha256'][:16]}")
     emit(args, meta, lambda: "\n".join([lines[0]] + ["  " + line for line in lines[1:]]))
     return 0
+
+
+def _ingest_on_spark(args: argparse.Namespace, ws: Any) -> None:
+    """``--log``: read and clean the log on Spark into the new dataset ``--dataset`` (:mod:`uig_core.spark.ingest`)."""
+    from uig_core.errors import ConfigError
+    from uig_core.spark.ingest import ingest_on_spark
+    from uig_core.spark.session import spark_session
+
+    if args.engine != "spark" or not args.dataset:
+        raise ConfigError("--log reads the log on Spark: give --engine spark and the new dataset's --dataset NAME.")
+    info = ingest_on_spark(spark_session(args.spark_master), ws, args.dataset, args.log)
+    log.info("stored %s as dataset %r (%d rows, read on Spark)", args.log, info.name, info.rows)
+
+
+def _selection_lines(selection: dict[str, Any] | None) -> list[str]:
+    """The candidate tables of a build's default choice (:mod:`uig_core.build.selection`), one per task."""
+    out: list[str] = []
+    for table in (selection, (selection or {}).get("next_purchase")):
+        if not table:
+            continue
+        where = table.get("validation") or {}
+        head = f"{table.get('task', 'discover')} default: {table['default']} (chosen by {table.get('chosen_by')}"
+        if where:
+            head += f"; validation from {where['cutoff']}, {where['users']:,} users, {where['pairs']:,} pairs"
+        out.append(head + f", budget {table.get('budget_s', 0):.0f} s)")
+        for r in table.get("candidates", []):
+            mark = "*" if r["model"] == table["default"] else " "
+            if r["status"] == "fitted" and r.get("recall@20") is not None:
+                figures = f"R@20 {r['recall@20']:.4f}  N@20 {r['ndcg@20']:.4f}  est {r['estimated_s']:.1f} s"
+            else:
+                figures = f"{r['status']}: {r.get('reason') or ''}"
+            out.append(f"  {mark} {r['model']:<16} {figures}")
+    return out
 
 
 def cmd_builds(args: argparse.Namespace) -> int:
@@ -90,7 +131,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     options = dict(cutoff=args.cutoff, k=args.k, names=names, max_users=args.max_users or None)
     with progress_bar(args, "evaluate") as bar:
-        if info.current_build is None or args.no_save:
+        if args.task != "discover":  # the kept evaluation (the Model quality page's) is the discover one
+            result = evaluate_dataset(ws, info.name, progress=bar, task=args.task, **options)
+        elif info.current_build is None or args.no_save:
             result = evaluate_dataset(ws, info.name, progress=bar, **options)
         else:
             result = jobs.run_job(ws, info.name, origin=args.job_origin, progress=bar, **options)
@@ -114,7 +157,8 @@ def _evaluation_lines(result: dict[str, Any], k: int) -> list[str]:
             f" {m.get(f'hitrate@{k}', nan):>8.4f} {m.get('coverage', nan):>9.3f}"
             f" {m.get(f'cold_recall@{k}', nan):>11.4f} {m.get('fit_seconds', nan):>7.1f}"
         )
-    lines.append(f"default: {result['default']}")
+    task = result["protocol"].get("task", "discover")
+    lines.append(f"default ({task}): {result['default']}")
     return lines
 
 
@@ -126,7 +170,14 @@ def register(add: AddCommand) -> None:
         "Build embeddings, interests, graph and models for a dataset.",
         example="uig build --dataset shop --verbose",
     )
-    p.add_argument("--model", help="default model to train (e.g. lightgcn)")
+    p.add_argument("--model", help="default model to train (e.g. lightgcn; default: the best on validation)")
+    p.add_argument(
+        "--selection-budget",
+        type=float,
+        metavar="S",
+        help="estimated CPU seconds the slower candidates (EASE, graph filters, iALS, graph networks) may take "
+        "when the default is chosen on validation (default 5; the sparse models and ease_recency always run)",
+    )
     p.add_argument(
         "--embed-model",
         metavar="NAME_OR_PATH",
@@ -148,6 +199,25 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("--force", action="store_true", help="rebuild even when an identical build exists")
     p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="where the frames, pair aggregates and embeddings are computed (default duckdb; spark: Apache Spark, "
+        "models are still fitted here; the answers are the same)",
+    )
+    p.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master of --engine spark: local[*] (default), local[N], spark://HOST:7077, yarn, or Spark "
+        "Connect sc://HOST:15002",
+    )
+    p.add_argument(
+        "--log",
+        metavar="PATH_OR_URI",
+        help="with --engine spark: read and clean this log (CSV, Parquet or a folder of part files) on Spark "
+        "into the new dataset --dataset NAME, then build it",
+    )
+    p.add_argument(
         "--incremental",
         action="store_true",
         help="update the current build (keep interests, warm-start models) instead of rebuilding",
@@ -161,7 +231,10 @@ def register(add: AddCommand) -> None:
         example="uig rollback --dataset shop",
     )
     p.add_argument("--to", metavar="BUILD_ID", help="build to restore (default: the one before the current)")
+    _register_evaluate(add)
 
+
+def _register_evaluate(add: AddCommand) -> None:
     p = add(
         "evaluate",
         cmd_evaluate,
@@ -169,6 +242,13 @@ def register(add: AddCommand) -> None:
         example="uig evaluate --dataset shop --cutoff 2011-11-09 --json",
     )
     p.add_argument("--cutoff", metavar="DATE", help="test period start (default: last event date - 30 days)")
+    p.add_argument(
+        "--task",
+        choices=["discover", "next_purchase"],
+        default="discover",
+        help="discover: items new to the user (default); next_purchase: the first purchase of any item not bought "
+        "before, viewed and carted items included (logs with purchases among other events)",
+    )
     p.add_argument("-k", type=int, default=20, help="cut-off of the ranking metrics (default 20)")
     p.add_argument(
         "--max-users",

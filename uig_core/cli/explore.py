@@ -23,10 +23,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     ws = workspace(args)
     bundle = Bundle.load(ws, args.dataset)
     events = EventRelation.of_dataset(ws, ws.dataset(args.dataset))
+    chosen = args.model or _task_default(bundle.meta, args.task)
     searched = None if args.model else search_only_recommendations(bundle, events, args.user_id, k=args.k)
-    items = searched or bundle.recommend(args.user_id, k=args.k, model=args.model, explain=args.explain or args.json)
-    model = "searches" if searched else args.model or bundle.meta["default_model"]
-    payload = {"user_id": args.user_id, "model": model, "items": items}
+    items = searched or bundle.recommend(args.user_id, k=args.k, model=chosen, explain=args.explain or args.json)
+    model = "searches" if searched else chosen
+    payload = {"user_id": args.user_id, "model": model, "task": args.task, "items": items}
 
     def text() -> str:
         lines = [f"top {len(items)} for user {args.user_id} ({payload['model']}):"]
@@ -42,6 +43,20 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     emit(args, payload, text)
     return 0
+
+
+def _task_default(meta: dict[str, Any], task: str) -> str:
+    """The build's default model for ``task`` (discover: the build's default)."""
+    if task == "discover":
+        return str(meta["default_model"])
+    chosen = (meta.get("default_models") or {}).get(task)
+    if not chosen:
+        raise ConfigError(
+            f"build {meta.get('build_id')} has no {task} model: the task needs purchases among other events "
+            "(views, carts), and builds before this version did not train one. Rebuild with `uig build --force`, "
+            "or use --task discover."
+        )
+    return str(chosen)
 
 
 def cmd_interests(args: argparse.Namespace) -> int:
@@ -161,7 +176,14 @@ def register(add: AddCommand) -> None:
     )
     p.add_argument("user_id")
     p.add_argument("-k", type=int, default=20, help="number of items (default 20)")
-    p.add_argument("--model", help="model name (default: the build's default)")
+    p.add_argument("--model", help="model name (default: the build's default for --task)")
+    p.add_argument(
+        "--task",
+        choices=["discover", "next_purchase"],
+        default="discover",
+        help="discover: items new to the user (default); next_purchase: what they will buy next, viewed and "
+        "carted items included (the build's next-purchase model leaves out only what was bought)",
+    )
     p.add_argument("--explain", action="store_true", help="add the reason behind each item")
 
     p = add(
@@ -179,7 +201,7 @@ def register(add: AddCommand) -> None:
 
 
 def _register_graph(add: AddCommand) -> None:
-    from uig_core.graph.view import DEFAULT_EDGE_TYPES, EDGE_TYPES, NODE_TYPES
+    from uig_core.graph.kinds import DEFAULT_EDGE_TYPES, EDGE_TYPES, NODE_TYPES
 
     p = add(
         "graph",

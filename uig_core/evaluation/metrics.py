@@ -20,7 +20,7 @@ from uig_core.evaluation.protocol import COLD_THRESHOLD, Split
 if TYPE_CHECKING:
     from uig_core.models.base import Recommender
 
-__all__ = ["ranking_metrics", "cold_only_metrics", "cold_only_recalls", "gini", "HEAD_SHARE"]
+__all__ = ["ranking_metrics", "top_lists", "cold_only_metrics", "cold_only_recalls", "gini", "HEAD_SHARE"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,28 @@ def ranking_metrics(
         "cold_users": len(cold_recall),
     }
     return out
+
+
+def top_lists(model: Recommender, users: np.ndarray, hide: sp.csr_matrix, k: int = 20) -> np.ndarray:
+    """``(len(users), k)`` top-k item indices of ``model`` with the pairs of ``hide`` left out (-1: empty slot).
+
+    The ranking of a task whose masked pairs differ from the model's own seen mask (next purchase hides only
+    bought items, whatever the model was fitted on).
+    """
+    from uig_core.models.base import topk
+
+    hide = hide.tocsr()
+    top = np.full((len(users), k), -1, dtype=np.int64)
+    for start in range(0, len(users), _BATCH):
+        batch = users[start : start + _BATCH]
+        scores = np.array(model.score(batch), dtype=np.float32, copy=True)
+        scores[~np.isfinite(scores)] = np.finfo(np.float32).min
+        seen = hide[batch]
+        scores[np.repeat(np.arange(len(batch)), np.diff(seen.indptr)), seen.indices] = -np.inf
+        idx, sc = topk(scores, k)
+        idx[~np.isfinite(sc)] = -1
+        top[start : start + len(batch), : idx.shape[1]] = idx
+    return top
 
 
 def cold_only_metrics(

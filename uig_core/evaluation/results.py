@@ -34,6 +34,8 @@ __all__ = [
     "metric_names",
     "quality_notes",
     "count_metrics",
+    "selection_tables",
+    "selection_caption",
 ]
 
 log = logging.getLogger(__name__)
@@ -155,3 +157,48 @@ def quality_long(result: dict[str, Any], metrics: list[str] | None = None) -> pd
     metrics = [m for m in (metrics or metric_names(result)) if m in table]
     long = table.melt(id_vars=["model"], value_vars=metrics, var_name="metric", value_name="value")
     return long.dropna(subset=["value"]).reset_index(drop=True)
+
+
+#: Columns of a stored candidate table, in reading order (``meta["selection"]``, :mod:`uig_core.build.selection`).
+SELECTION_COLUMNS = ("recall@20", "ndcg@20", "coverage", "gini", "long_tail_share", "estimated_s", "fit_seconds")
+
+
+def selection_tables(meta: dict[str, Any]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """Each task's stored candidate table as ``(task record, frame)``; ``[]`` for builds that chose nothing.
+
+    A frame has ``model, default, status, <SELECTION_COLUMNS…>, reason``, in the stored candidate order (the
+    order that breaks ties); figures are validation figures of that build, read, never recomputed.
+    """
+    selection = meta.get("selection")
+    out = []
+    for task in (selection, (selection or {}).get("next_purchase")):
+        if not task:
+            continue
+        rows = []
+        for r in task.get("candidates", []):
+            row: dict[str, Any] = {"model": str(r.get("model")), "default": r.get("model") == task.get("default")}
+            row["status"] = str(r.get("status") or "")
+            for col in SELECTION_COLUMNS:
+                v = r.get(col)
+                row[col] = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+            row["reason"] = str(r.get("reason") or "")
+            rows.append(row)
+        out.append((task, pd.DataFrame(rows, columns=["model", "default", "status", *SELECTION_COLUMNS, "reason"])))
+    return out
+
+
+def selection_caption(task: dict[str, Any]) -> str:
+    """One line on how a task's default was chosen (validation period, users, budget)."""
+    name = "Next purchase" if task.get("task") == "next_purchase" else "Discover"
+    where = task.get("validation") or {}
+    how = task.get("chosen_by") or "validation"
+    text = f"{name}: default {task.get('default')}, chosen by {how}"
+    if where:
+        text += (
+            f" — the best Recall@20 on the validation period from {where.get('cutoff')} "
+            f"({where.get('users', 0):,} users, {where.get('pairs', 0):,} pairs), with a "
+            f"{task.get('budget_s', 0):.0f} s budget for the slower candidates"
+        )
+    if task.get("task") == "next_purchase":
+        text += "; a model must beat recent_unbought (viewed, not bought, most recent first) to be chosen"
+    return text + "."

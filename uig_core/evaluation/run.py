@@ -15,22 +15,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from uig_core.errors import UIGError
-from uig_core.evaluation.metrics import cold_only_metrics, ranking_metrics
+from uig_core.errors import ConfigError, UIGError
+from uig_core.evaluation.metrics import cold_only_metrics, ranking_metrics, top_lists
 from uig_core.evaluation.protocol import Split, temporal_split
 from uig_core.progress import Progress, noop
 from uig_core.store.relation import EventRelation
 
 if TYPE_CHECKING:
     from uig_core.config import BuildConfig
+    from uig_core.evaluation.next_purchase import PairEvents
     from uig_core.models.base import Recommender
     from uig_core.store.workspace import Workspace
 
-__all__ = ["evaluate_model", "evaluate_models", "evaluate_all", "evaluate_dataset"]
+__all__ = ["evaluate_model", "evaluate_models", "evaluate_all", "evaluate_dataset", "TASKS"]
 
 log = logging.getLogger(__name__)
 
 _BATCH = 1024
+#: The evaluation tasks: items new to the user, or the first purchase of any item not bought before.
+TASKS = ("discover", "next_purchase")
 
 
 #: ``uig evaluate`` scores a seeded sample of this many test users when there are more (a standard error of a
@@ -42,26 +45,41 @@ FULL_GRAPH_PAIRS = 1_000_000
 
 
 def evaluate_model(
-    model: Recommender, split: Split, *, k: int = 20, fit: bool = True, progress: Progress | None = None
+    model: Recommender,
+    split: Split,
+    *,
+    k: int = 20,
+    fit: bool = True,
+    progress: Progress | None = None,
+    events: PairEvents | None = None,
 ) -> dict[str, float]:
-    """Fit (unless ``fit=False``) and score one model on a split; adds ``fit_seconds`` and ``score_seconds``."""
+    """Fit (unless ``fit=False``) and score one model on a split; adds ``fit_seconds`` and ``score_seconds``.
+
+    With ``events`` (the next-purchase task) next-purchase models are fitted with them, and every model ranks
+    with only the bought pairs left out; the cold-only slice is a discover figure and is left out.
+    """
     report = progress or noop
     t0 = time.perf_counter()
     if fit:
-        model.fit(split.train, item_features=split.item_features, progress=lambda f, m: report(0.8 * f, m))
+        extra = {"events": events} if events is not None and _is_next_purchase(model) else {}
+        model.fit(split.train, item_features=split.item_features, progress=lambda f, m: report(0.8 * f, m), **extra)
     fit_s = time.perf_counter() - t0
     users = split.test_users
     top = np.full((len(users), k), -1, dtype=np.int64)
     t1 = time.perf_counter()
     for start in range(0, len(users), _BATCH):
         batch = users[start : start + _BATCH]
-        idx, _ = model.recommend(batch, k=k, filter_seen=True)
+        if events is not None:
+            idx = top_lists(model, batch, events.bought, k)
+        else:
+            idx, _ = model.recommend(batch, k=k, filter_seen=True)
         top[start : start + len(batch), : idx.shape[1]] = idx
         report(0.8 + 0.2 * min(start + _BATCH, len(users)) / len(users), "ranking all items")
     score_s = time.perf_counter() - t1
     counts = np.diff((split.train > 0).tocsc().indptr)
     out = ranking_metrics(top, split.test[users], counts, k=k)
-    out.update(cold_only_metrics(model, split, counts, k=k))
+    if events is None:
+        out.update(cold_only_metrics(model, split, counts, k=k))
     out["fit_seconds"] = round(fit_s, 3)
     out["score_seconds"] = round(score_s, 3)
     log.info(
@@ -82,6 +100,7 @@ def evaluate_models(
     progress: Progress | None = None,
     *,
     fit: bool = True,
+    events: PairEvents | None = None,
 ) -> dict[str, Any]:
     """Fit and evaluate several models on one split.
 
@@ -106,6 +125,7 @@ def evaluate_models(
                 k=k,
                 fit=fit,
                 progress=lambda f, m, lo=lo, hi=hi, name=name: report(lo + (hi - lo) * f, f"{name}: {m}"),
+                events=events,
             )
         except UIGError as err:
             results[name] = {"skipped": str(err)}
@@ -116,7 +136,12 @@ def evaluate_models(
         else (max(fitted, key=lambda n: results[n][f"ndcg@{k}"]) if fitted else None)
     )
     report(1.0, "evaluation done")
-    return {"protocol": {**split.protocol, "k": k}, "models": results, "default": default}
+    protocol = {"task": "discover", **split.protocol, "k": k}
+    return {"protocol": protocol, "models": results, "default": default}
+
+
+def _is_next_purchase(model: Recommender) -> bool:
+    return getattr(type(model), "task", "discover") == "next_purchase"
 
 
 def evaluate_all(
@@ -127,8 +152,12 @@ def evaluate_all(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     random_state: int = 0,
     progress: Progress | None = None,
+    events: PairEvents | None = None,
 ) -> dict[str, Any]:
     """Evaluate every registered model (or ``names``) with default parameters (overridden by ``params``).
+
+    Without ``names`` the discover task evaluates every discover model and the next-purchase task (``events``
+    given) the next-purchase models, popularity and item-kNN.
 
     Without ``names``, a split above :data:`FULL_GRAPH_PAIRS` training pairs leaves out the full-graph GCNs and
     graph filters (epochs over every edge, dense item blocks per user batch: hours there); they are listed as
@@ -140,7 +169,7 @@ def evaluate_all(
 
     params = params or {}
     models = {}
-    chosen = list(names or MODEL_NAMES)
+    chosen = list(names or _task_models(MODEL_NAMES, events is not None))
     skipped: dict[str, dict[str, str]] = {}
     if names is None and split.train.nnz > FULL_GRAPH_PAIRS:
         for name in [n for n in chosen if issubclass(model_class(n), (GraphRecommender, GraphFilter))]:
@@ -155,9 +184,20 @@ def evaluate_all(
             models[name] = make_model(name, **{"random_state": random_state, **p})
         except TypeError:
             models[name] = make_model(name, **p)
-    result = evaluate_models(models, split, k=k, progress=progress)
+    result = evaluate_models(models, split, k=k, progress=progress, events=events)
     result["models"].update(skipped)
     return result
+
+
+def _task_models(names: Iterable[str], next_purchase: bool) -> list[str]:
+    from uig_core.models import model_class
+
+    if next_purchase:
+        return [n for n in names if getattr(model_class(n), "task", "discover") == "next_purchase"] + [
+            "popularity",
+            "itemknn",
+        ]
+    return [n for n in names if getattr(model_class(n), "task", "discover") == "discover"]
 
 
 def evaluate_dataset(
@@ -169,38 +209,97 @@ def evaluate_dataset(
     names: Iterable[str] | None = None,
     max_users: int | None = MAX_TEST_USERS,
     progress: Progress | None = None,
+    task: str = "discover",
 ) -> dict[str, Any]:
     """``uig evaluate``: the temporal protocol on a workspace dataset, every model and baseline.
 
     Above ``max_users`` test users a seeded uniform sample of that many is scored (recorded in the protocol);
-    ``None`` scores them all.
+    ``None`` scores them all. ``task="next_purchase"`` scores the first purchases after the cutoff with only
+    bought items left out (:mod:`uig_core.evaluation.next_purchase`); the JSON shape is the same, with
+    ``protocol.task``, and the top-level ``default`` is that task's default in the dataset's current build.
 
     Item features for the language-feature model come from the build's embedder (cached by text, so a built
     dataset is not re-embedded). Edge weights follow the workspace's build settings.
+
+    Raises:
+        ConfigError: An unknown task, or next purchase on a log without purchases among other events.
     """
     from uig_core.config import BuildConfig
 
+    if task not in TASKS:
+        raise ConfigError(f"task {task!r} is unknown; use one of {', '.join(TASKS)} (e.g. --task next_purchase).")
     report = progress or noop
     info = ws.dataset(dataset)
     config = BuildConfig.from_dict(ws.settings().get("build", {}))
     report(0.0, "splitting the events at the cutoff")
     events = EventRelation.of_dataset(ws, info)
-    split = temporal_split(events, cutoff, event_weights=config.event_weights, half_life_days=config.half_life_days)
+    split, side = _task_split(events, cutoff, config, task, info.name)
     if max_users is not None:
         split = split.sample_users(max_users, seed=config.seed)
     if config.exclude_anomalous:  # as the build trains: flagged users (scored on the training period) left out
         split = _without_flagged(split, events, config)
     report(0.05, "item embeddings")
     split.item_features = _item_features(ws, events, split.item_ids, config)
+    meta = _build_meta(ws, info)
     result = evaluate_all(
-        split, k=k, names=names, random_state=config.seed, progress=lambda f, m: report(0.1 + 0.9 * f, m)
+        split,
+        k=k,
+        names=names,
+        params=_chosen_settings(meta, task),
+        random_state=config.seed,
+        progress=lambda f, m: report(0.1 + 0.9 * f, m),
+        events=side,
     )
     result["protocol"]["dataset"] = info.name
-    current = [b for b in ws.builds(info.name) if b["current"]]
-    built = current[0].get("default_model") if current else None
-    if built and "skipped" not in result["models"].get(built, {"skipped": ""}):
-        result["default"] = built  # the model the dataset's build chose, not a constant
+    built = _build_default(meta, task)
+    if built:
+        result["default"] = built  # the model the dataset's build chose for this task, not a constant
     return result
+
+
+def _task_split(
+    events: EventRelation, cutoff: str | None, config: BuildConfig, task: str, dataset: str
+) -> tuple[Split, PairEvents | None]:
+    """The split of ``task`` (and the pair events before its cutoff for next purchase)."""
+    weights = dict(event_weights=config.event_weights, half_life_days=config.half_life_days)
+    if task == "discover":
+        return temporal_split(events, cutoff, **weights), None
+    from uig_core.evaluation.next_purchase import has_next_purchase_task, next_purchase_split
+
+    if not has_next_purchase_task(events):
+        raise ConfigError(
+            f"dataset {dataset!r} has no next-purchase task: it needs purchases among other events (views, "
+            "carts); in a purchase-only log every item a user had is bought, so use --task discover."
+        )
+    return next_purchase_split(events, cutoff, **weights)
+
+
+def _build_meta(ws: Workspace, info: Any) -> dict[str, Any]:
+    """The summary of the dataset's current build ({} without one)."""
+    if info.current_build is None:
+        return {}
+    from uig_core.build import layout
+
+    folder = ws.build_dir(info.name)
+    return layout.read_meta(folder) if layout.is_complete(folder) else {}
+
+
+def _build_default(meta: dict[str, Any], task: str) -> str | None:
+    """The default model of ``task`` in a build summary (None without that task)."""
+    chosen = (meta.get("default_models") or {}).get(task)
+    return chosen or (meta.get("default_model") if task == "discover" else None)
+
+
+def _chosen_settings(meta: dict[str, Any], task: str) -> dict[str, dict[str, Any]]:
+    """Settings the build chose on validation for models with a grid (``recent_funnel``'s blend, half-life)."""
+    from uig_core.models import MODELS
+
+    table = (meta.get("selection") or {}) if task == "discover" else ((meta.get("selection") or {}).get(task) or {})
+    return {
+        r["model"]: dict(r["params"])
+        for r in table.get("candidates", [])
+        if r.get("params") and getattr(MODELS.get(r["model"]), "param_grid", None)
+    }
 
 
 def _without_flagged(split: Split, events: EventRelation, config: BuildConfig) -> Split:

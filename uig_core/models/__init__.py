@@ -19,8 +19,10 @@ from uig_core.models.gfcf import BSPM, GraphFilter
 from uig_core.models.ials import IALS
 from uig_core.models.itemknn import ItemKNN
 from uig_core.models.lightgcn import LightGCN
+from uig_core.models.lm_blend import LMBlend
 from uig_core.models.lm_gcn import LMGCN
 from uig_core.models.popularity import Popularity
+from uig_core.models.recent import RecentFunnel, RecentUnbought
 from uig_core.models.residual_gcn import ResidualGCN
 from uig_core.models.rp3beta import P3alpha, RP3beta
 
@@ -51,8 +53,11 @@ MODELS: dict[str, type[Recommender]] = {
         LightGCN,
         ResidualGCN,
         LMGCN,
+        LMBlend,
         GraphFilter,
         BSPM,
+        RecentUnbought,
+        RecentFunnel,
     )
 }
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)

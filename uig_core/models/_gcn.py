@@ -11,6 +11,9 @@ forward pass and samples one negative per positive):
   cosine with a temperature) that reaches LightGCN-BPR quality in a few epochs.
 * Early stopping on Recall@20 of a validation split carved from the training matrix; the final factors are
   propagated over the full graph (validation edges included).
+* Training runs on :func:`uig_core.device.torch_device` (a GPU when present, ``UIG_DEVICE`` overrides); random
+  draws stay on the CPU generator, so a seed gives the same batches on every device, and the learned state is
+  kept as CPU numpy arrays.
 """
 
 from __future__ import annotations
@@ -365,13 +368,17 @@ class GraphRecommender(Recommender):
         """Train ``enc`` on ``tr`` for up to ``epochs`` (early stopping on ``va``), then set the final factors."""
         import torch
 
+        from uig_core.device import torch_device
+
+        device = torch.device(torch_device())
         gen = torch.Generator().manual_seed(self.random_state)
         n_items = x.shape[1]
-        adj_train = self._adjacency(tr, item_features)
+        enc.to(device)
+        adj_train = self._adjacency(tr, item_features).to(device)
         opt = torch.optim.Adam(enc.parameters(), lr=self.learning_rate)
         coo = tr.tocoo()
-        pu = torch.from_numpy(coo.row.astype(np.int64))
-        pi = torch.from_numpy(coo.col.astype(np.int64))
+        pu = torch.from_numpy(coo.row.astype(np.int64)).to(device)
+        pi = torch.from_numpy(coo.col.astype(np.int64)).to(device)
         n_pairs = len(pu)
         weights = coo.data if self.positive_sampling == "weight" else None
         self.history_: list[dict[str, float]] = []
@@ -381,7 +388,7 @@ class GraphRecommender(Recommender):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             enc.train()
-            perm = positive_order(n_pairs, weights, gen)
+            perm = positive_order(n_pairs, weights, gen).to(device)
             total = 0.0
             for start in range(0, n_pairs, self.batch_size):
                 idx = perm[start : start + self.batch_size]
@@ -420,11 +427,12 @@ class GraphRecommender(Recommender):
         self.best_epoch_ = best_epoch
         self.epoch_seconds_ = float(np.mean(times)) if times else 0.0
         self.validation_recall_ = float(best) if va is not None else None
-        adj_full = self._adjacency(x, item_features) if tr is not x else adj_train
+        adj_full = self._adjacency(x, item_features).to(device) if tr is not x else adj_train
         enc.eval()
         with torch.no_grad():
             self.user_factors_, self.item_factors_ = self._final(enc, adj_full)
         self.params_ = {k: v.detach().cpu().numpy() for k, v in enc.state_dict().items()}
+        enc.to("cpu")  # callers that keep the encoder (lm_gcn's reasons) run it on the CPU
 
     def _final(self, enc: torch.nn.Module, adj: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         import torch
@@ -433,7 +441,7 @@ class GraphRecommender(Recommender):
         if self.loss == "softmax" and self.similarity == "cosine":
             users = torch.nn.functional.normalize(users, dim=-1)
             items = torch.nn.functional.normalize(items, dim=-1)
-        return users.numpy().astype(np.float32), items.numpy().astype(np.float32)
+        return users.cpu().numpy().astype(np.float32), items.cpu().numpy().astype(np.float32)
 
     def _loss(
         self,
@@ -450,12 +458,12 @@ class GraphRecommender(Recommender):
 
         eu, ei = users[u], items[i]
         if self.loss == "bpr":
-            j = torch.randint(0, n_items, (len(u),), generator=gen)
+            j = torch.randint(0, n_items, (len(u),), generator=gen).to(items.device)
             ej = items[j]
             loss = F.softplus((eu * ej).sum(-1) - (eu * ei).sum(-1)).mean()
             reg = self._reg(enc, u, torch.cat([i, j]))
         else:
-            j = torch.randint(0, n_items, (self.negatives,), generator=gen)
+            j = torch.randint(0, n_items, (self.negatives,), generator=gen).to(items.device)
             ej = items[j]
             if self.similarity == "cosine":
                 eu, ei, ej = F.normalize(eu, dim=-1), F.normalize(ei, dim=-1), F.normalize(ej, dim=-1)
@@ -463,7 +471,7 @@ class GraphRecommender(Recommender):
             neg = eu @ ej.T
             neg = neg.masked_fill(j[None, :] == i[:, None], float("-inf"))  # an accidental hit is no negative
             logits = torch.cat([pos, neg], dim=1) / self.temperature
-            loss = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
+            loss = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long, device=logits.device))
             reg = self._reg(enc, u, i)
         return loss + self.l2 * reg / len(u)
 

@@ -15,7 +15,7 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["whitened_text", "title_memory", "title_memory_of_items"]
+__all__ = ["whitened_text", "text_knn", "title_memory", "title_memory_of_items"]
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,15 @@ def whitened_text(features: np.ndarray, dims: int) -> np.ndarray:
     if has_text.sum() < 3:
         return out
     g = f[has_text] - f[has_text].mean(axis=0)
-    _, s, vt = np.linalg.svd(g, full_matrices=False)
+    # The principal directions from the d x d covariance (eigh) rather than an SVD of the n x d matrix: the same
+    # directions and spreads, ~20x cheaper on a few thousand 384-d titles (2.2 -> 0.1 CPU-s on OR's 3,618).
+    evals, evecs = np.linalg.eigh(g.T.astype(np.float64) @ g.astype(np.float64))
+    order = np.argsort(evals)[::-1]
+    s = np.sqrt(np.clip(evals[order], 0.0, None))
+    vt = evecs[:, order].T
     k = out.shape[1]
     keep = s[:k] > s[0] * 1e-6  # directions with no spread carry no information and would divide by ~0
-    w = (g @ vt[:k][keep].T) / s[:k][keep]
+    w = ((g @ vt[:k][keep].T.astype(np.float32)) / s[:k][keep]).astype(np.float32)
     norms = np.linalg.norm(w, axis=1, keepdims=True)
     out[np.flatnonzero(has_text), : int(keep.sum())] = w / np.where(norms > 0, norms, 1.0)
     return out
@@ -81,3 +86,35 @@ def title_memory_of_items(text: np.ndarray, history: sp.csr_matrix, users: np.nd
     for col, row_sims in enumerate(sims):
         out[has, col] = np.maximum.reduceat(row_sims[rows.indices], starts)
     return out
+
+
+def text_knn(features: np.ndarray | None, k: int, weight: float) -> sp.csr_matrix | None:
+    """Symmetric item–item graph linking each item to its ``k`` most cosine-similar items (positive cosines).
+
+    Args:
+        features: ``(n_items, d)`` item vectors (normalised here), or None.
+        k: Neighbours per item (0: no graph).
+        weight: Factor on every cosine.
+
+    Returns:
+        ``(n_items, n_items)`` float32 CSR, ``max(S, Sᵀ) · weight`` with a zero diagonal; None when there is none.
+    """
+    if features is None or k <= 0 or weight <= 0 or len(features) < 2:
+        return None
+    f = np.asarray(features, dtype=np.float32)
+    norms = np.linalg.norm(f, axis=1, keepdims=True)
+    f = f / np.where(norms > 0, norms, 1.0)
+    n = len(f)
+    k = min(k, n - 1)
+    rows, cols, vals = [], [], []
+    for start in range(0, n, 2048):
+        sims = f[start : start + 2048] @ f.T
+        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -1.0
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(sims, top, axis=1)
+        ok = v > 0
+        rows.append(np.repeat(np.arange(start, start + len(sims)), ok.sum(axis=1)))
+        cols.append(top[ok])
+        vals.append(v[ok])
+    s = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    return (s.maximum(s.T) * weight).astype(np.float32).tocsr()

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from uig_core.errors import ConfigError
 from uig_core.models._gcn import GraphRecommender, fast_conv, torch_adjacency
 from uig_core.models._params import Interval
-from uig_core.models._text_memory import title_memory, title_memory_of_items, whitened_text
+from uig_core.models._text_memory import text_knn, title_memory, title_memory_of_items, whitened_text
 from uig_core.progress import Progress
 
 if TYPE_CHECKING:  # torch is imported where it runs, so importing this module stays cheap
@@ -70,7 +70,7 @@ def lm_gcn_module() -> type[torch.nn.Module]:
             if self.training and self.id_dropout > 0:
                 # Drop whole item IDs (DropoutNet-style) so the text projection alone must score well:
                 # that is all a cold item has.
-                keep = torch.rand(ids.shape[0], 1) >= self.id_dropout
+                keep = torch.rand(ids.shape[0], 1, device=ids.device) >= self.id_dropout
                 ids = ids * keep
             items = ids + self.proj(self.features)
             return torch.cat([e[: self.n_users], items], dim=0)
@@ -269,6 +269,7 @@ class LMGCN(GraphRecommender):
         if self.cold_threshold <= 0 or degree is None or not (degree < self.cold_threshold).any():
             return super()._final(enc, adj)
         rows = torch.from_numpy(np.flatnonzero(degree < self.cold_threshold) + enc.n_users)
+        rows = rows.to(enc.embedding.weight.device)
         with torch.no_grad():
             kept = enc.embedding.weight[rows].clone()
             enc.embedding.weight[rows] = 0.0
@@ -295,26 +296,3 @@ class LMGCN(GraphRecommender):
             init,
             self.id_dropout,
         )
-
-
-def text_knn(features: np.ndarray | None, k: int, weight: float) -> sp.csr_matrix | None:
-    """Symmetric item–item graph linking each item to its ``k`` most cosine-similar items (positive cosines)."""
-    if features is None or k <= 0 or weight <= 0:
-        return None
-    f = np.asarray(features, dtype=np.float32)
-    norms = np.linalg.norm(f, axis=1, keepdims=True)
-    f = f / np.where(norms > 0, norms, 1.0)
-    n = len(f)
-    k = min(k, n - 1)
-    rows, cols, vals = [], [], []
-    for start in range(0, n, 2048):
-        sims = f[start : start + 2048] @ f.T
-        sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -1.0
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        v = np.take_along_axis(sims, top, axis=1)
-        ok = v > 0
-        rows.append(np.repeat(np.arange(start, start + len(sims)), ok.sum(axis=1)))
-        cols.append(top[ok])
-        vals.append(v[ok])
-    s = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    return (s.maximum(s.T) * weight).astype(np.float32).tocsr()

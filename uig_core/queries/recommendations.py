@@ -17,15 +17,34 @@ from uig_core.build.bundle import Bundle
 from uig_core.errors import ConfigError
 from uig_core.queries.segments import neutralize_cell
 
-__all__ = ["HIDE_OPTIONS", "recommendation_table", "compare_models", "audience_table", "recommendations_csv"]
+__all__ = [
+    "HIDE_OPTIONS",
+    "model_tasks",
+    "recommendation_table",
+    "compare_models",
+    "audience_table",
+    "recommendations_csv",
+]
 
 log = logging.getLogger(__name__)
 
 HIDE_OPTIONS = {
-    "seen": "everything the user interacted with",
-    "purchased": "only what the user bought",
+    "seen": "everything the user interacted with (discover)",
+    "purchased": "only what the user bought (next purchase)",
     "nothing": "nothing",
 }
+_TASK_LABELS = {"discover": "default for discover", "next_purchase": "default for next purchase"}
+
+
+def model_tasks(meta: dict[str, Any]) -> dict[str, str]:
+    """``model → "default for discover"`` (or next purchase, or both) from a build summary's choice."""
+    chosen = dict(meta.get("default_models") or {"discover": meta.get("default_model")})
+    out: dict[str, str] = {}
+    for task, label in _TASK_LABELS.items():
+        name = chosen.get(task)
+        if name:
+            out[str(name)] = f"{out[str(name)]}, {label.removeprefix('default ')}" if name in out else label
+    return out
 
 
 def recommendation_table(
@@ -52,7 +71,9 @@ def recommendation_table(
     """
     if hide not in HIDE_OPTIONS:
         raise ConfigError(f"hide={hide!r} is unknown; use one of {', '.join(HIDE_OPTIONS)}.")
-    if hide == "purchased" and bundle.strongest is not None:
+    if hide == "purchased" and _hides_only_bought(bundle, model):  # its own seen mask is the bought pairs
+        rows = bundle.recommend(user_id, k=int(k), model=model, explain=explain, exclude_seen=True, category=category)
+    elif hide == "purchased" and bundle.strongest is not None:
         bought = _purchased(bundle, user_id)
         rows = bundle.recommend(
             user_id, k=int(k) + len(bought), model=model, explain=False, exclude_seen=False, category=category
@@ -69,11 +90,21 @@ def recommendation_table(
     return frame
 
 
+def _hides_only_bought(bundle: Bundle, model: str | None) -> bool:
+    from uig_core.models import MODELS
+
+    name = model or bundle.meta.get("default_model")
+    return getattr(MODELS.get(str(name)), "task", "discover") == "next_purchase"
+
+
 def _purchased(bundle: Bundle, user_id: str) -> set[str]:
+    from uig_core.schema import EVENT_CODES
+
     row = bundle.user_row(user_id)
     r = bundle.strongest[row]
     codes = np.asarray(r.data)
-    return {str(bundle.items["item_id"].iat[j]) for j in np.asarray(r.indices)[codes >= 4]}
+    bought = max(EVENT_CODES)  # the purchase code (the bundle reads older builds' codes into today's)
+    return {str(bundle.items["item_id"].iat[j]) for j in np.asarray(r.indices)[codes >= bought]}
 
 
 def _with_reasons(bundle: Bundle, user_id: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

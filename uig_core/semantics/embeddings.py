@@ -205,8 +205,9 @@ class Embedder:
         batch_size: Texts per forward pass (transformers).
         cache_dir: Folder of the vector cache (one ``<model-id-hash>.npz`` per model); None keeps vectors in
             memory only for the life of this object.
-        device: Torch device of a transformer (``"cpu"``, ``"cuda"``); None lets sentence-transformers choose
-            (a GPU when one is present). Static models run in numpy on the CPU.
+        device: Torch device of a transformer (``"cpu"``, ``"cuda"``); None is the process's
+            :func:`~uig_core.device.torch_device` (CUDA when present, ``UIG_DEVICE`` overrides). Static models
+            run in numpy on the CPU.
 
     Attributes:
         model_id: The model's stable id (name, version, recipe), recorded in the cache and so in each build.
@@ -286,9 +287,18 @@ class Embedder:
                 os.unlink(tmp)
 
     # -- embedding ---------------------------------------------------------------------------------------------
+    def _device(self) -> str | None:
+        """The torch device of a transformer: the one given, else :func:`~uig_core.device.torch_device`."""
+        if self.device is not None or self._static is not None:
+            return self.device  # static models run in numpy and need no torch device
+        from uig_core.device import torch_device
+
+        return torch_device()
+
     def _encode(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        lite = self._static is None and _use_lite(self._target, self.device, len(texts))
-        model = _load_model(self._target, self.model_id, self.device, lite=lite, static=self._static, progress=progress)
+        device = self._device()
+        lite = self._static is None and _use_lite(self._target, device, len(texts))
+        model = _load_model(self._target, self.model_id, device, lite=lite, static=self._static, progress=progress)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
         out = []
         # static: chunks small enough that the (tokens, dim) temporaries stay in cache (8k texts run at half speed)
@@ -318,7 +328,7 @@ class Embedder:
             self._load_cache()
             if self._vectors is not None and len(self._vectors):
                 return int(self._vectors.shape[1])
-        model = _load_model(self._target, self.model_id, self.device, static=self._static)
+        model = _load_model(self._target, self.model_id, self._device(), static=self._static)
         return int(model.get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
