@@ -148,3 +148,23 @@ def test_funnel_round_trip_keeps_scores(tmp_path) -> None:
     assert np.allclose(again.score(np.arange(len(users))), model.score(np.arange(len(users))))
     assert again.interactions_.nnz == model.interactions_.nnz  # the bought pairs: the seen mask
     assert model_class("recent_funnel").task == "next_purchase"
+
+
+def test_funnel_reasons_add_up_to_the_score_and_name_the_carted_item_itself():
+    from uig_core.evaluation.next_purchase import PairEvents
+
+    rng = np.random.default_rng(4)
+    x = sp.csr_matrix((rng.random((30, 20)) < 0.25).astype(np.float32))
+    x[0, 3] = 1.0  # user 0 carted item 3 a day ago and has not bought it
+    x.eliminate_zeros()
+    bought = x.copy()
+    bought[0, 3] = 0.0
+    bought.eliminate_zeros()
+    code = sp.csr_matrix(([4], ([0], [3])), shape=x.shape, dtype=np.int8)
+    age = sp.csr_matrix(([1.0], ([0], [3])), shape=x.shape, dtype=np.float32)
+    model = make_model("recent_funnel", blend=4.0).fit(x, events=PairEvents(bought, code, age))
+    items = np.arange(20)
+    history, parts = model.contributions(0, items)
+    np.testing.assert_allclose(parts.sum(axis=1), model.score(np.array([0]))[0], rtol=1e-5, atol=1e-6)
+    own = list(history).index(3)
+    assert parts[3].argmax() == own and parts[3, own] > 0.5 * parts[3].sum()  # the cart explains itself

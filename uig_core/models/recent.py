@@ -234,6 +234,30 @@ class RecentFunnel(NextPurchaseModel):
                 out[row, ages.indices[lo:hi]] += np.float32(self.blend) * self.seen_weight_[lo:hi] * decay
         return out
 
+    def contributions(self, user: int, items: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact parts over the user's touched items: each one's kNN share, plus an item's own funnel term.
+
+        ``knn(u, i) / top = Σ_h sim[i, h] / top`` over the history ``h`` (``top`` is fixed by the whole history),
+        and the funnel term of an unbought item belongs to that item itself, so the parts add up to the score.
+        """
+        self._check_fitted("contributions")
+        u, items = int(user), np.asarray(items, dtype=np.int64)
+        history = np.asarray(self.history_[u].indices, dtype=np.int64)
+        if len(history) == 0:
+            return history, np.zeros((len(items), 0), dtype=np.float32)
+        raw = np.asarray((self.similarity_ @ self.history_[u].T.tocsc()).T.toarray(), dtype=np.float32).ravel()
+        top = raw.max() + np.float32(1e-6)
+        parts = np.asarray(self.similarity_[items][:, history].toarray(), dtype=np.float32) / top
+        lo, hi = self.unbought_.indptr[u], self.unbought_.indptr[u + 1]
+        where = {int(c): k for k, c in enumerate(history)}
+        for j in range(lo, hi):
+            col = int(self.unbought_.indices[j])
+            age = np.float32(self.unbought_.data[j])
+            own = np.float32(self.blend) * self.seen_weight_[j] * np.power(np.float32(0.5), age / self.half_life_days)
+            for row in np.flatnonzero(items == col):
+                parts[row, where[col]] += own
+        return history, parts
+
     def _state(self) -> dict[str, np.ndarray]:
         return {
             **super()._state(),
