@@ -93,6 +93,8 @@ def test_hide_purchased_keeps_viewed_items(demo_ws):
     from uig_core.queries.recommendations import recommendation_table
     from uig_core.schema import EVENT_CODES
 
+    PURCHASE_CODE = next(c for c, e in EVENT_CODES.items() if e == "purchase")
+
     bundle = Bundle.load(demo_ws, "demo")
     user = str(bundle.users.sort_values("n_purchase", ascending=False)["user_id"].iat[0])
     bought = set(
@@ -100,7 +102,7 @@ def test_hide_purchased_keeps_viewed_items(demo_ws):
             str,
             bundle.items["item_id"].to_numpy()[
                 bundle.strongest[bundle.user_row(user)].indices[
-                    bundle.strongest[bundle.user_row(user)].data == EVENT_CODES["purchase"]  # a cart is not bought
+                    bundle.strongest[bundle.user_row(user)].data == PURCHASE_CODE  # a cart is not bought
                 ]
             ],
         )
