@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import pandas as pd
 from uig_core import atomic
 from uig_core.build import layout
 from uig_core.ingest.report import page_wording
+from uig_core.memo import BoundedMemo
 from uig_core.store.workspace import DatasetInfo, Workspace
 
 __all__ = ["home_summary", "home_view", "model_line"]
@@ -123,24 +122,19 @@ def home_view(ws: Workspace, info: DatasetInfo, *, overview: dict[str, Any] | No
     evaluation = _evaluation_file(ws, info)
     stamp = evaluation.stat().st_mtime_ns if evaluation is not None and evaluation.exists() else 0
     key = (str(ws.root.resolve()), info.id, info.data_hash, info.current_build, stamp)
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key)
-    if hit is not None:
-        return hit
-    view = home_summary(ws, info.name, overview=overview, info=info)
-    view["key"] = key
-    build = ws.build_root(info) / info.current_build if info.current_build else None
-    meta = layout.read_meta(build) if build is not None else None
-    view["trends"] = shop_trends(ws, info, build=build, meta=meta)
-    with _MEMO_LOCK:
-        _MEMO[key] = view
-        while len(_MEMO) > 16:
-            _MEMO.popitem(last=False)
-    return view
+
+    def compute() -> dict[str, Any]:
+        view = home_summary(ws, info.name, overview=overview, info=info)
+        view["key"] = key
+        build = ws.build_root(info) / info.current_build if info.current_build else None
+        meta = layout.read_meta(build) if build is not None else None
+        view["trends"] = shop_trends(ws, info, build=build, meta=meta)
+        return view
+
+    return _MEMO.get_or_compute(key, compute)
 
 
-_MEMO: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_MEMO_LOCK = threading.Lock()
+_MEMO: BoundedMemo[dict[str, Any]] = BoundedMemo(16)
 
 
 def _evaluation_file(ws: Workspace, info: DatasetInfo) -> Path | None:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from uig_core.build.bundle import Bundle
+from uig_core.memo import BoundedMemo
 from uig_core.queries.pickers import user_column
 from uig_core.queries.rfm import rfm
 from uig_core.queries.searches import searches_with_interests
@@ -116,21 +115,11 @@ def portrait(
     info = info or ws.dataset(dataset)
     bundle = bundle or Bundle.load(ws, info.name)
     key = (str(ws.root.resolve()), info.id, info.data_hash, bundle.build_id, str(user_id), int(recent), int(similar))
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key)
-        if hit is not None:
-            _MEMO.move_to_end(key)
-    if hit is None:
-        hit = _portrait(ws, info, bundle, str(user_id), int(recent), int(similar))
-        with _MEMO_LOCK:
-            _MEMO[key] = hit
-            while len(_MEMO) > 64:
-                _MEMO.popitem(last=False)
+    hit = _MEMO.get_or_compute(key, lambda: _portrait(ws, info, bundle, str(user_id), int(recent), int(similar)))
     return copy.deepcopy(hit)
 
 
-_MEMO: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_MEMO_LOCK = threading.Lock()
+_MEMO: BoundedMemo[dict[str, Any]] = BoundedMemo(64)
 
 
 def _portrait(

@@ -16,15 +16,14 @@ Used by the Home page (:mod:`uig_core.queries.home`).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from uig_core.memo import BoundedMemo
 from uig_core.schema import EVENT_WEIGHTS
 from uig_core.store.relation import EventRelation, positive_filter, weight_case
 
@@ -196,19 +195,10 @@ def shop_trends(ws: Any, info: Any, *, build: Path | None = None, meta: dict[str
     """
     build_id = (meta or {}).get("build_id") if build is not None else None
     key = (str(Path(ws.root).resolve()), info.id, info.data_hash, build_id)
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key)
-    if hit is None:
-        hit = _shop_trends(ws, info, build, meta or {})
-        with _MEMO_LOCK:
-            _MEMO[key] = hit
-            while len(_MEMO) > 16:
-                _MEMO.popitem(last=False)
-    return hit
+    return _MEMO.get_or_compute(key, lambda: _shop_trends(ws, info, build, meta or {}))
 
 
-_MEMO: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_MEMO_LOCK = threading.Lock()
+_MEMO: BoundedMemo[dict[str, Any]] = BoundedMemo(16)
 
 
 def _shop_trends(ws: Any, info: Any, build: Path | None, meta: dict[str, Any]) -> dict[str, Any]:
