@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from uig_core import atomic
 from uig_core.errors import ConfigError, NotFittedError, UnknownId
 from uig_core.models._params import Constraint, check_k, check_param
+from uig_core.models._topk import topk  # noqa: F401 - the one ranking rule; importers find it here too
 from uig_core.progress import Progress
 
 __all__ = ["Recommender", "Progress", "check_interactions", "check_item_features", "MODEL_FORMAT"]
@@ -553,19 +554,3 @@ class Recommender(ABC):
         model._set_extra(meta.get("extra", {}))
         model._set_state({k[len("state.") :]: v for k, v in arrays.items() if k.startswith("state.")})
         return model
-
-
-def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a 2-D array, best first (ties broken by lower index)."""
-    n, m = scores.shape
-    k = min(k, m)
-    if k <= 0:
-        return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.float32)
-    if k < m:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.tile(np.arange(m), (n, 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    return idx, np.take_along_axis(vals, order, axis=1).astype(np.float32)
