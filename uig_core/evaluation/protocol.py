@@ -68,6 +68,44 @@ class Split:
         """Rows with at least one test pair."""
         return np.flatnonzero(np.diff(self.test.indptr))
 
+    def with_test_sample(self, n: int, seed: int) -> Split:
+        """The split judged on at most ``n`` of its test users: a seeded sample, the same for every model.
+
+        The other users keep their training rows and lose only their test pairs. ``protocol`` records
+        ``test_users_sampled``: ``[kept, of]``. Unchanged when there are ``n`` test users or fewer.
+        """
+        users = self.test_users
+        if len(users) <= n:
+            return self
+        kept = np.sort(np.random.default_rng(seed).choice(users, size=int(n), replace=False))
+        mask = np.zeros(self.test.shape[0], dtype=np.float32)
+        mask[kept] = 1.0
+        test = sp.csr_matrix(sp.diags(mask) @ self.test)
+        test.eliminate_zeros()
+        protocol = {**self.protocol, "test_users_sampled": [int(n), int(len(users))]}
+        return replace(self, test=test, protocol=protocol)
+
+    def with_train_sample(self, n: int, seed: int) -> Split:
+        """The split with training rows for at most ``n`` users: every test user, then a seeded sample of the rest.
+
+        What a large log's model selection fits its candidates on (an item-item fit costs in proportion to the
+        users' pairs). The others' rows are emptied, so the shape and the item columns stay. ``protocol``
+        records ``train_users_sampled``: ``[kept, of]``. Unchanged when ``n`` covers every user with pairs.
+        """
+        with_pairs = np.flatnonzero(np.diff(self.train.indptr))
+        if len(with_pairs) <= n:
+            return self
+        tested = np.intersect1d(self.test_users, with_pairs, assume_unique=True)
+        others = np.setdiff1d(with_pairs, tested, assume_unique=True)
+        extra = max(int(n) - len(tested), 0)
+        kept = np.union1d(
+            tested, np.random.default_rng(seed).choice(others, size=min(extra, len(others)), replace=False)
+        )
+        from uig_core.signals.exclusion import without_rows
+
+        protocol = {**self.protocol, "train_users_sampled": [int(len(kept)), int(len(with_pairs))]}
+        return replace(self, train=without_rows(self.train, np.setdiff1d(with_pairs, kept)), protocol=protocol)
+
     def without_training_rows(self, rows: np.ndarray) -> Split:
         """The split with the train pairs of ``rows`` removed (test unchanged); ``protocol`` records how many."""
         from uig_core.signals.exclusion import without_rows
