@@ -35,7 +35,7 @@ def keep_rule_state() -> None:
             st.session_state[key] = st.session_state[key]
 
 
-def _features(v: View) -> pd.DataFrame:
+def _features(v: View) -> seg.FeatureTable:
     return cache.features(v.bundle.build_id, v.info.data_hash, v.k, v.bundle, v.info, v.parts["labels"])
 
 
@@ -84,7 +84,7 @@ def _current_spec() -> dict:
     return {"combine": str(st.session_state.get("seg_combine") or "AND").lower(), "rules": rules}
 
 
-def _rule_row(v: View, rid: int, features: pd.DataFrame, kinds: dict) -> None:
+def _rule_row(v: View, rid: int, features: seg.FeatureTable, kinds: dict) -> None:
     cols = st.columns([3, 1.3, 3, 0.6])
     fields = list(kinds)
     if st.session_state.get(f"seg_field_{rid}") not in fields:
@@ -123,7 +123,7 @@ def _rule_row(v: View, rid: int, features: pd.DataFrame, kinds: dict) -> None:
     cols[3].button("✕", key=f"seg_del_{rid}", on_click=_drop_rule, args=(rid,), help="Remove this rule")
 
 
-def _save_and_export(v: View, features: pd.DataFrame, spec: dict, members: pd.Index) -> None:
+def _save_and_export(v: View, features: seg.FeatureTable, spec: dict, members: pd.Index) -> None:
     s1, s2, s3 = st.columns([2, 1, 2])
     name = s1.text_input("Segment name", key="seg_name", placeholder="e.g. weekend bakers")
     if s2.button("Save segment", key="seg_save", disabled=not name.strip()):
@@ -171,7 +171,8 @@ def builder_tab(v: View) -> None:
     if not spec["rules"]:
         st.caption("No rule yet: the segment holds every user. Add a rule to narrow it.")
     try:
-        members = seg.segment_members(features, spec)
+        rows = seg.segment_rows(features, spec)  # the rule columns alone are read
+        members = seg.members_at(features, rows)
     except UIGError as err:
         state.show_error(err)
         return
@@ -193,7 +194,7 @@ def builder_tab(v: View) -> None:
     if 0 < len(members) < len(features):
         try:
             looks = cache.lookalikes(
-                v.bundle.build_id, v.k, json.dumps(spec, sort_keys=True), int(n_look), members, v.bundle
+                v.bundle.build_id, v.k, json.dumps(spec, sort_keys=True), int(n_look), members, v.bundle, rows
             )
             st.dataframe(looks, hide_index=True, key="seg_lookalikes", column_config=count_columns(looks))
         except UIGError as err:

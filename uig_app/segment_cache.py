@@ -2,9 +2,10 @@
 
 The clustering the build stored is read once per build (``st.cache_resource``: a row per user, shared, never
 copied per rerun, treated as read-only); a clustering with a ``k`` the analyst sets is computed once per build and
-``k``. Feature frames (a row per user, millions on a large build) are built only when the Segment builder or
-Compare tab is open. Arguments starting with ``_`` are left out of the cache keys, which are the build id, the
-data hash and the widgets' values.
+``k``. The segment features are a lazy table (:class:`~uig_core.queries.feature_table.FeatureTable`), one per
+build: a column (millions of values on a large build) is read only when a rule, a summary, the comparison or
+the export asks for it, and then kept for every session. Arguments starting with ``_`` are left out of the cache
+keys, which are the build id, the data hash and the widgets' values.
 """
 
 from __future__ import annotations
@@ -117,33 +118,39 @@ def name_cluster(
     )
 
 
-@st.cache_resource(show_spinner="Collecting user features…", max_entries=2)
-def base_features(build_id: str, data_hash: str, _bundle: Bundle, _info: DatasetInfo) -> pd.DataFrame:
-    """Per-user segment features with the log's extra columns (shared, read-only)."""
+@st.cache_resource(show_spinner="Reading the log's extra columns…", max_entries=2)
+def base_features(build_id: str, data_hash: str, _bundle: Bundle, _info: DatasetInfo) -> seg.FeatureTable:
+    """Per-user segment features with the log's extra columns (shared, thread-safe; no column read yet)."""
     # Extra log columns (Country…) come from one DuckDB aggregate; the events are never loaded.
-    return seg.user_features(_bundle, extras=state.user_extras(_info))
+    return seg.build_features(_bundle, extras=state.user_extras(_info))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def features(
     build_id: str, data_hash: str, k: int | None, _bundle: Bundle, _info: DatasetInfo, _labels: np.ndarray
-) -> pd.DataFrame:
-    """The base features plus each user's cluster."""
-    # pandas' copy-on-write: the new frame shares the base frame's columns.
-    base = base_features(build_id, data_hash, _bundle, _info)
-    return base.assign(cluster=np.asarray(_labels, dtype=np.int64))
+) -> seg.FeatureTable:
+    """The base features plus each user's cluster (the columns read are the base table's, shared)."""
+    return base_features(build_id, data_hash, _bundle, _info).with_labels(_labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def field_summary(build_id: str, data_hash: str, k: int | None, field: str, _features: pd.DataFrame) -> dict:
+def field_summary(build_id: str, data_hash: str, k: int | None, field: str, _features: seg.FeatureTable) -> dict:
     """Range, median or choices of one feature, for a rule's value widget."""
     return seg.field_summary(_features[field])
 
 
 @st.cache_data(show_spinner="Finding lookalikes…", max_entries=32)
-def lookalikes(build_id: str, k: int | None, spec: str, n: int, _members: pd.Index, _bundle: Bundle) -> pd.DataFrame:
-    """Users nearest the segment's centroid, members excluded."""
-    return seg.lookalikes(_bundle, _members, n=n)
+def lookalikes(
+    build_id: str,
+    k: int | None,
+    spec: str,
+    n: int,
+    _members: pd.Index,
+    _bundle: Bundle,
+    _rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Users nearest the segment's centroid, members excluded (``_rows``: the members' rows, not looked up)."""
+    return seg.lookalikes(_bundle, _members, n=n, rows=_rows)
 
 
 @st.cache_data(show_spinner="Computing the t-SNE map (slow: about a minute for 3,000 users)…", max_entries=4)
@@ -232,7 +239,7 @@ def interest_chart(build_id: str, k: int | None, cluster: int, _row: pd.Series, 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features: pd.DataFrame) -> dict:
+def compare(build_id: str, k: int | None, spec_a: str, spec_b: str, _features: seg.FeatureTable) -> dict:
     """Two segments side by side (sizes, overlap, interest shares, means)."""
     return seg.compare_segments(_features, json.loads(spec_a), json.loads(spec_b), names=("A", "B"))
 

@@ -291,6 +291,15 @@ def frame_columns(folder: Path, name: str) -> list[str]:
     return list(pq.read_schema(Path(folder) / FRAMES[name]).names)
 
 
+def frame_dtypes(folder: Path, name: str) -> pd.Series:
+    """Each column's pandas dtype as :func:`read_frame` returns it, from the table's schema alone (no rows)."""
+    import pyarrow.parquet as pq
+
+    if name not in FRAMES:
+        raise ConfigError(f"unknown build table {name!r}; choose one of {', '.join(FRAMES)}.")
+    return pq.read_schema(Path(folder) / FRAMES[name]).empty_table().to_pandas().dtypes
+
+
 def read_column(folder: Path, name: str, column: str) -> Any:
     """One column of a build table as a pyarrow ``ChunkedArray`` (no pandas objects: cheap on millions of rows)."""
     import pyarrow.parquet as pq

@@ -105,7 +105,7 @@ def top_lists(model: Recommender, users: np.ndarray, hide: sp.csr_matrix, k: int
     top = np.full((len(users), k), -1, dtype=np.int64)
     for start in range(0, len(users), _BATCH):
         batch = users[start : start + _BATCH]
-        scores = np.array(model.score(batch), dtype=np.float32, copy=True)
+        scores = np.array(model.score(batch), dtype=np.float32, copy=True, order="C")  # C order: the top-k reads rows
         scores[~np.isfinite(scores)] = np.finfo(np.float32).min
         seen = hide[batch]
         scores[np.repeat(np.arange(len(batch)), np.diff(seen.indptr)), seen.indices] = -np.inf

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
-if TYPE_CHECKING:
-    from uig_core.models.recent import RecentFunnel
 
 __all__ = ["funnel_grid_tops"]
 
@@ -28,7 +25,7 @@ _BATCH = 1024
 
 
 def funnel_grid_tops(
-    model: RecentFunnel,
+    model: Any,
     users: np.ndarray,
     hide: sp.csr_matrix,
     settings: Sequence[Mapping[str, float]],
@@ -51,7 +48,7 @@ def funnel_grid_tops(
     tops = [np.full((len(users), k), -1, dtype=np.int64) for _ in settings]
     for start in range(0, len(users), _BATCH):
         batch = users[start : start + _BATCH]
-        rest = np.array(model._rest(batch), dtype=np.float32, copy=True)
+        rest = np.array(model._rest(batch), dtype=np.float32, copy=True, order="C")
         rest[~np.isfinite(rest)] = np.finfo(np.float32).min
         seen = hide[batch]
         rest[np.repeat(np.arange(len(batch)), np.diff(seen.indptr)), seen.indices] = -np.inf
@@ -70,7 +67,7 @@ def funnel_grid_tops(
 
 
 def _candidates(
-    model: RecentFunnel, batch: np.ndarray, first: np.ndarray, n_items: int
+    model: Any, batch: np.ndarray, first: np.ndarray, n_items: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's candidates sorted by item (-1 pads), and where its unbought pairs sit among them.
 

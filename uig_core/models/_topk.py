@@ -57,7 +57,9 @@ def _topk_numpy(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def _topk_torch(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
-    block = scores if scores.flags.c_contiguous and scores.flags.writeable else np.ascontiguousarray(scores).copy()
+    block = np.ascontiguousarray(scores)  # a broadcast row (popularity) or a strided view: one C-order copy
+    if not block.flags.writeable:
+        block = block.copy()
     with torch.no_grad():
         vals, idx = torch.topk(torch.from_numpy(block), k + 1, dim=1, largest=True, sorted=True)
     vals, idx = vals.numpy(), idx.numpy().astype(np.int64)

@@ -88,7 +88,7 @@ def recall_at_k(
     total = 0.0
     for start in range(0, len(users), batch):
         b = users[start : start + batch]
-        s = np.array(score(b), dtype=np.float32, copy=True)
+        s = np.array(score(b), dtype=np.float32, copy=True, order="C")
         seen = train[b]
         s[np.repeat(np.arange(len(b)), np.diff(seen.indptr)), seen.indices] = -np.inf
         kk = min(k, s.shape[1])

@@ -416,7 +416,7 @@ class Recommender(ABC):
         step = _batch_size(self.n_items_, _BATCH)
         for start in range(0, len(users), step):
             batch = users[start : start + step]
-            s = np.array(self._score(batch), dtype=np.float32, copy=True)
+            s = np.array(self._score(batch), dtype=np.float32, copy=True, order="C")
             s[~np.isfinite(s)] = np.finfo(np.float32).min  # keep NaN/inf from models out of the top
             if allowed is not None:
                 s[:, ~allowed] = -np.inf

@@ -11,7 +11,9 @@ Modules::
     searches         recent searches and the interests they point to, "searched for X", search-only users' items
     rfm              rfm: recency, frequency (net orders) and monetary (net spend), scored 1-5
     interest_list    interest_list
-    features         user_features (the frame segment rules run on), extra_user_values (DuckDB)
+    feature_table    FeatureTable: the fields segment rules run on, a column produced only when asked
+    feature_sources  build_features: a build's fields and the one definition of each column
+    features         user_features (the same fields as one frame), extra_user_values (DuckDB)
     segments         segment rules, lookalikes, safe export
     segment_store    saved segment specs and cluster names (kept with a member sample, matched on a rebuild)
     segment_names    what a cluster is: distinctive interests (lift), behaviour against everyone, automatic name
@@ -34,6 +36,8 @@ __all__ = [
     "searches",
     "rfm",
     "interest_list",
+    "feature_table",
+    "feature_sources",
     "features",
     "segments",
     "segment_store",

@@ -5,6 +5,10 @@ profiles. ``spend`` and ``orders`` are net of returns and cancellations (:mod:`u
 definition the portrait, exports and Home use too); ``spend_gross``, ``orders_gross``, ``units_gross`` and
 ``units_returned`` sit beside them. Extra columns of the log (e.g. ``Country``) are each user's most frequent
 value, aggregated in DuckDB by :func:`extra_user_values` — the events never leave the database.
+
+The columns are defined once, in :mod:`uig_core.queries.feature_sources`: :func:`build_features` gives the lazy
+:class:`~uig_core.queries.feature_table.FeatureTable` the app keeps (a column read when a rule asks),
+:func:`user_features` the same columns as one frame.
 """
 
 from __future__ import annotations
@@ -16,19 +20,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+# One definition of every column: the lazy table's (this frame is that table materialised).
+from uig_core.queries.feature_sources import (
+    CANONICAL_COLUMNS,
+    INTEREST_PREFIX,
+    _most_frequent,  # noqa: F401 (a test checks the DuckDB aggregate against it)
+    build_features,
+)
+from uig_core.queries.feature_table import FeatureTable
+
 if TYPE_CHECKING:
     from uig_core.build.bundle import Bundle
     from uig_core.store.workspace import DatasetInfo, Workspace
 
-__all__ = ["INTEREST_PREFIX", "CANONICAL_COLUMNS", "user_features", "extra_user_values"]
+__all__ = [
+    "INTEREST_PREFIX",
+    "CANONICAL_COLUMNS",
+    "FeatureTable",
+    "build_features",
+    "user_features",
+    "extra_user_values",
+]
 
 log = logging.getLogger(__name__)
-
-INTEREST_PREFIX = "interest: "
-#: Columns of the event schema; every other column of a log is an extra a rule may use.
-CANONICAL_COLUMNS = frozenset(
-    {"user_id", "item_id", "event", "ts", "item_title", "category", "price", "quantity", "order_id", "query"}
-)
 
 
 def user_features(
@@ -38,7 +52,10 @@ def user_features(
     *,
     extras: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per user (bundle row order) holding every field a segment rule can use.
+    """One row per user (bundle row order) holding every field a segment rule can use, all read at once.
+
+    The eager form of :func:`~uig_core.queries.feature_sources.build_features` (same arguments, same columns), for
+    small builds and tests; the app keeps the lazy table, which reads a column only when a rule needs it.
 
     Columns: ``user_id``; the numeric activity columns of the build's users table (event counts, net and
     gross orders and spend, anomaly and drift scores and the anomaly features…); ``recency_days`` and
@@ -54,64 +71,9 @@ def user_features(
             (what the dashboard passes: no events are loaded).
     """
     start = time.perf_counter()
-    users = bundle.users
-    out = pd.DataFrame({"user_id": users["user_id"].astype(str).reset_index(drop=True)})
-    for col in users.columns:
-        if col != "user_id" and (pd.api.types.is_numeric_dtype(users[col]) or pd.api.types.is_bool_dtype(users[col])):
-            out[col] = users[col].to_numpy(dtype=np.float64, na_value=np.nan)
-    if "last_seen" in users:
-        last = pd.to_datetime(users["last_seen"])
-        out["recency_days"] = ((last.max() - last).dt.total_seconds() / 86400.0).round(1).to_numpy()
-        if "first_seen" in users:
-            out["tenure_days"] = (
-                ((last - pd.to_datetime(users["first_seen"])).dt.total_seconds() / 86400.0).round(1).to_numpy()
-            )
-    out = pd.concat([out, _interest_shares(bundle)], axis=1)
-    if labels is not None:
-        out["cluster"] = np.asarray(labels, dtype=np.int64)
-    if events is not None:
-        for col in _extra_columns(events):
-            name = col if col not in out else f"extra_{col}"
-            out[name] = _most_frequent(events, col).reindex(out["user_id"]).to_numpy()
-    if extras is not None:
-        by_user = extras.assign(user_id=extras["user_id"].astype(str)).set_index("user_id")
-        for col in by_user.columns:
-            name = col if col not in out else f"extra_{col}"
-            out[name] = by_user[col].reindex(out["user_id"]).to_numpy()
+    out = build_features(bundle, events, labels, extras=extras).frame()
     log.debug("user features %s in %.2f s", out.shape, time.perf_counter() - start)
     return out
-
-
-def _interest_shares(bundle: Bundle) -> pd.DataFrame:
-    """``interest: NAME`` columns, one per profile column (a repeated name gets its id appended)."""
-    names = bundle.interest_names if hasattr(bundle, "interest_names") else {}
-    seen: set[str] = set()
-    columns = []
-    for t in np.asarray(bundle.profile_columns).astype(int):
-        name = f"{INTEREST_PREFIX}{names.get(int(t), t)}"
-        if name in seen:
-            name = f"{name} ({t})"
-        seen.add(name)
-        columns.append(name)
-    # One float64 block, rounded in place: np.round(x, 4) is exactly multiply, rint, divide.
-    shares = np.array(bundle.profiles, dtype=np.float64)
-    np.multiply(shares, 1e4, out=shares)
-    np.rint(shares, out=shares)
-    np.true_divide(shares, 1e4, out=shares)
-    return pd.DataFrame(shares, columns=columns, copy=False)
-
-
-def _extra_columns(events: pd.DataFrame) -> list[str]:
-    return [c for c in events.columns if c not in CANONICAL_COLUMNS and not str(c).startswith("_")]
-
-
-def _most_frequent(events: pd.DataFrame, col: str) -> pd.Series:
-    """Each user's most frequent non-null value of ``col`` (ties: the first in value order)."""
-    vals = events[["user_id", col]].dropna()
-    vals = vals.assign(user_id=vals["user_id"].astype(str))
-    counts = vals.groupby(["user_id", col], observed=True, sort=True).size().reset_index(name="n")
-    counts = counts.sort_values(["user_id", "n"], ascending=[True, False], kind="stable")
-    return counts.drop_duplicates("user_id").set_index("user_id")[col]
 
 
 def extra_user_values(ws: Workspace, info: DatasetInfo) -> pd.DataFrame | None:

@@ -17,12 +17,19 @@ if TYPE_CHECKING:
 __all__ = ["lookalikes"]
 
 
-def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFrame:
+def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50, *, rows: np.ndarray | None = None) -> pd.DataFrame:
     """The ``n`` non-members most like the segment: those its user–user edges reach, then the centroid's nearest.
 
     First the users the members' stored similar users reach (the build's user–user edges, most linked first),
     then the nearest (cosine) to the members' centroid, searched in the bundle's user index
     (:attr:`Bundle.user_neighbors`: faiss IVF on large builds, else exact); the cost follows the segment's size.
+
+    Args:
+        bundle: The build.
+        members: User ids of the segment.
+        n: Lookalikes wanted.
+        rows: The members' rows in the build, when the caller has them (a rule's mask): the ids are then not
+            looked up (hashing millions of ids costs seconds once per build).
 
     Returns:
         Frame ``user_id, similarity, linked_members, n_events, n_purchase, spend`` (those present): the cosine to
@@ -30,10 +37,12 @@ def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFr
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ConfigError(f"The 'n' parameter of lookalikes must be an int in [1, inf). Got {n!r} instead.")
-    index = getattr(bundle, "user_index", None)
-    index = pd.Index(bundle.users["user_id"].astype(str)) if index is None else index
-    wanted = members if isinstance(members, (pd.Index, pd.Series)) else [str(m) for m in members]
-    rows = index.get_indexer(pd.Index(wanted).astype(str).unique())
+    if rows is None:
+        index = getattr(bundle, "user_index", None)
+        index = pd.Index(bundle.users["user_id"].astype(str)) if index is None else index
+        wanted = members if isinstance(members, (pd.Index, pd.Series)) else [str(m) for m in members]
+        rows = index.get_indexer(pd.Index(wanted).astype(str).unique())
+    rows = np.asarray(rows, dtype=np.int64)
     rows = rows[rows >= 0]
     if len(rows) == 0:
         raise ConfigError("the segment is empty, so it has no centroid; widen the rules before expanding it.")
@@ -44,11 +53,29 @@ def lookalikes(bundle: Bundle, members: Iterable[str], n: int = 50) -> pd.DataFr
     top, sims = vectors.search(centroid, int(n), exclude=np.concatenate([rows, linked]))
     top = np.concatenate([linked, top])[: int(n)]
     unit = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-    cols = [c for c in ("n_events", "n_purchase", "spend") if c in bundle.users]
-    out = bundle.users.iloc[top][["user_id", *cols]].copy()
+    out = _user_rows(bundle, top)
     out.insert(1, "similarity", (vectors.vectors(top) @ unit).astype(np.float64) if len(top) else [])
     out.insert(2, "linked_members", np.concatenate([votes, np.zeros(len(top) - len(votes), dtype=np.int64)]))
     return out.reset_index(drop=True)
+
+
+def _user_rows(bundle: Bundle, rows: np.ndarray) -> pd.DataFrame:
+    """``user_id, n_events, n_purchase, spend`` (those present) at ``rows``.
+
+    A build folder's users table is not loaded for it (seconds and gigabytes on millions of users): those four
+    columns are read once per bundle.
+    """
+    wanted = ("user_id", "n_events", "n_purchase", "spend")
+    if not hasattr(bundle, "memo") or bundle.is_loaded("users"):
+        users = bundle.users
+        return users.iloc[rows][[c for c in wanted if c in users]].copy()
+    from uig_core.build import layout
+
+    present = [c for c in wanted if c in layout.frame_columns(bundle.path, "users")]
+    users = bundle.memo(
+        ("lookalike_user_columns", *present), lambda: layout.read_frame(bundle.path, "users", columns=present)
+    )
+    return users.iloc[rows].copy()
 
 
 def _linked(links: Any, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

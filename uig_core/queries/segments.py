@@ -5,7 +5,9 @@ Clusters and the user map live in :mod:`uig_core.queries.clusters`; the feature 
 
 Saved segments and cluster names are kept by :mod:`uig_core.queries.segment_store` (re-exported here).
 
-A segment is a JSON-serialisable rule spec over the user feature frame (:func:`user_features`)::
+A segment is a JSON-serialisable rule spec over the user features: a lazy
+:class:`~uig_core.queries.feature_table.FeatureTable` (:func:`build_features`: a column is read only when a rule, a
+summary, a comparison or an export needs it) or the same columns as one frame (:func:`user_features`)::
 
     {"combine": "and", "rules": [{"field": "interest: baking", "op": ">=", "value": 0.3},
                                   {"field": "Country", "op": "in", "value": ["DE", "FR"]}]}
@@ -25,11 +27,16 @@ import numpy as np
 import pandas as pd
 
 from uig_core.errors import ConfigError, ExportRefused
+from uig_core.queries.feature_sources import build_features
+from uig_core.queries.feature_table import FeatureTable, as_table
 from uig_core.queries.features import INTEREST_PREFIX, extra_user_values, user_features
 from uig_core.queries.lookalikes import lookalikes
 from uig_core.queries.segment_store import SegmentStore
 
 __all__ = [
+    "FeatureTable",
+    "Features",
+    "build_features",
     "user_features",
     "extra_user_values",
     "field_kinds",
@@ -37,6 +44,8 @@ __all__ = [
     "OPS",
     "validate_spec",
     "evaluate_rules",
+    "segment_rows",
+    "members_at",
     "segment_members",
     "compare_segments",
     "lookalikes",
@@ -55,18 +64,14 @@ DEFAULT_MIN_EXPORT_SIZE = 10
 OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "between", "in", "not in", "contains")
 _NUMERIC_OPS = {">", ">=", "<", "<=", "between"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What the segment functions take: the lazy table or the eager frame (the same columns).
+Features = FeatureTable | pd.DataFrame
 
 
 # ---------------------------------------------------------------------------------------------- features
-def field_kinds(features: pd.DataFrame) -> dict[str, str]:
-    """``number`` or ``category`` for every rule field (``cluster`` counts as a category)."""
-    out = {}
-    for col in features.columns:
-        if col == "user_id":
-            continue
-        numeric = pd.api.types.is_numeric_dtype(features[col]) and col != "cluster"
-        out[col] = "number" if numeric else "category"
-    return out
+def field_kinds(features: Features) -> dict[str, str]:
+    """``number`` or ``category`` for every rule field (``cluster`` counts as a category); reads no column."""
+    return as_table(features).kinds()
 
 
 def field_summary(column: pd.Series, *, max_choices: int = 500) -> dict[str, Any]:
@@ -89,8 +94,8 @@ def field_summary(column: pd.Series, *, max_choices: int = 500) -> dict[str, Any
 
 
 # ---------------------------------------------------------------------------------------------- rules
-def validate_spec(spec: Mapping[str, Any], features: pd.DataFrame) -> dict[str, Any]:
-    """Check a rule spec against the feature frame and return it normalised (values coerced).
+def validate_spec(spec: Mapping[str, Any], features: Features) -> dict[str, Any]:
+    """Check a rule spec against the features and return it normalised (values coerced).
 
     Raises:
         ConfigError: Unknown field or operator, wrong value type, or a bad ``combine``.
@@ -100,7 +105,8 @@ def validate_spec(spec: Mapping[str, Any], features: pd.DataFrame) -> dict[str, 
     combine = str(spec.get("combine", "and")).lower()
     if combine not in ("and", "or"):
         raise ConfigError(f"'combine' must be 'and' or 'or'; got {spec.get('combine')!r}.")
-    kinds = field_kinds(features)
+    table = as_table(features)
+    kinds = table.kinds()
     rules = []
     for n, rule in enumerate(spec.get("rules") or [], 1):
         fld, op, value = rule.get("field"), rule.get("op"), rule.get("value")
@@ -114,12 +120,13 @@ def validate_spec(spec: Mapping[str, Any], features: pd.DataFrame) -> dict[str, 
             raise ConfigError(f"rule {n}: operator {op!r} is not known; use one of {', '.join(OPS)}.")
         if kinds[fld] == "category" and op in _NUMERIC_OPS and fld != "cluster":
             raise ConfigError(f"rule {n}: {fld!r} holds text; use ==, !=, in, not in or contains, not {op!r}.")
-        rules.append({"field": fld, "op": op, "value": _coerce(n, fld, op, value, kinds[fld], features[fld])})
+        # A category of numbers (``cluster``) takes numbers too; a number field's column is not read to say so.
+        numeric = kinds[fld] == "number" or pd.api.types.is_numeric_dtype(table[fld])
+        rules.append({"field": fld, "op": op, "value": _coerce(n, fld, op, value, numeric)})
     return {"combine": combine, "rules": rules}
 
 
-def _coerce(n: int, fld: str, op: str, value: Any, kind: str, column: pd.Series) -> Any:
-    numeric = kind == "number" or pd.api.types.is_numeric_dtype(column)
+def _coerce(n: int, fld: str, op: str, value: Any, numeric: bool) -> Any:
 
     def one(v: Any) -> Any:
         if not numeric or op == "contains":
@@ -142,12 +149,16 @@ def _coerce(n: int, fld: str, op: str, value: Any, kind: str, column: pd.Series)
     return one(value)
 
 
-def evaluate_rules(features: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarray:
-    """``(n_users,)`` bool mask of the users matching the spec (missing values never match)."""
-    spec = validate_spec(spec, features)
+def evaluate_rules(features: Features, spec: Mapping[str, Any]) -> np.ndarray:
+    """``(n_users,)`` bool mask of the users matching the spec (missing values never match).
+
+    Reads only the columns the rules name.
+    """
+    table = as_table(features)
+    spec = validate_spec(spec, table)
     if not spec["rules"]:
-        return np.ones(len(features), dtype=bool)
-    masks = [_rule_mask(features[r["field"]], r["op"], r["value"]) for r in spec["rules"]]
+        return np.ones(len(table), dtype=bool)
+    masks = [_rule_mask(table[r["field"]], r["op"], r["value"]) for r in spec["rules"]]
     combined = np.logical_and.reduce(masks) if spec["combine"] == "and" else np.logical_or.reduce(masks)
     return np.asarray(combined, dtype=bool)
 
@@ -176,14 +187,25 @@ def _rule_mask(col: pd.Series, op: str, value: Any) -> np.ndarray:
     return pd.Series(hit).fillna(False).to_numpy(dtype=bool) & present
 
 
-def segment_members(features: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Index:
+def segment_rows(features: Features, spec: Mapping[str, Any]) -> np.ndarray:
+    """Rows (sorted) of the users matching the spec: what :func:`lookalikes` takes without looking ids up."""
+    return np.flatnonzero(evaluate_rules(features, spec))
+
+
+def members_at(features: Features, rows: np.ndarray) -> pd.Index:
+    """User ids at ``rows`` (as :func:`segment_rows` gives them)."""
+    ids = as_table(features)["user_id"]  # taken as a Series: Arrow-backed ids stay so (no Python string per user)
+    return pd.Index(ids.iloc[np.asarray(rows, dtype=np.int64)].reset_index(drop=True), name="user_id")
+
+
+def segment_members(features: Features, spec: Mapping[str, Any]) -> pd.Index:
     """User ids of the segment."""
-    ids = features["user_id"]  # filtered as a Series: Arrow-backed ids stay so (no Python string per user)
-    return pd.Index(ids[evaluate_rules(features, spec)].reset_index(drop=True), name="user_id")
+    table = as_table(features)
+    return members_at(table, segment_rows(table, spec))
 
 
 def compare_segments(
-    features: pd.DataFrame,
+    features: Features,
     spec_a: Mapping[str, Any],
     spec_b: Mapping[str, Any],
     *,
@@ -196,6 +218,7 @@ def compare_segments(
         ``sizes`` (dict: each size, overlap, Jaccard), ``means`` (frame: numeric feature × A, B, all users) and
         ``interests`` (frame: the ``top`` interests by largest mean share in either segment).
     """
+    features = as_table(features)
     a, b = evaluate_rules(features, spec_a), evaluate_rules(features, spec_b)
     both, either = int((a & b).sum()), int((a | b).sum())
     na, nb = names
@@ -207,8 +230,10 @@ def compare_segments(
         f"only {nb}": int((b & ~a).sum()),
         "jaccard": both / either if either else 0.0,
     }
-    kinds = field_kinds(features)
+    kinds = features.kinds()
     numeric = [c for c, k in kinds.items() if k == "number" and not c.startswith(INTEREST_PREFIX)]
+    icols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
+    features.prefetch(numeric + icols)  # one pass over the users table and one over the profiles
     means = pd.DataFrame(
         {
             "feature": numeric,
@@ -217,7 +242,6 @@ def compare_segments(
             "all users": _means(features, None, numeric).to_numpy(),
         }
     )
-    icols = [c for c in features.columns if c.startswith(INTEREST_PREFIX)]
     ia, ib = _means(features, a, icols), _means(features, b, icols)
     order = pd.concat([ia, ib], axis=1).max(axis=1).sort_values(ascending=False).index[:top]
     interests = pd.DataFrame(
@@ -230,16 +254,19 @@ def compare_segments(
     return {"sizes": sizes, "means": means, "interests": interests}
 
 
-def _means(features: pd.DataFrame, mask: np.ndarray | None, columns: list[str], chunk: int = 16) -> pd.Series:
-    """Mean of each column over the masked rows, ``chunk`` columns at a time.
+def _means(features: FeatureTable, mask: np.ndarray | None, columns: list[str]) -> pd.Series:
+    """Mean of each column over the masked rows (missing values skipped), a column at a time.
 
     Never a copy of the whole selection: on millions of users that is gigabytes.
     """
-    parts = [
-        (features[columns[i : i + chunk]] if mask is None else features.loc[mask, columns[i : i + chunk]]).mean()
-        for i in range(0, len(columns), chunk)
-    ]
-    return pd.concat(parts).astype(float) if parts else pd.Series(dtype=float)
+    rows = None if mask is None else np.flatnonzero(mask)  # a take of the members beats a mask per column
+    means = []
+    for c in columns:
+        values = features[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = values if rows is None else values[rows]
+        present = np.count_nonzero(~np.isnan(values))
+        means.append(float(np.nansum(values)) / present if present else np.nan)
+    return pd.Series(means, index=pd.Index(columns, dtype=object), dtype=float)
 
 
 # ---------------------------------------------------------------------------------------------- export
@@ -267,7 +294,7 @@ def neutralize_cell(value: Any) -> Any:
 
 
 def export_csv(
-    features: pd.DataFrame,
+    features: Features,
     members: Iterable[str],
     *,
     min_size: int = DEFAULT_MIN_EXPORT_SIZE,
@@ -275,8 +302,10 @@ def export_csv(
 ) -> bytes:
     """The segment's rows as UTF-8 CSV bytes, refusing small segments and neutralising formulas.
 
+    Only the members' rows of each exported column are read (and ``user_id`` to find them).
+
     Args:
-        features: :func:`user_features`.
+        features: :func:`build_features` or :func:`user_features`.
         members: User ids of the segment.
         min_size: Smallest segment that may leave the tool.
         columns: Columns to write after ``user_id`` (default: all).
@@ -286,19 +315,20 @@ def export_csv(
     """
     if not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ConfigError(f"The 'min_size' parameter of export_csv must be an int >= 1. Got {min_size!r} instead.")
+    table = as_table(features)
     wanted = set(map(str, members))
-    rows = features[features["user_id"].astype(str).isin(wanted)]
+    rows = np.flatnonzero(table["user_id"].astype(str).isin(wanted).to_numpy(dtype=bool))
     if len(rows) < min_size:
         raise ExportRefused(refusal_message(len(rows), min_size))
-    cols = ["user_id", *[c for c in (columns if columns is not None else features.columns) if c != "user_id"]]
-    unknown = [c for c in cols if c not in features]
+    cols = ["user_id", *[c for c in (columns if columns is not None else table.columns) if c != "user_id"]]
+    unknown = [c for c in cols if c not in table]
     if unknown:
         raise ConfigError(f"unknown export column(s) {unknown}.")
-    out = rows[cols].copy()
-    for c in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[c]):
-            out[c] = out[c].astype(object).map(neutralize_cell)
-    out.columns = [neutralize_cell(str(c)) for c in out.columns]
+    out = pd.DataFrame({i: table.take(c, rows) for i, c in enumerate(cols)})
+    for i in range(out.shape[1]):
+        if not pd.api.types.is_numeric_dtype(out[i]):
+            out[i] = out[i].astype(object).map(neutralize_cell)
+    out.columns = [neutralize_cell(str(c)) for c in cols]
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\r\n")  # RFC 4180; a lone CR in a cell gets quoted too
     return buf.getvalue().encode("utf-8")
