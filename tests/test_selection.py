@@ -66,7 +66,9 @@ def test_the_planted_block_model_wins_validation_and_the_choice_repeats() -> Non
     assert first["default"] == "itemknn" and first["chosen_by"] == "validation"
     recall = {r["model"]: r["recall@20"] for r in first["candidates"]}
     assert recall["itemknn"] > recall["popularity"]
-    assert first["validation"]["cutoff"] == "2026-03-31" and first["validation"]["users"] > 0
+    windows = first["validation"]["windows"]  # 60 shoppers: five tenths pooled (uig_core.build.validation)
+    assert windows[0]["cutoff"] == "2026-03-31" and len(windows) == 5 and first["validation"]["users"] > 0
+    assert first["validation"]["cutoff"] == windows[-1]["cutoff"]  # the pooled period starts at the earliest
     assert first["next_purchase"] is None  # purchases only: the next purchase is a discover question
     strip = lambda sel: [{k: v for k, v in r.items() if k != "fit_seconds"} for r in sel["candidates"]]  # noqa: E731
     assert strip(runs[0]) == strip(runs[1])
