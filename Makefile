@@ -42,7 +42,7 @@ test: .venv chromium java
 	$(BIN)/python -m pytest -q -ra
 
 screenshots: .venv chromium
-	UIG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py
+	UIG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py tests/test_browser_screens_or.py
 
 test-fast: .venv
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

@@ -169,9 +169,8 @@ def _controls(mode: str) -> tuple:
 
 def _notes(view: graphview.GraphView, mode: str, params: tuple) -> None:
     nodes, edges = view.nodes, view.edges
-    st.caption(
-        f"{count_text(len(nodes), 'node')} · {count_text(len(edges), 'edge')}. Click a node to re-center on it; "
-        "hover a node or a line for details; scroll to zoom, drag to pan."
+    st.caption(  # the canvas's own header counts the nodes and edges
+        "Click a node to re-center on it; hover a node or a line for details; scroll to zoom, drag to pan."
     )
     more = sum(nodes.attrs.get("more", {}).values())
     cut = edges.attrs.get("edges_cut", 0)

@@ -56,24 +56,35 @@ if "landscape" in figures:
         else:
             st.markdown("**New and rising interests**")
             st.caption(f"No interest's share moved much in the last {landscape['recent_days']} days.")
-        st.dataframe(
-            landscape["moving"][["name", "status", "recent_share", "change"]],
-            hide_index=True,
-            width="stretch",
-            key="home_moving",
-            column_config={
-                "name": st.column_config.TextColumn("interest", width="medium"),
-                "recent_share": st.column_config.NumberColumn("share now", format="percent"),
-                "change": st.column_config.NumberColumn("change", format="percent"),
-            },
-        )
+        moving = landscape["moving"]
+        if not moving.empty:  # when nothing moved, the caption above says so; an empty table would say nothing
+            st.dataframe(
+                moving[["name", "status", "recent_share", "change"]].assign(
+                    recent_share=moving["recent_share"] * 100, change=moving["change"] * 100
+                ),
+                hide_index=True,
+                width="stretch",
+                height="content",
+                key="home_moving",
+                column_config={
+                    "name": st.column_config.TextColumn("interest", width="medium"),
+                    "recent_share": st.column_config.NumberColumn("share now", format="%.1f%%"),
+                    "change": st.column_config.NumberColumn(
+                        "change",
+                        format="%+.1f",
+                        help=f"Percentage points: the share now minus the share in the {landscape['recent_days']} "
+                        "days before.",
+                    ),
+                },
+            )
 
 left, right = st.columns([1, 1])
 with left:
     if summary["build"]:
         b = summary["build"]
         st.markdown(
-            f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · built {b['created']}"
+            f"**Current build** `{b['build_id']}` · default model **{b['default_model']}** · built "
+            f"{str(b['created'] or '—').replace('T', ' ')[:16]}"
         )
         if model and model["candidates"]:
             st.caption(f"Chosen among {model['candidates']} candidate models; see **Model quality**.")

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from uig_app import state
-from uig_app.theme import COUNT, interest_color
+from uig_app.theme import COUNT, interest_color, wrap_row_height
 from uig_core.errors import UIGError
 from uig_core.evaluation import jobs
 from uig_core.evaluation.results import (
@@ -91,7 +91,15 @@ if not tables:
 for task_record, frame in tables:
     st.caption(state.md(selection_caption(task_record)))
     key = f"quality_selection_{task_record.get('task', 'discover')}"
-    st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=SELECTION_CONFIG)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height="content",  # every candidate in view: the skipped ones say why in their reason
+        row_height=wrap_row_height(2),
+        key=key,
+        column_config=SELECTION_CONFIG,
+    )
 st.subheader("Full evaluation on a temporal hold-out")
 
 if job is not None and job.active:
@@ -123,10 +131,17 @@ st.caption(
 for note in quality_notes(result):
     st.warning(note)
 metrics = metric_names(result)
+table = quality_table(result)
+if "cold_users" in table and not table["cold_users"].fillna(0).any():  # no test user had a cold item
+    metrics = [m for m in metrics if not m.startswith("cold_")]
+    table = table.drop(columns=[c for c in table.columns if c.startswith("cold_")])
+    st.caption(
+        f"No test pair is a cold item (fewer than {protocol.get('cold_threshold', 5)} training interactions), so "
+        "the cold-item metrics are left out."
+    )
 ranking = [m for m in metrics if "@" in m]
 chosen = st.multiselect("Metrics to chart", metrics, default=ranking[:3] or metrics[:3], key="quality_metrics")
 
-table = quality_table(result)
 st.dataframe(
     table,
     hide_index=True,

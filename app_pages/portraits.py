@@ -120,7 +120,7 @@ else:
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**Recent events**")
-    recent = pd.DataFrame(data["recent_events"])
+    recent = pd.DataFrame(data["recent_events"]).dropna(axis=1, how="all")  # no column of empty cells (OR's category)
     st.dataframe(recent, hide_index=True, width="stretch", key="portrait_recent", column_config=count_columns(recent))
     if data.get("searches"):
         st.markdown("**Recent searches** (and the interest each points to)")
@@ -134,8 +134,12 @@ with right:
         width="stretch",
         key="portrait_similar",
         column_config={
+            "user_id": st.column_config.TextColumn("user"),
             "similarity": st.column_config.NumberColumn(format="%.3f"),
-            "shared_interests": st.column_config.ListColumn("shared interests", width="large"),
+            "overlap": st.column_config.NumberColumn("items in common", format="%d"),
+            "n_events": st.column_config.NumberColumn("events", format="localized"),
+            "n_purchase": st.column_config.NumberColumn("purchases", format="localized"),
+            "shared_interests": st.column_config.ListColumn("shared interests", width="medium"),
         },
     )
     if not similar.empty:

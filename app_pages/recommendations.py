@@ -3,7 +3,7 @@
 import streamlit as st
 
 from uig_app import state, url_state
-from uig_app.theme import MONEY, count_columns
+from uig_app.theme import MONEY, count_columns, wrap_row_height
 from uig_core.errors import UIGError, UnknownId
 from uig_core.queries.pickers import categories, item_labels
 from uig_core.queries.recommendations import HIDE_OPTIONS, model_tasks, recommendations_csv
@@ -119,6 +119,8 @@ with top:
                 hide_index=True,
                 width="stretch",
                 key="rec_table",
+                height="content",
+                row_height=wrap_row_height(3),  # a reason names its items: wrapped, it reads without a click
                 column_config={"score": SCORE, "reason": WIDE, "title": st.column_config.TextColumn(width="medium")},
             )
             with st.expander("Reasons in full"):  # a table cell cuts long reasons; plain text, never markup
@@ -142,8 +144,16 @@ with side:
             )
             s = st.columns(2)
             config = {"percentile": PERCENTILE, "reason": WIDE}
-            s[0].dataframe(cmp["left"], hide_index=True, width="stretch", key="rec_left", column_config=config)
-            s[1].dataframe(cmp["right"], hide_index=True, width="stretch", key="rec_right", column_config=config)
+            for side_col, key in ((s[0], "left"), (s[1], "right")):
+                side_col.dataframe(
+                    cmp[key],
+                    hide_index=True,
+                    width="stretch",
+                    height="content",
+                    row_height=wrap_row_height(3),
+                    key=f"rec_{key}",
+                    column_config=config,
+                )
 
 with audience:
     st.caption("Ad targeting: the users the model expects to want an item, leaving out those who already have it.")

@@ -5,6 +5,8 @@
   ``UIG_TEST_WORKSPACE=DIR`` reuses (and, the first time, builds) a workspace across sessions.
 * ``browser_workspace`` (session): a copy of the demo workspace plus a built dataset ``hostile`` whose logs hold
   markup and script in titles, ids and categories.
+* ``or_workspace`` (session): Online Retail from ``../shared/data`` ingested as the README does and built with the
+  popularity model (skips when the log is absent; read-only). One build per session, shared by every module.
 * ``app_server`` (session): a factory ``app_server(workspace, **env) -> url`` that starts ``streamlit run app.py`` on a
   free localhost port with ``UIG_WORKSPACE`` set (servers stop at the end of the session); ``app_url`` is one over
   ``browser_workspace``.
@@ -34,6 +36,7 @@ PAGES_DIR = REPO / "app_pages"  # where app.py's st.Page files live
 CHROMIUM = os.environ.get("UIG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOSTILE_TITLE = "<script>alert(1)</script>"
+OR_CSV = REPO.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"  # skipped when absent
 # Page screenshots go to a temporary folder, so a test run leaves the checkout clean; `make screenshots` sets
 # UIG_SCREENSHOTS=docs/screenshots to refresh the ones the README shows.
 SCREENSHOTS = Path(os.environ.get("UIG_SCREENSHOTS") or Path(tempfile.gettempdir()) / "uig-screenshots").resolve()
@@ -77,6 +80,30 @@ def demo_ws(demo_workspace: Path):
     from uig_core.store.workspace import Workspace
 
     return Workspace(demo_workspace)
+
+
+@pytest.fixture(scope="session")
+def or_workspace(tmp_path_factory: pytest.TempPathFactory):
+    """Online Retail ingested as the README does and built with the popularity model only (~50 s, 2 cores):
+    a portrait needs the interests and drift of a build, not its recommenders. ``UIG_TEST_OR_WORKSPACE=DIR``
+    reuses one across sessions."""
+    if not OR_CSV.exists():
+        pytest.skip("../shared/data/online_retail is absent")
+    from uig_core.cli.main import main
+    from uig_core.store.workspace import Workspace
+
+    reuse = os.environ.get("UIG_TEST_OR_WORKSPACE")
+    root = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("or_ws")
+    ws = Workspace(root)
+    if not any(d.name == "online_retail" and d.current_build for d in ws.datasets()):
+        maps = ["CustomerID=user_id", "StockCode=item_id", "InvoiceDate=ts", "Description=item_title"]
+        maps += ["Quantity=quantity", "UnitPrice=price", "InvoiceNo=order_id"]
+        args = ["ingest", str(OR_CSV), "--workspace", str(root), "--name", "online_retail"]
+        args += [a for m in maps for a in ("--map", m)] + ["--item-pattern", r"^\d{5}[A-Za-z]{0,2}$"]
+        assert main(args) == 0
+        build = ["build", "--workspace", str(root), "--dataset", "online_retail", "--model", "popularity"]
+        assert main([*build, "--selection-budget", "0"]) == 0
+    return Workspace(root)
 
 
 def hostile_events(n_users: int = 60, seed: int = 7) -> pd.DataFrame:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from conftest import new_page, open_page, wait_idle
 from test_browser import type_into
-from test_portrait_story import or_workspace  # noqa: F401,F811 - the Online Retail workspace fixture
 
 pytestmark = pytest.mark.browser
 
@@ -86,7 +85,7 @@ def test_an_800px_window_keeps_every_control_inside(browser, app_url, path):
         context.close()
 
 
-def test_customer_17850_timeline_reads_in_weeks_with_dates(page, app_server, or_workspace):  # noqa: F811
+def test_customer_17850_timeline_reads_in_weeks_with_dates(page, app_server, or_workspace):
     """Online Retail's 17850 (two weeks with events, eleven weeks apart): the timeline is drawn over the weeks,
     its x-axis labelled with dates, not with fractions of a second around one day."""
     url = app_server(or_workspace.root, UIG_PASSWORD="")

@@ -5,9 +5,7 @@ with an axis in fractions of a second) and on the demo's planted drifters and bo
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,31 +14,7 @@ from uig_core.demo.generator import DEMO_DIR, load_ground_truth
 from uig_core.queries.portrait import portrait
 from uig_core.queries.story import ago, spend_tier, timeline_freq
 
-OR_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
-
-
-@pytest.fixture(scope="session")
-def or_workspace(tmp_path_factory: pytest.TempPathFactory):
-    """Online Retail ingested as the README does and built with the popularity model only (~50 s, 2 cores):
-    a portrait needs the interests and drift of a build, not its recommenders. ``UIG_TEST_OR_WORKSPACE=DIR``
-    reuses one across sessions."""
-    if not OR_CSV.exists():
-        pytest.skip("../shared/data/online_retail is absent")
-    from uig_core.cli.main import main
-    from uig_core.store.workspace import Workspace
-
-    reuse = os.environ.get("UIG_TEST_OR_WORKSPACE")
-    root = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("or_ws")
-    ws = Workspace(root)
-    if not any(d.name == "online_retail" and d.current_build for d in ws.datasets()):
-        maps = ["CustomerID=user_id", "StockCode=item_id", "InvoiceDate=ts", "Description=item_title"]
-        maps += ["Quantity=quantity", "UnitPrice=price", "InvoiceNo=order_id"]
-        args = ["ingest", str(OR_CSV), "--workspace", str(root), "--name", "online_retail"]
-        args += [a for m in maps for a in ("--map", m)] + ["--item-pattern", r"^\d{5}[A-Za-z]{0,2}$"]
-        assert main(args) == 0
-        build = ["build", "--workspace", str(root), "--dataset", "online_retail", "--model", "popularity"]
-        assert main([*build, "--selection-budget", "0"]) == 0
-    return Workspace(root)
+# ``or_workspace`` (Online Retail, built with the popularity model) is a session fixture of conftest.py.
 
 
 def test_customer_17850_timeline_has_weeks_with_dates(or_workspace):

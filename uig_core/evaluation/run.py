@@ -170,6 +170,8 @@ def evaluate_all(
     params = params or {}
     models = {}
     chosen = list(names or _task_models(MODEL_NAMES, events is not None))
+    if events is None and names is not None:
+        chosen = _discover_only(chosen)
     skipped: dict[str, dict[str, str]] = {}
     if names is None and split.train.nnz > FULL_GRAPH_PAIRS:
         for name in [n for n in chosen if issubclass(model_class(n), (GraphRecommender, GraphFilter))]:
@@ -187,6 +189,28 @@ def evaluate_all(
     result = evaluate_models(models, split, k=k, progress=progress, events=events)
     result["models"].update(skipped)
     return result
+
+
+def _discover_only(names: list[str]) -> list[str]:
+    """``names`` without the next-purchase models, which a discover evaluation cannot tell apart.
+
+    Without pair events they rank as their item-kNN part, so a discover table would show item-kNN's figures
+    twice (they are measured by ``--task next_purchase``).
+
+    Raises:
+        ConfigError: Every name is a next-purchase model.
+    """
+    from uig_core.models import model_class
+
+    kept = [n for n in names if getattr(model_class(n), "task", "discover") != "next_purchase"]
+    if names and not kept:
+        raise ConfigError(
+            f"{', '.join(names)} only rank next purchases; evaluate them with --task next_purchase "
+            f"(e.g. uig evaluate --task next_purchase --models {','.join(names)})."
+        )
+    if len(kept) < len(names):
+        log.info("discover evaluation leaves out the next-purchase models %s", sorted(set(names) - set(kept)))
+    return kept
 
 
 def _task_models(names: Iterable[str], next_purchase: bool) -> list[str]:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 #: What a default model is, in a few words (the subtitle names it; others show by their registry name).
 _MODEL_WORDS = {
     "ease_recency": "EASE on recency-weighted events",
-    "ease": "EASE (item-item linear autoencoder)",
+    "lm_blend": "EASE blended with item-title similarity",
+    "ease": "item-item linear autoencoder",
     "p3alpha": "P3α random walks on the graph",
     "rp3beta": "RP3β random walks on the graph",
     "itemknn": "item k-nearest neighbours",
