@@ -25,7 +25,13 @@ auto = top[0].toggle(
     help="The clusters the build stored, with k (2–15) chosen by silhouette among the k whose refits agree "
     "(stability). Turn off to set k yourself (computed on request).",
 )
-k_set = top[1].number_input("k", 2, 40, 8, key="seg_k", disabled=auto)
+st.session_state.setdefault("seg_k", 8)
+if auto:  # the box shows the k the build chose (and starts from it when the analyst turns automatic off)
+    try:
+        st.session_state["seg_k"] = len(cache.segments(bundle.build_id, None, bundle, info)["clusters"])
+    except UIGError:
+        pass  # the same error is shown below, where the clusters are read
+k_set = top[1].number_input("k", 2, 40, key="seg_k", disabled=auto)
 k = None if auto else int(k_set)
 method = top[2].radio(
     "Map",

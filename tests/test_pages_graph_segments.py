@@ -125,6 +125,8 @@ def test_segments_page(workspace):
     clusters = frame_with(at, "top interests")
     total = int(clusters["users"].sum())
     assert len(clusters) >= 2 and total > 100 and clusters["share"].sum() == pytest.approx(1.0)
+    assert at.number_input(key="seg_k").value == len(clusters)  # the disabled box shows the k the build chose
+    assert not at.warning  # no "value set via Session State" warning for the k box
 
     at.toggle(key="seg_auto_k").set_value(False).run()
     at.number_input(key="seg_k").set_value(5).run()

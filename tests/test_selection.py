@@ -81,7 +81,8 @@ def test_a_budget_of_zero_skips_the_graph_networks_and_says_why() -> None:
     assert by["popularity"]["status"] == "fitted"
     for name in ("lightgcn", "gfcf"):
         assert by[name]["status"] == "skipped" and by[name]["recall@20"] is None
-        assert "selection budget" in by[name]["reason"] and "selection_budget_s" in by[name]["reason"]
+        assert "selection budget" in by[name]["reason"] and "--selection-budget" in by[name]["reason"]
+        assert "(0.0 s)" not in by[name]["reason"]  # no "after the cheaper candidates" when none was admitted
         assert by[name]["estimated_s"] > 0
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from uig_app import segment_cache as cache
 from uig_app import url_state
+from uig_app.theme import wrap_row_height
 from uig_core.build.bundle import Bundle
 from uig_core.errors import UIGError
 from uig_core.ingest.values import count_text
@@ -162,6 +163,8 @@ def clusters_tab(v: View) -> None:
     st.dataframe(
         shown[columns],
         hide_index=True,
+        height="content",  # every cluster in view (k is at most 15 when automatic)
+        row_height=wrap_row_height(2),  # distinctive interests and behaviour wrap instead of being cut
         key="seg_clusters_table",
         column_config={
             "share": st.column_config.ProgressColumn("share", format="percent", min_value=0, max_value=1),

@@ -143,9 +143,10 @@ def score_candidates(
             )
             continue
         if name not in ALWAYS and name not in admitted:
+            after = f" after the cheaper optional candidates ({total:.1f} s)" if total > 0 else ""
             reason = (
-                f"estimated {est:.1f} s does not fit the {budget:.0f} s selection budget once the cheaper "
-                f"optional candidates are in ({total:.1f} s); raise selection_budget_s to include it"
+                f"estimated {est:.1f} s does not fit the {budget:.0f} s selection budget{after}; "
+                "raise it (uig build --selection-budget S) to include it"
             )
             rows.append(candidate_row(name, "skipped", reason, est))
             continue
