@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,11 @@ class Split:
     item_ids: pd.Index
     protocol: dict[str, Any] = field(default_factory=dict)
     item_features: np.ndarray | None = None
+
+    @cached_property
+    def item_counts(self) -> np.ndarray:
+        """``(n_items,)`` training users per item (what the long-tail and cold-item metrics read), computed once."""
+        return np.diff((self.train > 0).tocsc().indptr)
 
     @property
     def test_users(self) -> np.ndarray:
